@@ -1,0 +1,38 @@
+#include "config.h"
+
+#include "frame.h"
+
+#include <errno.h>
+
+long sb_frame_next(const uint8_t *p, size_t n, uint32_t max, const uint8_t **payload,
+                   uint32_t *len) {
+  if (n < SB_FRAME_HEADER)
+    return 0;
+  uint32_t l = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  if (l == 0)
+    return -EBADMSG;
+  if (l > max)
+    return -EMSGSIZE;
+  if (n - SB_FRAME_HEADER < l)
+    return 0;
+  *payload = p + SB_FRAME_HEADER;
+  *len = l;
+  return (long)SB_FRAME_HEADER + l;
+}
+
+int sb_frame_append(sb_bytes *out, const ProtobufCMessage *msg, uint32_t max) {
+  size_t l = protobuf_c_message_get_packed_size(msg);
+  if (l > max)
+    return -EMSGSIZE;
+  int rc = sb_bytes_reserve(out, SB_FRAME_HEADER + l);
+  if (rc < 0)
+    return rc;
+  uint8_t *h = sb_bytes_tail(out);
+  h[0] = (uint8_t)(l >> 24);
+  h[1] = (uint8_t)(l >> 16);
+  h[2] = (uint8_t)(l >> 8);
+  h[3] = (uint8_t)l;
+  protobuf_c_message_pack(msg, h + SB_FRAME_HEADER);
+  out->len += SB_FRAME_HEADER + l;
+  return 0;
+}
