@@ -212,6 +212,21 @@ int sb_err_arg_value(sb_error *e, int errnum, const char *name, const char *show
                     shown[cut] ? "..." : "");
 }
 
+int sb_err_fill_value(sb_error *e, sb_str value) {
+  /* Only the first 128 units can show; decode a little more than that. */
+  char text[600], shown[SB_ERR_MESSAGE_MAX];
+  size_t n;
+  if (value.utf16)
+    n = sb_decode_utf8((const uint8_t *)value.p, (value.n > 190 ? 190 : value.n) * 2,
+                       SB_ENC_UTF16LE, text);
+  else {
+    n = value.n > 500 ? 500 : value.n;
+    memcpy(text, value.p, n);
+  }
+  sb_js_quote(text, n, shown, sizeof shown);
+  return sb_err_arg_value(e, -EINVAL, "value", shown);
+}
+
 int sb_err_bounds(sb_error *e, const char *name) {
   if (name == NULL)
     return sb_err_set(e, -ERANGE, "ERR_BUFFER_OUT_OF_BOUNDS",

@@ -10,6 +10,7 @@
 #include "codec.h"
 
 #define SB_MAX_LENGTH 4294967296ull /* buffer.constants.MAX_LENGTH, Node 20 on 64-bit */
+#define SB_MAX_STRING_LENGTH 0x1fffffe8u /* buffer.constants.MAX_STRING_LENGTH */
 #define SB_POOL_SIZE_DEFAULT 8192u  /* Buffer.poolSize */
 #define SB_INSPECT_MAX_BYTES 50u    /* buffer.INSPECT_MAX_BYTES */
 #define SB_POOL_ALIGN 8u
@@ -76,6 +77,9 @@ int sb_err_encoding(sb_error *e, const char *name, size_t len);
 /* ERR_INVALID_ARG_VALUE, -EINVAL: The argument '<name>' is invalid. Received <shown>.
  * `shown` is already in Node's inspect() form. */
 int sb_err_arg_value(sb_error *e, int errnum, const char *name, const char *shown);
+
+/* ERR_INVALID_ARG_VALUE for a fill string that encodes to no bytes: Received '<string>'. */
+int sb_err_fill_value(sb_error *e, sb_str value);
 
 /* ERR_BUFFER_OUT_OF_BOUNDS, -ERANGE: "<name>" is outside of buffer bounds, or
  * Attempt to access memory outside buffer bounds when name is NULL. */

@@ -1,0 +1,445 @@
+/* libshmbuf: the connection, the wire, and the slab mappings. */
+#include "config.h"
+
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+#define REPLY_MAX (16u << 20) /* no reply is near this; a larger header is a broken stream */
+#define READ_MIN 4096u
+#define MAX_UNANSWERED 256 /* release replies left unread before we stop to read them */
+#define MAX_FDS 253        /* SCM_MAX_FD */
+
+/* ---- the byte stream ---------------------------------------------------------------------- */
+
+static int broken(shmbuf_client *c, int errnum, const char *why) {
+  c->broken = true;
+  return cl_fail(errnum, "ERR_SHMBUF_DISCONNECTED", "connection to shmbufd lost: %s", why);
+}
+
+static int send_all(shmbuf_client *c) {
+  while (c->out.len > 0) {
+    ssize_t n = send(c->fd, sb_bytes_head(&c->out), c->out.len, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return broken(c, -ENOTCONN, strerror(errno));
+    }
+    sb_bytes_consume(&c->out, (size_t)n);
+  }
+  sb_bytes_trim(&c->out, 8192);
+  return 0;
+}
+
+static int push_fd(shmbuf_client *c, int fd) {
+  if (c->nfds == c->cap_fds) {
+    size_t cap = c->cap_fds ? c->cap_fds * 2 : 8;
+    int *f = realloc(c->fds, cap * sizeof *f);
+    if (f == NULL)
+      return -ENOMEM;
+    c->fds = f;
+    c->cap_fds = cap;
+  }
+  c->fds[c->nfds++] = fd;
+  return 0;
+}
+
+/* Reads once from the socket, keeping any fds that ride along. */
+static int recv_some(shmbuf_client *c, size_t want) {
+  if (sb_bytes_reserve(&c->in, want < READ_MIN ? READ_MIN : want) < 0)
+    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+  } ctl;
+  struct iovec iov = {sb_bytes_tail(&c->in), sb_bytes_room(&c->in)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+  ssize_t n;
+  do
+    n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return broken(c, -ENOTCONN, strerror(errno));
+  if (n == 0)
+    return broken(c, -ENOTCONN, "the daemon closed the connection");
+  int rc = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < nfd; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      if (rc < 0 || (rc = push_fd(c, fd)) < 0)
+        close(fd);
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC)
+    return broken(c, -EPROTO, "slab descriptors were lost in transit");
+  if (rc < 0)
+    return broken(c, rc, "out of memory for slab descriptors");
+  c->in.len += (size_t)n;
+  return 0;
+}
+
+/* Reads the next reply. */
+static int read_reply(shmbuf_client *c, Shmbufwire__Reply **out) {
+  for (;;) {
+    const uint8_t *payload;
+    uint32_t len;
+    long n = sb_frame_next(sb_bytes_head(&c->in), c->in.len, REPLY_MAX, &payload, &len);
+    if (n < 0)
+      return broken(c, -EPROTO, "the daemon sent a malformed frame");
+    if (n > 0) {
+      *out = shmbufwire__reply__unpack(NULL, len, payload);
+      sb_bytes_consume(&c->in, (size_t)n);
+      sb_bytes_trim(&c->in, 65536);
+      return *out ? 0 : broken(c, -EPROTO, "the daemon sent an undecodable reply");
+    }
+    size_t want = 0;
+    if (c->in.len >= SB_FRAME_HEADER) {
+      const uint8_t *p = sb_bytes_head(&c->in);
+      want = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) +
+             SB_FRAME_HEADER - c->in.len;
+    }
+    int rc = recv_some(c, want);
+    if (rc < 0)
+      return rc;
+  }
+}
+
+void cl_reply_free(Shmbufwire__Reply *r) { shmbufwire__reply__free_unpacked(r, NULL); }
+
+static void unmap_slab(shmbuf_client *c, uint32_t id) {
+  if (id < c->nslabs && c->slabs[id].base) {
+    munmap(c->slabs[id].base, c->slabs[id].size);
+    c->slabs[id] = (cl_slab){0};
+  }
+}
+
+/* A reply that answers a release sent earlier: it may retire slabs. */
+static void settle_release(shmbuf_client *c, const Shmbufwire__Reply *r) {
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED)
+    for (size_t i = 0; i < r->released->n_retired_slabs; i++)
+      unmap_slab(c, r->released->retired_slabs[i]);
+  c->unanswered--;
+}
+
+/* A reply with id 0 speaks for the connection (a refusal, a violation) before a close. */
+static int notice(shmbuf_client *c, Shmbufwire__Reply *r) {
+  int rc = -EPROTO;
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
+    rc = r->error->errnum < 0 ? r->error->errnum : -EPROTO;
+    cl_fail(rc, r->error->code, "%s", r->error->message);
+  } else
+    cl_fail(rc, "ERR_SHMBUF_PROTOCOL", "unexpected reply from the daemon");
+  c->broken = true;
+  cl_reply_free(r);
+  return rc;
+}
+
+static int drain(shmbuf_client *c) {
+  while (c->unanswered > 0) {
+    Shmbufwire__Reply *r;
+    int rc = read_reply(c, &r);
+    if (rc < 0)
+      return rc;
+    if (r->id == 0)
+      return notice(c, r);
+    settle_release(c, r);
+    cl_reply_free(r);
+  }
+  return 0;
+}
+
+static int queue(shmbuf_client *c, Shmbufwire__Request *q) {
+  q->id = ++c->next_id;
+  int rc = sb_frame_append(&c->out, &q->base, c->max_frame ? c->max_frame : SB_FRAME_MAX_DEFAULT);
+  if (rc == -EMSGSIZE)
+    return cl_fail(-E2BIG, "ERR_SHMBUF_TOO_LARGE",
+                   "the request is larger than the daemon's frame limit of %u bytes",
+                   c->max_frame);
+  return rc < 0 ? cl_fail(rc, "ERR_SHMBUF_NO_MEMORY", "out of memory") : 0;
+}
+
+int cl_call(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
+  if (c->broken)
+    return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+  int rc = queue(c, q);
+  if (rc < 0 || (rc = send_all(c)) < 0)
+    return rc;
+  for (;;) {
+    Shmbufwire__Reply *r;
+    if ((rc = read_reply(c, &r)) < 0)
+      return rc;
+    if (r->id == 0)
+      return notice(c, r);
+    if (r->id != q->id) {
+      settle_release(c, r);
+      cl_reply_free(r);
+      continue;
+    }
+    if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
+      rc = r->error->errnum < 0 ? r->error->errnum : -EPROTO;
+      cl_fail(rc, r->error->code, "%s", r->error->message);
+      cl_reply_free(r);
+      return rc;
+    }
+    *out = r;
+    return 0;
+  }
+}
+
+void cl_send_release(shmbuf_client *c, uint64_t id) {
+  if (c->broken)
+    return;
+  Shmbufwire__Request q;
+  Shmbufwire__Release rel;
+  shmbufwire__request__init(&q);
+  shmbufwire__release__init(&rel);
+  rel.buffer = id;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_RELEASE;
+  q.release = &rel;
+  if (queue(c, &q) < 0 || send_all(c) < 0)
+    return;
+  if (++c->unanswered >= MAX_UNANSWERED)
+    drain(c);
+}
+
+/* ---- slabs and handles -------------------------------------------------------------------- */
+
+static int map_slab(shmbuf_client *c, uint32_t id, uint64_t size) {
+  if (c->nfds == 0)
+    return broken(c, -EPROTO, "a slab arrived without its descriptor");
+  int fd = c->fds[0];
+  memmove(c->fds, c->fds + 1, --c->nfds * sizeof *c->fds);
+  if (id >= c->nslabs) {
+    uint32_t n = id + 16;
+    cl_slab *s = realloc(c->slabs, n * sizeof *s);
+    if (s == NULL) {
+      close(fd);
+      return broken(c, -ENOMEM, "out of memory for a slab");
+    }
+    memset(s + c->nslabs, 0, (n - c->nslabs) * sizeof *s);
+    c->slabs = s;
+    c->nslabs = n;
+  }
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  close(fd); /* the mapping keeps the object alive */
+  if (p == MAP_FAILED)
+    return broken(c, -err, "cannot map a slab");
+  unmap_slab(c, id);
+  c->slabs[id] = (cl_slab){p, size};
+  return 0;
+}
+
+shmbuf_buf *cl_view(shmbuf_client *c, cl_backing *bk, uint8_t *data, size_t length,
+                    size_t byte_offset) {
+  shmbuf_buf *b = malloc(sizeof *b);
+  if (b == NULL)
+    return NULL;
+  *b = (shmbuf_buf){c, bk, data, length, byte_offset, NULL, c->bufs};
+  if (c->bufs)
+    c->bufs->prev = b;
+  c->bufs = b;
+  bk->refs++;
+  return b;
+}
+
+int cl_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
+  uint8_t *ab = NULL;
+  int rc;
+  if (b->slab) {
+    if (b->slab_size && (rc = map_slab(c, b->slab, b->slab_size)) < 0)
+      return rc;
+    const cl_slab *s = b->slab < c->nslabs ? &c->slabs[b->slab] : NULL;
+    if (s == NULL || s->base == NULL || b->ab_offset > s->size ||
+        b->ab_length > s->size - b->ab_offset || b->byte_offset > b->ab_length ||
+        b->length > b->ab_length - b->byte_offset)
+      return broken(c, -EPROTO, "a buffer reply points outside its slab");
+    ab = s->base + b->ab_offset;
+  }
+  cl_backing *bk = malloc(sizeof *bk);
+  shmbuf_buf *v = bk ? (*bk = (cl_backing){b->buffer, ab, b->ab_length,
+                                            (uint64_t)b->slab << 40 | b->ab_offset,
+                                            b->byte_offset, b->length, 0, b->pooled},
+                        cl_view(c, bk, ab ? ab + b->byte_offset : NULL, b->length,
+                                b->byte_offset))
+                     : NULL;
+  if (v == NULL) {
+    free(bk);
+    cl_send_release(c, b->buffer);
+    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+  }
+  *out = v;
+  return 0;
+}
+
+int cl_make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
+  Shmbufwire__Reply *r;
+  int rc = cl_call(c, q, &r);
+  if (rc < 0)
+    return rc;
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+    rc = cl_adopt(c, r->buffer, out);
+  else
+    rc = broken(c, -EPROTO, "the daemon answered with something other than a buffer");
+  cl_reply_free(r);
+  return rc;
+}
+
+/* ---- connecting ----------------------------------------------------------------------------- */
+
+int shmbuf_default_socket(char *out, size_t cap) {
+  const char *env = getenv("SHMBUF_SOCKET"), *rt = getenv("XDG_RUNTIME_DIR");
+  int n;
+  if (env && env[0])
+    n = snprintf(out, cap, "%s", env);
+  else if (geteuid() == 0)
+    n = snprintf(out, cap, "/run/shmbuf/shmbufd.sock");
+  else if (rt && rt[0])
+    n = snprintf(out, cap, "%s/shmbuf.sock", rt);
+  else
+    n = snprintf(out, cap, "/run/user/%u/shmbuf.sock", (unsigned)geteuid());
+  return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : n;
+}
+
+static int hello(shmbuf_client *c) {
+  Shmbufwire__Request q;
+  Shmbufwire__Hello h;
+  shmbufwire__request__init(&q);
+  shmbufwire__hello__init(&h);
+  h.version = SB_PROTOCOL_VERSION;
+  h.client = "libshmbuf " PACKAGE_VERSION;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
+  q.hello = &h;
+  Shmbufwire__Reply *r;
+  int rc = cl_call(c, &q, &r);
+  if (rc < 0)
+    return rc;
+  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_WELCOME)
+    rc = broken(c, -EPROTO, "the daemon did not answer the handshake");
+  else if (r->welcome->pool_size < 8)
+    rc = broken(c, -EPROTO, "the daemon announced an impossible pool size");
+  else {
+    c->pool_size = r->welcome->pool_size;
+    c->max_frame = r->welcome->max_frame;
+  }
+  cl_reply_free(r);
+  return rc;
+}
+
+int shmbuf_connect_ex(const char *socket_path, unsigned flags, shmbuf_client **out) {
+  char path[sizeof((struct sockaddr_un *)0)->sun_path];
+  if (socket_path == NULL) {
+    if (shmbuf_default_socket(path, sizeof path) < 0)
+      return cl_fail(-ENAMETOOLONG, "ERR_SHMBUF_CONNECT", "the socket path is too long");
+  } else if (snprintf(path, sizeof path, "%s", socket_path) >= (int)sizeof path)
+    return cl_fail(-ENAMETOOLONG, "ERR_SHMBUF_CONNECT", "the socket path is too long: %s",
+                   socket_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return cl_fail(-errno, "ERR_SHMBUF_CONNECT", "socket: %s", strerror(errno));
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  memcpy(a.sun_path, path, strlen(path) + 1);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    int err = errno;
+    close(fd);
+    return cl_fail(-err, "ERR_SHMBUF_CONNECT", "cannot connect to shmbufd at %s: %s", path,
+                   strerror(err));
+  }
+  shmbuf_client *c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    close(fd);
+    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+  }
+  c->fd = fd;
+  c->flags = flags;
+  int rc = hello(c);
+  if (rc < 0) {
+    shmbuf_close(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+int shmbuf_connect(const char *socket_path, shmbuf_client **out) {
+  return shmbuf_connect_ex(socket_path, 0, out);
+}
+
+void shmbuf_close(shmbuf_client *c) {
+  if (c == NULL)
+    return;
+  /* Closing the socket gives everything back in the daemon: no release messages needed. */
+  while (c->bufs) {
+    shmbuf_buf *b = c->bufs;
+    c->bufs = b->next;
+    if (--b->bk->refs == 0)
+      free(b->bk);
+    free(b);
+  }
+  for (uint32_t i = 0; i < c->nslabs; i++)
+    unmap_slab(c, i);
+  for (size_t i = 0; i < c->nfds; i++)
+    close(c->fds[i]);
+  close(c->fd);
+  free(c->fds);
+  free(c->slabs);
+  sb_bytes_free(&c->in);
+  sb_bytes_free(&c->out);
+  free(c);
+}
+
+uint32_t shmbuf_pool_size(const shmbuf_client *c) { return c->pool_size; }
+
+int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n) {
+  Shmbufwire__Request q;
+  Shmbufwire__Stats st;
+  shmbufwire__request__init(&q);
+  shmbufwire__stats__init(&st);
+  q.op_case = SHMBUFWIRE__REQUEST__OP_STATS;
+  q.stats = &st;
+  Shmbufwire__Reply *r;
+  int rc = cl_call(c, &q, &r);
+  if (rc < 0)
+    return rc;
+  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_STATS) {
+    cl_reply_free(r);
+    return broken(c, -EPROTO, "the daemon answered stats with something else");
+  }
+  /* One allocation: the array, then the strings it points to. */
+  size_t count = r->stats->n_counters, bytes = count * sizeof **counters;
+  for (size_t i = 0; i < count; i++)
+    bytes += strlen(r->stats->counters[i]->name) + strlen(r->stats->counters[i]->help) + 2;
+  shmbuf_counter *out = malloc(bytes ? bytes : 1);
+  if (out == NULL) {
+    cl_reply_free(r);
+    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+  }
+  char *str = (char *)(out + count);
+  for (size_t i = 0; i < count; i++) {
+    const Shmbufwire__Counter *k = r->stats->counters[i];
+    out[i].value = k->value;
+    out[i].gauge = k->gauge;
+    out[i].name = strcpy(str, k->name);
+    str += strlen(k->name) + 1;
+    out[i].help = strcpy(str, k->help);
+    str += strlen(k->help) + 1;
+  }
+  cl_reply_free(r);
+  *counters = out;
+  *n = count;
+  return 0;
+}

@@ -1,0 +1,66 @@
+/* shmbufd's settings: built-in defaults, then /etc/shmbuf/shmbufd.conf (key = value lines),
+ * then command-line flags. A reload re-reads the file and re-applies the flags; a value that
+ * does not parse keeps its old setting, with a warning. */
+#ifndef SBD_CONF_H
+#define SBD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CFG_DEFAULT_FILE SYSCONFDIR "/shmbuf/shmbufd.conf"
+
+typedef struct cfg {
+  char *socket;            /* socket path */
+  uint32_t socket_mode;    /* file mode of a socket the daemon binds */
+  uint32_t pool_size;      /* Buffer.poolSize for new connections */
+  uint64_t max_memory;     /* cap on bytes reserved in shm; 0: half of /dev/shm's free space */
+  uint32_t max_frame;      /* largest frame accepted */
+  uint32_t max_connections;
+  uint64_t conn_max_bytes;   /* per connection: bytes reserved in shm; 0: no cap */
+  uint64_t conn_max_buffers; /* per connection: live buffers; 0: no cap */
+  uint32_t frame_timeout_ms; /* a frame may stay half-received this long; 0: forever */
+  uint64_t warm_bytes;       /* freed memory a connection keeps reserved for reuse */
+  int log_level;
+  uid_t *allow_uids;
+  size_t n_allow_uids;
+  gid_t *allow_gids;
+  size_t n_allow_gids;
+} cfg;
+
+/* What main() keeps between loads: the file and the flags, replayed on each reload. */
+typedef struct cfg_source {
+  const char *file;     /* NULL: the default file, which may be missing */
+  bool file_explicit;   /* --config was given: a missing file is an error */
+  char **flag_keys;     /* config keys the command line set, with their values */
+  char **flag_values;
+  size_t nflags;
+} cfg_source;
+
+/* Fills *c with built-in defaults (socket path by uid, pool size 8192, ...). */
+int cfg_defaults(cfg *c);
+
+/* Parses argv into *src (and handles --help and --version, which print and set *exit_now).
+ * Returns 0, or -EINVAL after printing a usage error. */
+int cfg_parse_args(cfg_source *src, int argc, char **argv, bool *exit_now);
+
+/* Loads *c from src: defaults overridden by the file, overridden by the flags. For a
+ * reload, pass the current settings as `old`: keys whose new value is invalid keep the old
+ * one (with a warning) instead of failing. Returns 0, or a negative errno with a message
+ * logged (a first load fails on any invalid value). */
+int cfg_load(cfg *c, const cfg_source *src, const cfg *old);
+
+/* Logs every runtime-changeable setting that differs, and warns about the ones that need a
+ * restart. */
+void cfg_log_changes(const cfg *old, const cfg *now);
+
+/* Copies and frees settings (the strings and lists they own). */
+int cfg_copy(cfg *dst, const cfg *src);
+void cfg_free(cfg *c);
+void cfg_source_free(cfg_source *src);
+
+/* Parses "4096", "64K", "16MiB", "1G" ... Returns 0 or -EINVAL. */
+int cfg_parse_bytes(const char *s, uint64_t *out);
+
+#endif

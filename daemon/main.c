@@ -1,0 +1,178 @@
+/* shmbufd: flags and settings, signals, limits, systemd; the rest is server and dispatch. */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "dispatch.h"
+#include "log.h"
+#include "server.h"
+#include "systemd.h"
+
+typedef struct app {
+  uv_loop_t loop;
+  uv_signal_t sigterm, sigint, sighup;
+  cfg_source src;
+  cfg cfg;
+  uint64_t shm_share; /* the default memory cap, fixed at start */
+  dsp_daemon d;
+  srv *srv;
+  sysd sd;
+  int status;
+} app;
+
+/* Each connection holds a socket and an fd per slab: take every fd the hard limit allows. */
+static void raise_nofile(void) {
+  struct rlimit r;
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+static uint64_t shm_free_share(void) {
+  struct statvfs v;
+  if (statvfs("/dev/shm", &v) < 0)
+    return 0;
+  return (uint64_t)v.f_bavail * v.f_frsize / 2;
+}
+
+static void limits_from(app *a, const cfg *c) {
+  dsp_limits *l = &a->d.limits;
+  l->pool_size = c->pool_size;
+  l->max_frame = c->max_frame;
+  l->max_memory = c->max_memory ? c->max_memory : a->shm_share;
+  l->conn_max_bytes = c->conn_max_bytes;
+  l->conn_max_buffers = c->conn_max_buffers;
+  l->warm_bytes = c->warm_bytes;
+  log_set_level(c->log_level);
+}
+
+static srv_options options_from(const cfg *c, int fd) {
+  return (srv_options){
+      .path = c->socket,
+      .fd = fd,
+      .mode = c->socket_mode,
+      .max_connections = c->max_connections,
+      .frame_timeout_ms = c->frame_timeout_ms,
+      .allow_uids = c->allow_uids,
+      .n_allow_uids = c->n_allow_uids,
+      .allow_gids = c->allow_gids,
+      .n_allow_gids = c->n_allow_gids,
+  };
+}
+
+/* The default socket lives in /run/shmbuf: create that last directory when it is missing. */
+static void make_socket_dir(const char *path) {
+  char copy[PATH_MAX];
+  snprintf(copy, sizeof copy, "%s", path);
+  const char *dir = dirname(copy);
+  if (mkdir(dir, 0755) == 0)
+    log_info("created %s", dir);
+}
+
+static void on_stopped(srv *s, void *arg) {
+  app *a = arg;
+  (void)s;
+  uv_close((uv_handle_t *)&a->sigterm, NULL);
+  uv_close((uv_handle_t *)&a->sigint, NULL);
+  uv_close((uv_handle_t *)&a->sighup, NULL);
+  log_notice("stopped");
+}
+
+static void reload(app *a) {
+  sysd_reloading();
+  cfg next;
+  if (cfg_load(&next, &a->src, &a->cfg) < 0) {
+    log_warn("reload failed; keeping every current setting");
+    sysd_reloaded(&a->sd);
+    return;
+  }
+  cfg_log_changes(&a->cfg, &next);
+  /* What needs a restart stays as it is. */
+  free(next.socket);
+  next.socket = strdup(a->cfg.socket);
+  next.socket_mode = a->cfg.socket_mode;
+  srv_options o = options_from(&next, -1);
+  if (next.socket == NULL || srv_update(a->srv, &o) < 0) {
+    log_warn("reload: out of memory; keeping every current setting");
+    cfg_free(&next);
+  } else {
+    cfg_free(&a->cfg);
+    a->cfg = next;
+    limits_from(a, &a->cfg);
+  }
+  sysd_reloaded(&a->sd);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  app *a = h->data;
+  if (signum == SIGHUP) {
+    log_notice("SIGHUP: reloading settings");
+    reload(a);
+    return;
+  }
+  log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  sysd_stopping(&a->sd);
+  srv_shutdown(a->srv, on_stopped, a);
+}
+
+static int run(app *a, int argc, char **argv) {
+  bool exit_now;
+  if (cfg_parse_args(&a->src, argc, argv, &exit_now) < 0)
+    return 2;
+  if (exit_now)
+    return 0;
+  if (cfg_load(&a->cfg, &a->src, NULL) < 0)
+    return 1;
+  a->shm_share = shm_free_share();
+  limits_from(a, &a->cfg);
+  signal(SIGPIPE, SIG_IGN);
+  raise_nofile();
+
+  int fd;
+  if (sysd_listen_fd(&fd) < 0)
+    return 1;
+  if (fd < 0)
+    make_socket_dir(a->cfg.socket);
+  uv_loop_init(&a->loop);
+  srv_options o = options_from(&a->cfg, fd);
+  int rc = srv_start(&a->srv, &a->loop, &a->d, &o);
+  if (rc < 0) {
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&a->loop);
+    return 1;
+  }
+  uv_signal_t *sigs[] = {&a->sigterm, &a->sigint, &a->sighup};
+  int nums[] = {SIGTERM, SIGINT, SIGHUP};
+  for (int i = 0; i < 3; i++) {
+    uv_signal_init(&a->loop, sigs[i]);
+    sigs[i]->data = a;
+    uv_signal_start(sigs[i], on_signal, nums[i]);
+  }
+  const char *where = fd >= 0 ? "the socket systemd passed" : a->cfg.socket;
+  sysd_ready(&a->sd, &a->loop, &a->d, where);
+  log_notice("shmbufd " PACKAGE_VERSION " serving on %s (pool size %u, memory cap %llu bytes)",
+             where, a->d.limits.pool_size, (unsigned long long)a->d.limits.max_memory);
+  uv_run(&a->loop, UV_RUN_DEFAULT);
+  srv_free(a->srv);
+  return uv_loop_close(&a->loop) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  static app a;
+  int status = run(&a, argc, argv);
+  cfg_free(&a.cfg);
+  cfg_source_free(&a.src);
+  return status;
+}

@@ -1,0 +1,159 @@
+#include "config.h"
+
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define ZERO_CHUNK (64u << 10)
+#define ZERO_IOV 16
+#define COPY_CHUNK (256u << 10)
+
+static const uint8_t zeros[ZERO_CHUNK];
+
+int seg_create(uint64_t size, int *fd_out) {
+  for (int attempt = 0; attempt < 8; attempt++) {
+    uint64_t rnd[2];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+      return -EIO;
+    char name[64];
+    snprintf(name, sizeof name, "/shmbuf-%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST)
+        continue;
+      return -errno;
+    }
+    shm_unlink(name);
+    if (ftruncate(fd, (off_t)size) < 0) {
+      int err = -errno;
+      close(fd);
+      return err;
+    }
+    *fd_out = fd;
+    return 0;
+  }
+  return -EEXIST;
+}
+
+int seg_reserve(int fd, uint64_t off, uint64_t len) {
+  int err = posix_fallocate(fd, (off_t)off, (off_t)len);
+  return err == 0 ? 0 : -err;
+}
+
+int seg_punch(int fd, uint64_t off, uint64_t len) {
+  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
+    return -errno;
+  return 0;
+}
+
+/* pwritev until done; a short write means the client shrank the object under us, which
+ * pwrite simply grows back, so only real errors end the loop. */
+static int write_all(int fd, uint64_t off, struct iovec *iov, int n, uint64_t len) {
+  while (len > 0) {
+    ssize_t w = pwritev(fd, iov, n, (off_t)off);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    if (w == 0)
+      return -EIO;
+    off += (uint64_t)w;
+    len -= (uint64_t)w;
+    while (n > 0 && (size_t)w >= iov->iov_len) {
+      w -= (ssize_t)iov->iov_len;
+      iov++;
+      n--;
+    }
+    if (n > 0) {
+      iov->iov_base = (uint8_t *)iov->iov_base + w;
+      iov->iov_len -= (size_t)w;
+    }
+  }
+  return 0;
+}
+
+int seg_zero(int fd, uint64_t off, uint64_t len) {
+  struct iovec iov[ZERO_IOV];
+  while (len > 0) {
+    int n = 0;
+    uint64_t batch = 0;
+    while (n < ZERO_IOV && batch < len) {
+      size_t l = len - batch < ZERO_CHUNK ? (size_t)(len - batch) : ZERO_CHUNK;
+      iov[n++] = (struct iovec){(void *)zeros, l};
+      batch += l;
+    }
+    int rc = write_all(fd, off, iov, n, batch);
+    if (rc < 0)
+      return rc;
+    off += batch;
+    len -= batch;
+  }
+  return 0;
+}
+
+int seg_write(int fd, uint64_t off, const void *data, size_t n) {
+  struct iovec iov = {(void *)data, n};
+  return write_all(fd, off, &iov, 1, n);
+}
+
+int seg_fill(int fd, uint64_t off, uint64_t len, const uint8_t *pat, size_t n) {
+  if (n == 1 && pat[0] == 0)
+    return seg_zero(fd, off, len);
+  /* Repeat the pattern into one block of whole periods, then write that block. */
+  uint8_t block[ZERO_CHUNK];
+  size_t per = n <= sizeof block ? sizeof block / n * n : 0;
+  if (per == 0) /* a pattern longer than the block: write it as it is, period by period */
+    for (uint64_t done = 0; done < len; done += n) {
+      size_t l = len - done < n ? (size_t)(len - done) : n;
+      int rc = seg_write(fd, off + done, pat, l);
+      if (rc < 0)
+        return rc;
+    }
+  else {
+    for (size_t i = 0; i < per; i += n)
+      memcpy(block + i, pat, n);
+    for (uint64_t done = 0; done < len; done += per) {
+      size_t l = len - done < per ? (size_t)(len - done) : per;
+      int rc = seg_write(fd, off + done, block, l);
+      if (rc < 0)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+int seg_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len) {
+  static uint8_t bounce[COPY_CHUNK];
+  while (len > 0) {
+    size_t l = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+    ssize_t r = pread(src, bounce, l, (off_t)src_off);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    if ((size_t)r < l) /* past a truncated end */
+      memset(bounce + r, 0, l - (size_t)r);
+    int rc = seg_write(dst, dst_off, bounce, l);
+    if (rc < 0)
+      return rc;
+    src_off += l;
+    dst_off += l;
+    len -= l;
+  }
+  return 0;
+}
+
+void seg_close(int fd) {
+  if (fd >= 0)
+    close(fd);
+}

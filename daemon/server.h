@@ -1,0 +1,52 @@
+/* The socket side of shmbufd: listens on a Unix stream socket, admits peers by their
+ * credentials, cuts frames (size checked before buffering), hands each one to dispatch, and
+ * writes replies with slab fds attached (SCM_RIGHTS). One libuv loop, one thread.
+ *
+ * Listening uses a uv_pipe_t (bind, chmod, accept and the pause past max_connections come
+ * from libuv). Each accepted socket is then driven by a uv_poll_t with our own
+ * recvmsg/sendmsg and buffering, because libuv cannot send shm fds (uv_write2 sends only
+ * stream handles). Replies are written in batches; reading stops while a peer's unread
+ * replies exceed a high-water mark, so a peer that never reads costs bounded memory. */
+#ifndef SBD_SERVER_H
+#define SBD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "dispatch.h"
+
+typedef struct srv srv;
+
+typedef struct srv_options {
+  const char *path;          /* socket path to bind; also shown in messages */
+  int fd;                    /* an inherited listening socket (socket activation), or -1 */
+  unsigned mode;             /* file mode of a socket we bind */
+  uint32_t max_connections;  /* past it, stop accepting until one closes; 0: no cap */
+  uint32_t frame_timeout_ms; /* longest a frame may stay half-received; 0: forever */
+  const uid_t *allow_uids;   /* with allow_gids: when either list is non-empty, only */
+  size_t n_allow_uids;       /* these, root and the daemon's own uid get in */
+  const gid_t *allow_gids;
+  size_t n_allow_gids;
+} srv_options;
+
+/* Binds (or adopts o->fd) and starts serving on loop. A stale socket file left by a dead
+ * instance is replaced; a live instance on the same path is refused with -EADDRINUSE.
+ * Returns 0 or a negative errno; a message naming the problem goes to the log. */
+int srv_start(srv **out, uv_loop_t *loop, dsp_daemon *d, const srv_options *o);
+
+/* Applies options that can change at run time (limits and allow-lists; not path or fd).
+ * The lists are copied. Returns 0 or -ENOMEM (the old options stay). */
+int srv_update(srv *s, const srv_options *o);
+
+/* Stops accepting, answers every request already received, flushes, closes every
+ * connection (leaving clients their mappings), then calls done. Connections that cannot
+ * be flushed within a few seconds are closed anyway. */
+void srv_shutdown(srv *s, void (*done)(srv *s, void *arg), void *arg);
+
+/* Frees a server whose shutdown has completed, removing the socket file it bound. */
+void srv_free(srv *s);
+
+#endif

@@ -1,0 +1,108 @@
+#include "config.h"
+
+#include "systemd.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "log.h"
+
+#define STATUS_MS 5000
+
+int sysd_listen_fd(int *fd) {
+  *fd = -1;
+  int n = sd_listen_fds(1);
+  if (n < 0) {
+    log_err("LISTEN_FDS: %s", strerror(-n));
+    return n;
+  }
+  if (n == 0)
+    return 0;
+  if (n > 1) {
+    log_err("systemd passed %d sockets; shmbufd takes exactly one Unix stream socket", n);
+    return -EINVAL;
+  }
+  if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+    log_err("the socket systemd passed is not a listening Unix stream socket");
+    return -EINVAL;
+  }
+  *fd = SD_LISTEN_FDS_START;
+  return 0;
+}
+
+static void status_line(const dsp_daemon *d, char *out, size_t cap) {
+  const dsp_totals *t = &d->t;
+  snprintf(out, cap,
+           "STATUS=%llu connections, %llu buffers, %llu bytes in %llu slabs, %.1f MiB reserved",
+           (unsigned long long)t->connections, (unsigned long long)t->buffers,
+           (unsigned long long)t->bytes, (unsigned long long)t->slabs,
+           (double)t->reserved / (1024.0 * 1024.0));
+}
+
+static void on_status(uv_timer_t *t) {
+  sysd *n = t->data;
+  char line[sizeof n->last];
+  status_line(n->d, line, sizeof line);
+  if (strcmp(line, n->last) != 0) {
+    memcpy(n->last, line, sizeof line);
+    sd_notify(0, line);
+  }
+}
+
+static void on_watchdog(uv_timer_t *t) {
+  (void)t;
+  sd_notify(0, "WATCHDOG=1");
+}
+
+void sysd_ready(sysd *n, uv_loop_t *loop, const dsp_daemon *d, const char *where) {
+  memset(n, 0, sizeof *n);
+  n->d = d;
+  status_line(d, n->last, sizeof n->last);
+  char msg[sizeof n->last + 64];
+  snprintf(msg, sizeof msg, "READY=1\n%s, on %s", n->last, where);
+  sd_notify(0, msg);
+  uv_timer_init(loop, &n->status);
+  n->status.data = n;
+  uv_timer_start(&n->status, on_status, STATUS_MS, STATUS_MS);
+  uv_unref((uv_handle_t *)&n->status);
+  n->open = 1;
+  uint64_t usec;
+  if (sd_watchdog_enabled(0, &usec) > 0) {
+    uint64_t ms = usec / 2000;
+    uv_timer_init(loop, &n->watchdog);
+    uv_timer_start(&n->watchdog, on_watchdog, 0, ms ? ms : 1);
+    uv_unref((uv_handle_t *)&n->watchdog);
+    n->open = 2;
+    log_info("watchdog: pinging every %llu ms", (unsigned long long)(ms ? ms : 1));
+  }
+}
+
+void sysd_reloading(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  char msg[96];
+  snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+           (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+  sd_notify(0, msg);
+}
+
+void sysd_reloaded(sysd *n) {
+  char msg[sizeof n->last + 16];
+  status_line(n->d, n->last, sizeof n->last);
+  snprintf(msg, sizeof msg, "READY=1\n%s", n->last);
+  sd_notify(0, msg);
+}
+
+void sysd_stopping(sysd *n) {
+  sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+  if (n->open >= 1)
+    uv_close((uv_handle_t *)&n->status, NULL);
+  if (n->open >= 2)
+    uv_close((uv_handle_t *)&n->watchdog, NULL);
+  n->open = 0;
+}

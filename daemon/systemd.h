@@ -1,0 +1,33 @@
+/* systemd glue: socket activation, readiness, status, stopping and the watchdog. Without
+ * systemd (no LISTEN_FDS, no NOTIFY_SOCKET, no WATCHDOG_USEC) each call does nothing. */
+#ifndef SBD_SYSTEMD_H
+#define SBD_SYSTEMD_H
+
+#include <uv.h>
+
+#include "dispatch.h"
+
+typedef struct sysd {
+  uv_timer_t status;   /* STATUS= refresh, every few seconds at most */
+  uv_timer_t watchdog; /* WATCHDOG=1 at half of WATCHDOG_USEC, from the loop itself */
+  const dsp_daemon *d;
+  char last[256];
+  int open;
+} sysd;
+
+/* The listening socket systemd passed, checked to be one Unix stream socket that listens.
+ * Returns 0 with *fd = -1 when none was passed, 0 with the fd, or -EINVAL (more than one fd,
+ * or the wrong kind), with the reason logged. */
+int sysd_listen_fd(int *fd);
+
+/* Says READY=1 with a first STATUS=, and starts the status and watchdog timers. */
+void sysd_ready(sysd *n, uv_loop_t *loop, const dsp_daemon *d, const char *where);
+
+/* RELOADING=1 ... READY=1 around a configuration reload. */
+void sysd_reloading(void);
+void sysd_reloaded(sysd *n);
+
+/* Says STOPPING=1 and closes the timers. */
+void sysd_stopping(sysd *n);
+
+#endif
