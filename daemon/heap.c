@@ -64,6 +64,7 @@ void heap_fini(heap *h, bool punch) {
   slab_owner_fini(&h->slab, punch);
   h->blocks = NULL;
   h->nblocks = h->nslots = 0;
+  h->free_slot = 0; /* the free list lived in the blocks just freed */
   h->current = NULL;
   h->buffers = h->bytes = h->pools = 0;
 }

@@ -155,7 +155,8 @@ static void seg_destroy(slab_owner *o, slab_seg *s, bool punch) {
   if (punch && bytes > 0)
     o->ops->punch(s->fd, 0, s->size);
   o->reserved -= bytes;
-  o->ops->charge(o->ctx, -(int64_t)bytes);
+  if (bytes > 0) /* charge() takes a request (> 0) or a refund (< 0), never nothing */
+    o->ops->charge(o->ctx, -(int64_t)bytes);
   o->ops->retire(o->ctx, s);
   seg_discard(o, s);
 }

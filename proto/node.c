@@ -196,6 +196,7 @@ int sb_err_encoding(sb_error *e, const char *name, size_t len) {
 int sb_err_arg_value(sb_error *e, int errnum, const char *name, const char *shown) {
   /* lib/internal/errors.js cuts the inspected value at 128 UTF-16 units */
   size_t units = 0, cut = strlen(shown);
+  bool half = false;
   for (size_t i = 0; shown[i]; i++) {
     unsigned char c = (unsigned char)shown[i];
     if ((c & 0xc0) == 0x80)
@@ -203,27 +204,169 @@ int sb_err_arg_value(sb_error *e, int errnum, const char *name, const char *show
     size_t w = c >= 0xf0 ? 2 : 1;
     if (units + w > 128) {
       cut = i;
+      /* A cut through a surrogate pair keeps its high half, which goes out as U+FFFD the
+       * way the codec writes lone surrogates. */
+      half = units < 128;
       break;
     }
     units += w;
   }
   return sb_err_set(e, errnum, "ERR_INVALID_ARG_VALUE",
-                    "The argument '%s' is invalid. Received %.*s%s", name, (int)cut, shown,
-                    shown[cut] ? "..." : "");
+                    "The argument '%s' is invalid. Received %.*s%s%s", name, (int)cut, shown,
+                    half ? "\xef\xbf\xbd" : "", shown[cut] ? "..." : "");
+}
+
+/* ---- util.inspect() of a string, as ERR_INVALID_ARG_VALUE shows it -------------------------- */
+
+#define INSPECT_MAX_STRING 10000u /* inspect's maxStringLength */
+#define INSPECT_MIN_LINE 16u      /* kMinLineLength */
+#define INSPECT_BREAK 80u         /* breakLength; a string longer than breakLength - 4 is split */
+#define SHOWN_UNITS 128u          /* ERR_INVALID_ARG_VALUE keeps this many units */
+
+/* The start of an inspected string, in UTF-16 units: enough to tell whether it is longer
+ * than SHOWN_UNITS and to cut it there, a surrogate pair included. */
+typedef struct inspected {
+  uint16_t u[SHOWN_UNITS + 16];
+  size_t n;
+  bool full;
+} inspected;
+
+static void ins_put(inspected *o, const uint16_t *u, size_t n) {
+  if (o->full || o->n + n > sizeof o->u / sizeof *o->u) {
+    o->full = true;
+    return;
+  }
+  memcpy(o->u + o->n, u, n * sizeof *u);
+  o->n += n;
+  if (o->n > SHOWN_UNITS + 1)
+    o->full = true; /* the rest is cut away anyway */
+}
+
+static void ins_ascii(inspected *o, const char *s) {
+  uint16_t u[8];
+  size_t n = 0;
+  while (*s)
+    u[n++] = (uint16_t)(unsigned char)*s++;
+  ins_put(o, u, n);
+}
+
+static bool units_have(const uint16_t *u, size_t n, uint16_t a, uint16_t b) {
+  for (size_t i = 0; i < n; i++)
+    if (u[i] == a && (b == 0 || (i + 1 < n && u[i + 1] == b)))
+      return true;
+  return false;
+}
+
+/* strEscape(): one quoted piece. Only the piece decides its quotes, all of it. */
+static void ins_piece(inspected *o, const uint16_t *u, size_t n) {
+  uint16_t q = '\'';
+  if (units_have(u, n, '\'', 0)) {
+    if (!units_have(u, n, '"', 0))
+      q = '"';
+    else if (!units_have(u, n, '`', 0) && !units_have(u, n, '$', '{'))
+      q = '`';
+  }
+  ins_put(o, &q, 1);
+  for (size_t i = 0; i < n && !o->full; i++) {
+    uint16_t c = u[i];
+    char esc[8];
+    if ((c == '\'' && q == '\'') || c == '\\')
+      snprintf(esc, sizeof esc, "\\%c", (char)c);
+    else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r')
+      snprintf(esc, sizeof esc, "\\%c", "btn?fr"[c - '\b']);
+    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+      snprintf(esc, sizeof esc, "\\x%02X", c);
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && u[i + 1] >= 0xdc00 && u[i + 1] <= 0xdfff) {
+      ins_put(o, u + i, 2); /* a pair stands for itself */
+      i++;
+      continue;
+    } else if (c >= 0xd800 && c <= 0xdfff)
+      snprintf(esc, sizeof esc, "\\u%x", c); /* a lone surrogate is shown, in lower case */
+    else {
+      ins_put(o, &c, 1);
+      continue;
+    }
+    ins_ascii(o, esc);
+  }
+  ins_put(o, &q, 1);
+}
+
+/* formatPrimitive(): a string longer than breakLength - 4 is shown as one quoted piece per
+ * line, joined by " +\n  ". */
+static void ins_string(inspected *o, const uint16_t *u, size_t n) {
+  if (n <= INSPECT_MIN_LINE || n <= INSPECT_BREAK - 4) {
+    ins_piece(o, u, n);
+    return;
+  }
+  for (size_t start = 0; start < n && !o->full;) {
+    size_t end = start;
+    while (end < n && u[end++] != '\n')
+      ;
+    if (start > 0)
+      ins_ascii(o, " +\n  ");
+    ins_piece(o, u + start, end - start);
+    start = end;
+  }
+}
+
+/* UTF-16 to UTF-8; out holds 3 bytes a unit, plus one. Pairs arrive whole here. */
+static size_t units_to_utf8(const uint16_t *u, size_t n, char *out) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t c = u[i];
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && u[i + 1] >= 0xdc00 && u[i + 1] <= 0xdfff)
+      c = 0x10000 + ((c - 0xd800) << 10) + (u[++i] - 0xdc00u);
+    else if (c >= 0xd800 && c <= 0xdfff)
+      c = 0xfffd;
+    if (c < 0x80)
+      out[k++] = (char)c;
+    else if (c < 0x800) {
+      out[k++] = (char)(0xc0 | c >> 6);
+      out[k++] = (char)(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      out[k++] = (char)(0xe0 | c >> 12);
+      out[k++] = (char)(0x80 | (c >> 6 & 0x3f));
+      out[k++] = (char)(0x80 | (c & 0x3f));
+    } else {
+      out[k++] = (char)(0xf0 | c >> 18);
+      out[k++] = (char)(0x80 | (c >> 12 & 0x3f));
+      out[k++] = (char)(0x80 | (c >> 6 & 0x3f));
+      out[k++] = (char)(0x80 | (c & 0x3f));
+    }
+  }
+  out[k] = '\0';
+  return k;
 }
 
 int sb_err_fill_value(sb_error *e, sb_str value) {
-  /* Only the first 128 units can show; decode a little more than that. */
-  char text[600], shown[SB_ERR_MESSAGE_MAX];
+  /* inspect() looks at the first maxStringLength units only: the quotes and the line split
+   * depend on all of those, not just on what the message ends up showing. */
+  const uint16_t *u;
+  uint16_t *decoded = NULL, fallback[512];
   size_t n;
-  if (value.utf16)
-    n = sb_decode_utf8((const uint8_t *)value.p, (value.n > 190 ? 190 : value.n) * 2,
-                       SB_ENC_UTF16LE, text);
-  else {
-    n = value.n > 500 ? 500 : value.n;
-    memcpy(text, value.p, n);
+  if (value.utf16) {
+    u = value.p;
+    n = value.n < INSPECT_MAX_STRING ? value.n : INSPECT_MAX_STRING;
+  } else {
+    /* 4 bytes a unit is more than enough; stop on a character boundary, so the cut leaves
+     * no U+FFFD behind. */
+    const uint8_t *b = value.p;
+    size_t bytes = value.n < 4 * INSPECT_MAX_STRING ? value.n : 4 * INSPECT_MAX_STRING;
+    decoded = malloc(sb_decode_utf16_max(bytes, SB_ENC_UTF8) * sizeof *decoded + 1);
+    if (decoded == NULL && bytes > sizeof fallback / sizeof *fallback)
+      bytes = sizeof fallback / sizeof *fallback; /* out of memory: judge by the start */
+    for (int back = 0; bytes < value.n && back < 3 && (b[bytes] & 0xc0) == 0x80; back++)
+      bytes--;
+    n = sb_decode_utf16(b, bytes, SB_ENC_UTF8, decoded ? decoded : fallback);
+    u = decoded ? decoded : fallback;
+    if (n > INSPECT_MAX_STRING)
+      n = INSPECT_MAX_STRING;
   }
-  sb_js_quote(text, n, shown, sizeof shown);
+  inspected o = {.n = 0};
+  ins_string(&o, u, n);
+  free(decoded);
+  char shown[(SHOWN_UNITS + 16) * 3 + 1];
+  units_to_utf8(o.u, o.n, shown);
   return sb_err_arg_value(e, -EINVAL, "value", shown);
 }
 

@@ -1,0 +1,469 @@
+/* libshmbuf against a real shmbufd over a real socket. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "shmbuf.h"
+
+static sbt_daemon D;
+
+static void up(void) { sbt_start(&D, NULL); }
+static void down(void) { sbt_stop(&D); }
+
+static shmbuf_client *client(unsigned flags) {
+  shmbuf_client *c;
+  int rc = shmbuf_connect_ex(D.sock, flags, &c);
+  ck_assert_msg(rc == 0, "connect: %s", shmbuf_strerror(rc));
+  return c;
+}
+
+static void assert_inspect(const shmbuf_buf *b, const char *want) {
+  char *s;
+  ck_assert_int_eq(shmbuf_inspect(b, &s), 0);
+  ck_assert_str_eq(s, want);
+  shmbuf_free(s);
+}
+
+START_TEST(seed_examples) {
+  shmbuf_client *c = client(0);
+  shmbuf_buf *a, *b, *u, *s;
+  ck_assert_int_eq(shmbuf_alloc(c, 4, &a), 0);
+  assert_inspect(a, "<Buffer 00 00 00 00>");
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(a), 4);
+  const double abcd[] = {97, 98, 99, 100};
+  ck_assert_int_eq(shmbuf_from_array(c, abcd, 4, &b), 0);
+  assert_inspect(b, "<Buffer 61 62 63 64>");
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(b), 8192);
+  ck_assert_int_eq(shmbuf_alloc_unsafe(c, 4, &u), 0);
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(u), 8192);
+  ck_assert_uint_eq(shmbuf_length(u), 4);
+  ck_assert_int_eq(shmbuf_from_string(c, "abcd", SHMBUF_CSTR, "utf-8", &s), 0);
+  assert_inspect(s, "<Buffer 61 62 63 64>");
+  char *hex;
+  ck_assert_int_eq(shmbuf_to_string(s, "hex", SHMBUF_UNDEFINED, SHMBUF_UNDEFINED, &hex, NULL), 0);
+  ck_assert_str_eq(hex, "61626364");
+  shmbuf_free(hex);
+  /* pooled buffers share their ArrayBuffer, dedicated ones do not */
+  ck_assert_uint_eq(shmbuf_arraybuffer_id(b), shmbuf_arraybuffer_id(u));
+  ck_assert_uint_ne(shmbuf_arraybuffer_id(a), shmbuf_arraybuffer_id(b));
+  shmbuf_close(c);
+}
+END_TEST
+
+START_TEST(errors_carry_node_codes) {
+  shmbuf_client *c = client(0);
+  shmbuf_buf *b = NULL;
+  ck_assert_int_eq(shmbuf_alloc(c, -1, &b), -ERANGE);
+  ck_assert_ptr_null(b);
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_OUT_OF_RANGE");
+  ck_assert_str_eq(shmbuf_error_message(), "The value of \"size\" is out of range. It must be >= 0 "
+                                           "&& <= 4294967296. Received -1");
+  ck_assert_int_eq(shmbuf_alloc_unsafe(c, 4294967297, &b), -ERANGE);
+  ck_assert_str_eq(shmbuf_error_message(), "The value of \"size\" is out of range. It must be >= 0 "
+                                           "&& <= 4294967296. Received 4_294_967_297");
+  ck_assert_int_eq(shmbuf_from_string(c, "ab", 2, "utf9", &b), -EINVAL);
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_UNKNOWN_ENCODING");
+  ck_assert_str_eq(shmbuf_error_message(), "Unknown encoding: utf9");
+  ck_assert_int_eq(shmbuf_alloc_fill_string(c, 5, "zz", 2, "hex", &b), -EINVAL);
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_INVALID_ARG_VALUE");
+  ck_assert_str_eq(shmbuf_error_message(), "The argument 'value' is invalid. Received 'zz'");
+  /* the connection goes on after each failure */
+  ck_assert_int_eq(shmbuf_alloc(c, 1, &b), 0);
+  shmbuf_close(c);
+}
+END_TEST
+
+/* ---- pool placement, replayed from Node ------------------------------------------------------ */
+
+typedef struct replay {
+  shmbuf_client *c;
+  shmbuf_buf *bufs[512];
+  size_t n;
+  uint64_t abs[512];
+  size_t nabs;
+} replay;
+
+static void replay_end(replay *r) {
+  for (size_t i = 0; i < r->n; i++)
+    shmbuf_release(r->bufs[i]);
+  shmbuf_close(r->c);
+  memset(r, 0, sizeof *r);
+}
+
+static size_t ab_index(replay *r, uint64_t id) {
+  for (size_t i = 0; i < r->nabs; i++)
+    if (r->abs[i] == id)
+      return i;
+  r->abs[r->nabs] = id;
+  return r->nabs++;
+}
+
+static size_t unhex(const char *h, uint8_t *out) {
+  size_t n = 0;
+  if (strcmp(h, "-") == 0)
+    return 0;
+  for (; h[0] && h[1]; h += 2) {
+    unsigned v;
+    sscanf(h, "%2x", &v);
+    out[n++] = (uint8_t)v;
+  }
+  return n;
+}
+
+static void replay_line(replay *r, char *line, unsigned no) {
+  char *eq = strstr(line, " = ");
+  ck_assert_msg(eq != NULL, "pool.txt:%u: no result", no);
+  *eq = '\0';
+  size_t len, off, ablen, ab;
+  int pooled;
+  static char hex[1 << 16];
+  ck_assert_int_eq(sscanf(eq + 3, "%zu %zu %zu %zu %d %65535s", &len, &off, &ablen, &ab, &pooled,
+                          hex), 6);
+  char *save, *op = strtok_r(line, " ", &save), *a1 = strtok_r(NULL, " ", &save),
+              *a2 = strtok_r(NULL, " ", &save);
+  shmbuf_buf *b = NULL;
+  int rc;
+  static uint8_t bytes[1 << 16];
+  if (strcmp(op, "unsafe") == 0)
+    rc = shmbuf_alloc_unsafe(r->c, atoll(a1), &b);
+  else if (strcmp(op, "slow") == 0)
+    rc = shmbuf_alloc_unsafe_slow(r->c, atoll(a1), &b);
+  else if (strcmp(op, "alloc") == 0)
+    rc = shmbuf_alloc(r->c, atoll(a1), &b);
+  else if (strcmp(op, "array") == 0) {
+    static double v[8192];
+    size_t n = 0;
+    for (char *s2, *t = a1 ? strtok_r(a1, ",", &s2) : NULL; t; t = strtok_r(NULL, ",", &s2))
+      v[n++] = atof(t);
+    rc = shmbuf_from_array(r->c, v, n, &b);
+  } else if (strcmp(op, "string") == 0) {
+    size_t n = unhex(a2, bytes);
+    rc = shmbuf_from_string(r->c, (const char *)bytes, n, a1, &b);
+  } else {
+    ck_assert_str_eq(op, "concat");
+    const shmbuf_buf *list[16];
+    size_t n = 0;
+    if (strcmp(a1, "-") != 0)
+      for (char *s2, *t = strtok_r(a1, ",", &s2); t; t = strtok_r(NULL, ",", &s2))
+        list[n++] = r->bufs[atoi(t)];
+    rc = shmbuf_concat(r->c, list, n, strcmp(a2, "-") ? atoll(a2) : SHMBUF_UNDEFINED, &b);
+  }
+  ck_assert_msg(rc == 0, "pool.txt:%u: %s failed: %s", no, op, shmbuf_error_message());
+  r->bufs[r->n++] = b;
+  ck_assert_msg(shmbuf_length(b) == len && shmbuf_byte_offset(b) == off &&
+                    shmbuf_buffer_byte_length(b) == ablen,
+                "pool.txt:%u: %s: length %zu offset %zu byteLength %zu, Node: %zu %zu %zu", no, op,
+                shmbuf_length(b), shmbuf_byte_offset(b), shmbuf_buffer_byte_length(b), len, off,
+                ablen);
+  ck_assert_msg(ab_index(r, shmbuf_arraybuffer_id(b)) == ab,
+                "pool.txt:%u: %s: not on the ArrayBuffer Node uses", no, op);
+  ck_assert_msg(shmbuf_is_pooled(b) == pooled, "pool.txt:%u: pooled flag", no);
+  if (strcmp(hex, "?") != 0) {
+    size_t n = unhex(hex, bytes);
+    ck_assert_uint_eq(n, len);
+    ck_assert_msg(n == 0 || memcmp(shmbuf_data(b), bytes, n) == 0, "pool.txt:%u: contents", no);
+  }
+}
+
+static unsigned replay_file(unsigned flags) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/pool.txt", sbt_vectors());
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  static replay r;
+  char *line = NULL;
+  size_t cap = 0;
+  unsigned no = 0, cases = 0;
+  while (getline(&line, &cap, f) > 0) {
+    no++;
+    line[strcspn(line, "\n")] = '\0';
+    if (strncmp(line, "seq ", 4) == 0) {
+      if (r.c)
+        replay_end(&r);
+      r.c = client(flags);
+      continue;
+    }
+    replay_line(&r, line, no);
+    cases++;
+  }
+  replay_end(&r);
+  free(line);
+  fclose(f);
+  ck_assert_uint_gt(cases, 1000);
+  return cases;
+}
+
+START_TEST(pool_placement_matches_node) {
+  unsigned n = replay_file(0);
+  printf("# pool placement: %u Node-generated cases through the default path\n", n);
+}
+END_TEST
+
+START_TEST(pool_placement_matches_node_thin) {
+  unsigned n = replay_file(SHMBUF_THIN);
+  printf("# pool placement: %u Node-generated cases through the daemon-only path\n", n);
+}
+END_TEST
+
+/* ---- isolation and reuse --------------------------------------------------------------------- */
+
+#define CANARY 0xa5
+
+/* Makes buffers of every kind: small pooled, medium dedicated, big solo. */
+static size_t make_mix(shmbuf_client *c, shmbuf_buf **out, size_t max, unsigned seed) {
+  size_t n = 0;
+  for (unsigned i = 0; n < max; i++) {
+    unsigned r = (seed = seed * 1103515245u + 12345u) >> 8;
+    int64_t size = i % 50 == 49 ? 3 << 20 : i % 7 == 0 ? 5000 + r % 60000 : 1 + r % 4000;
+    int rc = i % 3 == 0 ? shmbuf_alloc_unsafe_slow(c, size, &out[n])
+                        : shmbuf_alloc_unsafe(c, size, &out[n]);
+    ck_assert_int_eq(rc, 0);
+    n++;
+  }
+  return n;
+}
+
+static void assert_no_canary(shmbuf_buf *const *bufs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *p = memchr(shmbuf_data(bufs[i]), CANARY, shmbuf_length(bufs[i]));
+    ck_assert_msg(p == NULL, "buffer %zu byte %zu holds another client's byte", i,
+                  (size_t)(p - shmbuf_data(bufs[i])));
+  }
+}
+
+/* The index of the first non-zero byte, or -1. */
+static long first_nonzero(const uint8_t *p, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (p[k])
+      return (long)k;
+  return -1;
+}
+
+START_TEST(clients_never_see_each_other) {
+  static shmbuf_buf *a[300], *b[300];
+  shmbuf_client *ca = client(0), *cb = client(0);
+  size_t na = make_mix(ca, a, 300, 1);
+  for (size_t i = 0; i < na; i++)
+    memset(shmbuf_data(a[i]), CANARY, shmbuf_length(a[i]));
+  for (size_t i = 0; i < na; i += 2) /* A's freed memory stays A's */
+    shmbuf_release(a[i]);
+  size_t nb = make_mix(cb, b, 300, 2);
+  assert_no_canary(b, nb);
+  for (size_t i = 0; i < nb; i++)
+    shmbuf_release(b[i]);
+  shmbuf_close(ca); /* and memory A gave back to the system comes back zeroed */
+  nb = make_mix(cb, b, 300, 3);
+  assert_no_canary(b, nb);
+  shmbuf_close(cb);
+}
+END_TEST
+
+START_TEST(alloc_is_zero_even_on_reused_memory) {
+  static shmbuf_buf *a[120];
+  shmbuf_client *c = client(0);
+  const int64_t sizes[] = {1, 16, 100, 4000, 8192, 20000, 1 << 20, 3 << 20};
+  for (int round = 0; round < 3; round++) {
+    for (size_t i = 0; i < 120; i++) {
+      ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, sizes[i % 8], &a[i]), 0);
+      memset(shmbuf_data(a[i]), 0xff, shmbuf_length(a[i]));
+    }
+    for (size_t i = 0; i < 120; i++)
+      shmbuf_release(a[i]);
+    for (size_t i = 0; i < 120; i++) {
+      ck_assert_int_eq(shmbuf_alloc(c, sizes[i % 8], &a[i]), 0);
+      long at = first_nonzero(shmbuf_data(a[i]), shmbuf_length(a[i]));
+      ck_assert_msg(at < 0, "alloc(%lld): byte %ld is not zero", (long long)sizes[i % 8], at);
+    }
+    for (size_t i = 0; i < 120; i++)
+      shmbuf_release(a[i]);
+  }
+  shmbuf_close(c);
+}
+END_TEST
+
+START_TEST(release_returns_everything) {
+  static shmbuf_buf *a[1000];
+  shmbuf_client *c = client(0);
+  size_t n = make_mix(c, a, 1000, 7);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), n);
+  uint64_t slabs = sbt_stat(&D, "slabs");
+  for (size_t i = 0; i < n; i++)
+    shmbuf_release(a[i]);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "bytes"), 0);
+  ck_assert_uint_le(sbt_stat(&D, "pools"), 1); /* the current pool stays, as in Node */
+  /* what remains reserved is the warm reserve plus the current pool's page */
+  ck_assert_uint_le(sbt_stat(&D, "reserved_bytes"), (2u << 20) + 16384);
+  n = make_mix(c, a, 1000, 7);
+  ck_assert_uint_le(sbt_stat(&D, "slabs"), slabs); /* the same memory again */
+  shmbuf_close(c);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "reserved_bytes", 0, 2000), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "slabs"), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "connections"), 0);
+}
+END_TEST
+
+START_TEST(killed_client_gives_everything_back) {
+  int idle_fds = sbt_count_fds(D.pid), ready[2];
+  ck_assert_int_eq(pipe(ready), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    static shmbuf_buf *a[500];
+    shmbuf_client *c;
+    if (shmbuf_connect(D.sock, &c) < 0)
+      _exit(1);
+    for (size_t i = 0; i < 500; i++)
+      if ((i % 2 ? shmbuf_alloc(c, (int64_t)(i * 37), &a[i])
+                 : shmbuf_from_string(c, "pooled bytes", SHMBUF_CSTR, NULL, &a[i])) < 0)
+        _exit(1);
+    if (write(ready[1], "x", 1) != 1)
+      _exit(1);
+    pause();
+    _exit(0);
+  }
+  char x;
+  ck_assert_int_eq(read(ready[0], &x, 1), 1);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), 500);
+  ck_assert_uint_gt(sbt_stat(&D, "reserved_bytes"), 0);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "connections", 0, 2000), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "bytes"), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "pools"), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "slabs"), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "reserved_bytes"), 0);
+  /* the daemon's own fds are back to what it held idle */
+  ck_assert_int_eq(sbt_count_fds(D.pid), idle_fds);
+  close(ready[0]);
+  close(ready[1]);
+}
+END_TEST
+
+START_TEST(fds_and_mappings_stay_few) {
+  static shmbuf_buf *a[1000], *z[1000];
+  shmbuf_client *c = client(0);
+  int fds0 = sbt_count_fds(getpid()), maps0 = sbt_count_shm_maps(getpid());
+  for (size_t i = 0; i < 1000; i++)
+    ck_assert_int_eq(shmbuf_alloc_unsafe(c, 16, &a[i]), 0);
+  int fds1 = sbt_count_fds(getpid()) - fds0, maps1 = sbt_count_shm_maps(getpid()) - maps0;
+  for (size_t i = 0; i < 1000; i++)
+    ck_assert_int_eq(shmbuf_alloc(c, 4, &z[i]), 0);
+  int fds2 = sbt_count_fds(getpid()) - fds0, maps2 = sbt_count_shm_maps(getpid()) - maps0;
+  printf("# after 1000 allocUnsafe(16): %d more fds, %d shm mappings; after 1000 alloc(4) more: "
+         "%d fds, %d mappings; daemon holds %d fds\n",
+         fds1, maps1, fds2, maps2, sbt_count_fds(D.pid));
+  ck_assert_int_eq(fds1, 0);
+  ck_assert_int_eq(maps1, 1);
+  ck_assert_int_eq(fds2, 0);
+  ck_assert_int_eq(maps2, 1);
+  for (size_t i = 0; i < 1000; i++) {
+    shmbuf_release(a[i]);
+    shmbuf_release(z[i]);
+  }
+  shmbuf_close(c);
+  ck_assert_int_eq(sbt_count_shm_maps(getpid()), maps0);
+}
+END_TEST
+
+START_TEST(views_share_memory) {
+  shmbuf_client *c = client(0);
+  shmbuf_buf *b, *v, *w;
+  ck_assert_int_eq(shmbuf_from_string(c, "hello world", SHMBUF_CSTR, NULL, &b), 0);
+  ck_assert_int_eq(shmbuf_subarray(b, 6, SHMBUF_UNDEFINED, &v), 0);
+  assert_inspect(v, "<Buffer 77 6f 72 6c 64>");
+  shmbuf_data(v)[0] = 'W';
+  char *s;
+  ck_assert_int_eq(shmbuf_to_string(b, NULL, SHMBUF_UNDEFINED, SHMBUF_UNDEFINED, &s, NULL), 0);
+  ck_assert_str_eq(s, "hello World");
+  shmbuf_free(s);
+  /* Buffer.from(b.buffer, ...) reaches the whole pool, outside b */
+  ck_assert_int_eq(shmbuf_from_arraybuffer(b, 0, SHMBUF_UNDEFINED, &w), 0);
+  ck_assert_uint_eq(shmbuf_length(w), 8192);
+  ck_assert_ptr_eq(shmbuf_data(w) + shmbuf_byte_offset(b), shmbuf_data(b));
+  shmbuf_release(b); /* the views keep the memory alive */
+  ck_assert_int_eq(shmbuf_to_string(v, NULL, SHMBUF_UNDEFINED, SHMBUF_UNDEFINED, &s, NULL), 0);
+  ck_assert_str_eq(s, "World");
+  shmbuf_free(s);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), 1);
+  shmbuf_release(v);
+  shmbuf_release(w);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
+  shmbuf_close(c);
+}
+END_TEST
+
+START_TEST(many_releases_do_not_stall) {
+  static shmbuf_buf *a[20000];
+  shmbuf_client *c = client(0);
+  for (int round = 0; round < 3; round++) {
+    for (size_t i = 0; i < 20000; i++)
+      ck_assert_int_eq(shmbuf_alloc(c, 8, &a[i]), 0);
+    for (size_t i = 0; i < 20000; i++)
+      shmbuf_release(a[i]);
+  }
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
+  shmbuf_close(c);
+}
+END_TEST
+
+START_TEST(daemon_restart) {
+  shmbuf_client *c = client(0);
+  shmbuf_buf *b, *x = NULL;
+  ck_assert_int_eq(shmbuf_alloc_fill_string(c, 5000, "kept", SHMBUF_CSTR, NULL, &b), 0);
+  sbt_terminate(&D);
+  /* the mapping stays readable, and requests say what happened */
+  ck_assert_int_eq(memcmp(shmbuf_data(b) + 4996, "kept", 4), 0);
+  ck_assert_int_eq(shmbuf_alloc(c, 1, &x), -ENOTCONN);
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_SHMBUF_DISCONNECTED");
+  ck_assert_int_eq(shmbuf_alloc(c, 1, &x), -ENOTCONN);
+  ck_assert_ptr_null(x);
+  /* a new daemon on the same path serves a new client, and the old mapping lives on */
+  sbt_start(&D, NULL);
+  shmbuf_client *c2 = client(0);
+  ck_assert_int_eq(shmbuf_alloc(c2, 3, &x), 0);
+  assert_inspect(x, "<Buffer 00 00 00>");
+  ck_assert_int_eq(memcmp(shmbuf_data(b), "kept", 4), 0);
+  shmbuf_release(b);
+  shmbuf_close(c);
+  shmbuf_close(c2);
+}
+END_TEST
+
+static Suite *client_suite(void) {
+  Suite *s = suite_create("client");
+  TCase *t = tcase_create("library");
+  tcase_add_checked_fixture(t, up, down);
+  tcase_set_timeout(t, 60);
+  tcase_add_test(t, seed_examples);
+  tcase_add_test(t, errors_carry_node_codes);
+  tcase_add_test(t, pool_placement_matches_node);
+  tcase_add_test(t, pool_placement_matches_node_thin);
+  tcase_add_test(t, clients_never_see_each_other);
+  tcase_add_test(t, alloc_is_zero_even_on_reused_memory);
+  tcase_add_test(t, release_returns_everything);
+  tcase_add_test(t, killed_client_gives_everything_back);
+  tcase_add_test(t, fds_and_mappings_stay_few);
+  tcase_add_test(t, views_share_memory);
+  tcase_add_test(t, many_releases_do_not_stall);
+  tcase_add_test(t, daemon_restart);
+  suite_add_tcase(s, t);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(client_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,275 @@
+#include "config.h"
+
+#include "harness.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+static int try_connect(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+    return fd;
+  close(fd);
+  return -1;
+}
+
+void sbt_start(sbt_daemon *d, const char *const *args) {
+  if (d->dir[0] == '\0') {
+    snprintf(d->dir, sizeof d->dir, "/tmp/shmbuf-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(d->dir));
+  }
+  snprintf(d->sock, sizeof d->sock, "%s/s.sock", d->dir);
+  const char *bin = getenv("SHMBUFD") ? getenv("SHMBUFD") : "./shmbufd";
+  const char *argv[32] = {bin, "--socket", d->sock, "--log-level", "notice", "--config",
+                          "/dev/null"};
+  size_t n = 7;
+  for (size_t i = 0; args && args[i] && n < 31; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  pid_t parent = getpid();
+  d->pid = fork();
+  ck_assert_int_ge(d->pid, 0);
+  if (d->pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+    /* systemd variables of the test runner's own environment are not for this daemon */
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_PID");
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  for (int waited = 0; waited < 10000; waited += 5) {
+    int fd = try_connect(d->sock);
+    if (fd >= 0) {
+      close(fd);
+      return;
+    }
+    int status;
+    if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+      ck_abort_msg("shmbufd exited at startup (status %d)", status);
+    sleep_ms(5);
+  }
+  ck_abort_msg("shmbufd did not start listening on %s", d->sock);
+}
+
+void sbt_terminate(sbt_daemon *d) {
+  if (d->pid <= 0)
+    return;
+  kill(d->pid, SIGTERM);
+  int status = 0;
+  ck_assert_int_eq(waitpid(d->pid, &status, 0), d->pid);
+  d->pid = 0;
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "shmbufd did not exit cleanly (status 0x%x)", status);
+  ck_assert_msg(access(d->sock, F_OK) != 0, "shmbufd left its socket file behind");
+}
+
+void sbt_stop(sbt_daemon *d) {
+  if (d->dir[0] == '\0')
+    return;
+  sbt_terminate(d);
+  rmdir(d->dir);
+  d->dir[0] = '\0';
+}
+
+int sbt_connect(const sbt_daemon *d) {
+  int fd = try_connect(d->sock);
+  ck_assert_msg(fd >= 0, "cannot connect to %s: %s", d->sock, strerror(errno));
+  return fd;
+}
+
+void sbt_write(int fd, const void *p, size_t n) {
+  const uint8_t *b = p;
+  while (n > 0) {
+    ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR)
+      continue;
+    ck_assert_msg(w > 0, "send: %s", strerror(errno));
+    b += w;
+    n -= (size_t)w;
+  }
+}
+
+void sbt_send(int fd, Shmbufwire__Request *q) {
+  sb_bytes out = {0};
+  ck_assert_int_eq(sb_frame_append(&out, &q->base, UINT32_MAX), 0);
+  sbt_write(fd, sb_bytes_head(&out), out.len);
+  sb_bytes_free(&out);
+}
+
+/* Reads exactly n bytes, collecting fds. Returns false on EOF before the first byte. */
+static bool read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int timeout_ms) {
+  size_t got = 0;
+  while (got < n) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, timeout_ms);
+    ck_assert_msg(pr > 0, "no reply within %d ms", timeout_ms);
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int) * 253)];
+    } ctl;
+    struct iovec iov = {p + got, n - got};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf};
+    ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      ck_assert_msg(got == 0, "connection ended inside a frame");
+      return false;
+    }
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+          int f;
+          memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
+          if (fds)
+            fds[(*nfds)++] = f;
+          else
+            close(f);
+        }
+    got += (size_t)r;
+  }
+  return true;
+}
+
+Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms) {
+  uint8_t h[4];
+  if (!read_exact(fd, h, 4, fds, nfds, timeout_ms))
+    return NULL;
+  uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+  ck_assert_uint_le(len, 1u << 20);
+  uint8_t *p = malloc(len ? len : 1);
+  ck_assert_ptr_nonnull(p);
+  ck_assert(read_exact(fd, p, len, fds, nfds, timeout_ms) || len == 0);
+  Shmbufwire__Reply *r = shmbufwire__reply__unpack(NULL, len, p);
+  free(p);
+  ck_assert_ptr_nonnull(r);
+  return r;
+}
+
+Shmbufwire__Reply *sbt_call(int fd, Shmbufwire__Request *q, int *fds, size_t *nfds) {
+  sbt_send(fd, q);
+  Shmbufwire__Reply *r = sbt_recv(fd, fds, nfds, 5000);
+  ck_assert_msg(r != NULL, "the daemon closed the connection");
+  ck_assert_uint_eq(r->id, q->id);
+  return r;
+}
+
+void sbt_hello(int fd) {
+  Shmbufwire__Request q;
+  Shmbufwire__Hello h;
+  shmbufwire__request__init(&q);
+  shmbufwire__hello__init(&h);
+  h.version = SB_PROTOCOL_VERSION;
+  q.id = 1;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
+  q.hello = &h;
+  Shmbufwire__Reply *r = sbt_call(fd, &q, NULL, NULL);
+  ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_WELCOME);
+  ck_assert_uint_eq(r->welcome->version, SB_PROTOCOL_VERSION);
+  shmbufwire__reply__free_unpacked(r, NULL);
+}
+
+bool sbt_closed_by_peer(int fd, int timeout_ms) {
+  for (;;) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+      return false;
+    uint8_t buf[4096];
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    if (r == 0 || (r < 0 && errno == ECONNRESET))
+      return true;
+    if (r < 0)
+      return false;
+  }
+}
+
+uint64_t sbt_stat(const sbt_daemon *d, const char *name) {
+  int fd = sbt_connect(d);
+  sbt_hello(fd);
+  Shmbufwire__Request q;
+  Shmbufwire__Stats st;
+  shmbufwire__request__init(&q);
+  shmbufwire__stats__init(&st);
+  q.id = 2;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_STATS;
+  q.stats = &st;
+  Shmbufwire__Reply *r = sbt_call(fd, &q, NULL, NULL);
+  ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_STATS);
+  uint64_t v = UINT64_MAX;
+  for (size_t i = 0; i < r->stats->n_counters; i++)
+    if (strcmp(r->stats->counters[i]->name, name) == 0)
+      v = r->stats->counters[i]->value;
+  shmbufwire__reply__free_unpacked(r, NULL);
+  close(fd);
+  ck_assert_msg(v != UINT64_MAX, "no counter named %s", name);
+  /* this asking connection counts itself while it is open */
+  if (strcmp(name, "connections") == 0)
+    v--;
+  return v;
+}
+
+uint64_t sbt_stat_wait(const sbt_daemon *d, const char *name, uint64_t want, int timeout_ms) {
+  uint64_t v = sbt_stat(d, name);
+  for (int waited = 0; v != want && waited < timeout_ms; waited += 10) {
+    sleep_ms(10);
+    v = sbt_stat(d, name);
+  }
+  return v;
+}
+
+int sbt_count_fds(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *dir = opendir(path);
+  ck_assert_ptr_nonnull(dir);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(dir));)
+    n += e->d_name[0] != '.';
+  closedir(dir);
+  return n - (pid == getpid()); /* opendir's own fd */
+}
+
+int sbt_count_shm_maps(pid_t pid) {
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+  FILE *f = fopen(path, "re");
+  ck_assert_ptr_nonnull(f);
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, "/dev/shm/") != NULL;
+  fclose(f);
+  return n;
+}
+
+const char *sbt_vectors(void) {
+  const char *v = getenv("SHMBUF_VECTORS");
+  return v ? v : "tests/vectors";
+}
