@@ -237,7 +237,8 @@ int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int
   size_t pos = 0;
   for (size_t i = 0; i < n && pos < total; i++) {
     size_t l = list[i]->length < total - pos ? list[i]->length : total - pos;
-    memmove(b->data + pos, list[i]->data, l);
+    if (l > 0)
+      memmove(b->data + pos, list[i]->data, l);
     pos += l;
   }
   if (pos < total)

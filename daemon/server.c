@@ -102,10 +102,12 @@ static int conn_flush(conn *c) {
         continue;
       return errno == EAGAIN ? 0 : -errno;
     }
-    for (size_t i = 0; i < nf; i++)
-      close(c->fds[i].fd);
-    memmove(c->fds, c->fds + nf, (c->nfds - nf) * sizeof *c->fds);
-    c->nfds -= nf;
+    if (nf > 0) {
+      for (size_t i = 0; i < nf; i++)
+        close(c->fds[i].fd);
+      memmove(c->fds, c->fds + nf, (c->nfds - nf) * sizeof *c->fds);
+      c->nfds -= nf;
+    }
     sb_bytes_consume(&c->out, (size_t)n);
     c->out_pos += (uint64_t)n;
   }

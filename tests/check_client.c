@@ -342,8 +342,9 @@ START_TEST(killed_client_gives_everything_back) {
   ck_assert_uint_eq(sbt_stat(&D, "pools"), 0);
   ck_assert_uint_eq(sbt_stat(&D, "slabs"), 0);
   ck_assert_uint_eq(sbt_stat(&D, "reserved_bytes"), 0);
-  /* the daemon's own fds are back to what it held idle */
-  ck_assert_int_eq(sbt_count_fds(D.pid), idle_fds);
+  /* the daemon's own fds are back to what it held idle (which may have counted a probe
+   * connection still closing) */
+  ck_assert_int_le(sbt_count_fds(D.pid), idle_fds);
   close(ready[0]);
   close(ready[1]);
 }
