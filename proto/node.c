@@ -110,62 +110,6 @@ size_t sb_js_number(double v, bool separators, char *out) {
   return (size_t)(o - out);
 }
 
-/* util.inspect()'s strEscape(): quote choice and escapes. */
-size_t sb_js_quote(const char *s, size_t n, char *out, size_t cap) {
-  bool has_single = memchr(s, '\'', n) != NULL, has_double = memchr(s, '"', n) != NULL;
-  bool has_back = memchr(s, '`', n) != NULL;
-  char q = '\'';
-  if (has_single) {
-    if (!has_double)
-      q = '"';
-    else if (!has_back && !memmem(s, n, "${", 2))
-      q = '`';
-  }
-  size_t o = 0;
-#define PUT(ch)                                                                           \
-  do {                                                                                    \
-    if (o + 1 < cap)                                                                      \
-      out[o++] = (ch);                                                                    \
-  } while (0)
-  PUT(q);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    const char *esc = NULL;
-    char hex[8];
-    if (c == (unsigned char)q && q == '\'')
-      esc = "\\'";
-    else if (c == '\\')
-      esc = "\\\\";
-    else if (c == '\b')
-      esc = "\\b";
-    else if (c == '\t')
-      esc = "\\t";
-    else if (c == '\n')
-      esc = "\\n";
-    else if (c == '\f')
-      esc = "\\f";
-    else if (c == '\r')
-      esc = "\\r";
-    else if (c < 0x20 || c == 0x7f) {
-      snprintf(hex, sizeof hex, "\\x%02X", c);
-      esc = hex;
-    } else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-               (unsigned char)s[i + 1] <= 0x9f) {
-      snprintf(hex, sizeof hex, "\\x%02X", (unsigned char)s[++i]); /* C1 controls */
-      esc = hex;
-    }
-    if (esc)
-      for (; *esc; esc++)
-        PUT(*esc);
-    else
-      PUT((char)c);
-  }
-  PUT(q);
-#undef PUT
-  out[o] = '\0';
-  return o;
-}
-
 int sb_err_set(sb_error *e, int errnum, const char *code, const char *fmt, ...) {
   va_list ap;
   e->errnum = errnum;
@@ -309,35 +253,6 @@ static void ins_string(inspected *o, const uint16_t *u, size_t n) {
   }
 }
 
-/* UTF-16 to UTF-8; out holds 3 bytes a unit, plus one. Pairs arrive whole here. */
-static size_t units_to_utf8(const uint16_t *u, size_t n, char *out) {
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t c = u[i];
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && u[i + 1] >= 0xdc00 && u[i + 1] <= 0xdfff)
-      c = 0x10000 + ((c - 0xd800) << 10) + (u[++i] - 0xdc00u);
-    else if (c >= 0xd800 && c <= 0xdfff)
-      c = 0xfffd;
-    if (c < 0x80)
-      out[k++] = (char)c;
-    else if (c < 0x800) {
-      out[k++] = (char)(0xc0 | c >> 6);
-      out[k++] = (char)(0x80 | (c & 0x3f));
-    } else if (c < 0x10000) {
-      out[k++] = (char)(0xe0 | c >> 12);
-      out[k++] = (char)(0x80 | (c >> 6 & 0x3f));
-      out[k++] = (char)(0x80 | (c & 0x3f));
-    } else {
-      out[k++] = (char)(0xf0 | c >> 18);
-      out[k++] = (char)(0x80 | (c >> 12 & 0x3f));
-      out[k++] = (char)(0x80 | (c >> 6 & 0x3f));
-      out[k++] = (char)(0x80 | (c & 0x3f));
-    }
-  }
-  out[k] = '\0';
-  return k;
-}
-
 int sb_err_fill_value(sb_error *e, sb_str value) {
   /* inspect() looks at the first maxStringLength units only: the quotes and the line split
    * depend on all of those, not just on what the message ends up showing. */
@@ -366,7 +281,7 @@ int sb_err_fill_value(sb_error *e, sb_str value) {
   ins_string(&o, u, n);
   free(decoded);
   char shown[(SHOWN_UNITS + 16) * 3 + 1];
-  units_to_utf8(o.u, o.n, shown);
+  shown[sb_encode(sb_str_utf16(o.u, o.n), SB_ENC_UTF8, (uint8_t *)shown, sizeof shown - 1)] = '\0';
   return sb_err_arg_value(e, -EINVAL, "value", shown);
 }
 

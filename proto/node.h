@@ -93,8 +93,5 @@ int sb_err_set(sb_error *e, int errnum, const char *code, const char *fmt, ...)
  * (integers above 2 ** 32 get "_" separators). Returns the length. out holds >= 40 bytes. */
 size_t sb_js_number(double v, bool separators, char *out);
 
-/* Writes a string the way util.inspect() quotes it ('abc', "it's", `both'"`), from UTF-8,
- * truncated to fit cap. Returns the length. */
-size_t sb_js_quote(const char *s, size_t n, char *out, size_t cap);
 
 #endif
