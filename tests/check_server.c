@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -467,6 +469,50 @@ START_TEST(unread_replies_are_bounded) {
 }
 END_TEST
 
+/* ---- startup ----------------------------------------------------------------------------------- */
+
+static int run_daemon(const char *sock, char *err, size_t cap) {
+  const char *bin = getenv("SHMBUFD") ? getenv("SHMBUFD") : "./shmbufd";
+  const char *argv[] = {bin, "--socket", sock, "--config", "/dev/null", NULL};
+  char out[256];
+  return sbt_run(argv, NULL, out, sizeof out, err, cap);
+}
+
+START_TEST(live_instance_is_refused) {
+  char err[1024];
+  ck_assert_int_eq(run_daemon(D.sock, err, sizeof err), 1);
+  ck_assert_ptr_nonnull(strstr(err, "another shmbufd is already listening on"));
+  assert_serving(); /* and the first one is untouched */
+}
+END_TEST
+
+START_TEST(stale_socket_is_replaced) {
+  kill(D.pid, SIGKILL); /* leaves its socket file behind */
+  waitpid(D.pid, NULL, 0);
+  D.pid = 0;
+  struct stat st;
+  ck_assert_int_eq(stat(D.sock, &st), 0);
+  sbt_start(&D, NULL);
+  assert_serving();
+}
+END_TEST
+
+START_TEST(not_a_socket_is_left_alone) {
+  char path[256], err[1024];
+  snprintf(path, sizeof path, "%s/file", D.dir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("precious", f);
+  fclose(f);
+  ck_assert_int_eq(run_daemon(path, err, sizeof err), 1);
+  ck_assert_ptr_nonnull(strstr(err, "exists and is not a socket"));
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq(st.st_size, 8);
+  unlink(path);
+}
+END_TEST
+
 static Suite *server_suite(void) {
   Suite *s = suite_create("server");
   TCase *t = tcase_create("protocol");
@@ -489,6 +535,9 @@ static Suite *server_suite(void) {
   tcase_add_test(t, pipelined_requests);
   tcase_add_test(t, truncated_slab_does_not_hurt);
   tcase_add_test(t, unread_replies_are_bounded);
+  tcase_add_test(t, live_instance_is_refused);
+  tcase_add_test(t, stale_socket_is_replaced);
+  tcase_add_test(t, not_a_socket_is_left_alone);
   suite_add_tcase(s, t);
   return s;
 }

@@ -269,6 +269,56 @@ int sbt_count_shm_maps(pid_t pid) {
   return n;
 }
 
+/* Reads fd to EOF into out (cut to cap, NUL-terminated). */
+static void slurp(int fd, char *out, size_t cap) {
+  size_t n = 0;
+  char buf[4096];
+  for (ssize_t r; (r = read(fd, buf, sizeof buf)) != 0;) {
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    size_t keep = cap && n < cap - 1 ? (size_t)r < cap - 1 - n ? (size_t)r : cap - 1 - n : 0;
+    memcpy(out + n, buf, keep);
+    n += keep;
+  }
+  if (cap)
+    out[n] = '\0';
+}
+
+int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char *err,
+            size_t errcap) {
+  int o[2], e[2], i[2];
+  ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
+  ck_assert_int_eq(pipe2(e, O_CLOEXEC), 0);
+  ck_assert_int_eq(pipe2(i, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(i[0], 0);
+    dup2(o[1], 1);
+    dup2(e[1], 2);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(o[1]);
+  close(e[1]);
+  close(i[0]);
+  if (in)
+    sbt_write(i[1], in, strlen(in));
+  close(i[1]);
+  /* stdout first, then stderr: the commands we run write little to stderr */
+  slurp(o[0], out, cap);
+  slurp(e[0], err, errcap);
+  close(o[0]);
+  close(e[0]);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 const char *sbt_vectors(void) {
   const char *v = getenv("SHMBUF_VECTORS");
   return v ? v : "tests/vectors";

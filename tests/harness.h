@@ -59,6 +59,11 @@ uint64_t sbt_stat_wait(const sbt_daemon *d, const char *name, uint64_t want, int
 int sbt_count_fds(pid_t pid);
 int sbt_count_shm_maps(pid_t pid);
 
+/* Runs argv[0] with argv, stdin from `in` (NULL: /dev/null), and captures stdout and stderr
+ * (NUL-terminated, cut to cap). Returns the exit status, or 128 + the signal. */
+int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char *err,
+            size_t errcap);
+
 /* The directory of Node-generated vectors ($SHMBUF_VECTORS). */
 const char *sbt_vectors(void);
 
