@@ -184,21 +184,25 @@ int shmbuf_from_arraybuffer(const shmbuf_buf *src, int64_t byte_offset, int64_t 
   int64_t ab_length = (int64_t)src->bk->ab_length;
   if (byte_offset == SHMBUF_UNDEFINED)
     byte_offset = 0;
-  int64_t max = ab_length - byte_offset;
-  if (max < 0) {
-    sb_error e;
+  /* maxLength; past INT64_MAX it is as good as infinite */
+  int64_t max = byte_offset < ab_length - INT64_MAX ? INT64_MAX : ab_length - byte_offset;
+  sb_error e;
+  if (max < 0)
     return cl_fail_err((sb_err_bounds(&e, "offset"), &e));
-  }
-  if (byte_offset < 0) /* V8's own RangeError, which has no code */
-    return cl_fail(-ERANGE, "RangeError", "Start offset %lld is outside the bounds of the buffer",
-                   (long long)byte_offset);
   if (length == SHMBUF_UNDEFINED)
     length = max;
-  else if (length > max) {
-    sb_error e;
+  else if (length > max)
     return cl_fail_err((sb_err_bounds(&e, "length"), &e));
-  } else if (length < 0)
+  else if (length < 0)
     length = 0;
+  /* fromArrayBuffer() checks the above itself; a negative offset is left to the typed array
+   * constructor, whose RangeError has no code */
+  if (byte_offset < 0) {
+    char num[64];
+    sb_js_number((double)byte_offset, false, num);
+    return cl_fail(-ERANGE, "RangeError", "Start offset %s is outside the bounds of the buffer",
+                   num);
+  }
   return view_of(src, (size_t)byte_offset, (size_t)length, out);
 }
 
@@ -219,7 +223,9 @@ int shmbuf_subarray(const shmbuf_buf *buf, int64_t start, int64_t end, shmbuf_bu
 int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int64_t total_length,
                   shmbuf_buf **out) {
   size_t total = 0;
-  if (total_length == SHMBUF_UNDEFINED)
+  if (n == 0) /* Node returns new FastBuffer() before it looks at the length */
+    total = 0;
+  else if (total_length == SHMBUF_UNDEFINED)
     for (size_t i = 0; i < n; i++)
       total += list[i]->length;
   else if (total_length < 0 || (uint64_t)total_length > SB_MAX_LENGTH) {
@@ -228,8 +234,6 @@ int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int
                         &e));
   } else
     total = (size_t)total_length;
-  if (n == 0) /* Node returns new FastBuffer() before looking at the length */
-    total = 0;
   shmbuf_buf *b;
   int rc = shmbuf_alloc_unsafe(c, (int64_t)total, &b);
   if (rc < 0)

@@ -135,6 +135,32 @@ static bool parse_number(const char *s, double *out) {
   return true;
 }
 
+/* --array's "N[,N...]", every element a number ("" is the empty array: Buffer.from([])).
+ * Returns the count and the numbers in *out (to free), -EINVAL when an element is not a
+ * number (an empty one neither), or -ENOMEM. */
+static long parse_array(const char *arg, double **out) {
+  size_t n = arg[0] ? 1 : 0;
+  for (const char *p = arg; *p; p++)
+    n += *p == ',';
+  double *v = malloc((n ? n : 1) * sizeof *v);
+  if (v == NULL)
+    return -ENOMEM;
+  const char *p = arg;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strcspn(p, ",");
+    char *tok = strndup(p, len);
+    int rc = tok == NULL ? -ENOMEM : parse_number(tok, &v[i]) ? 0 : -EINVAL;
+    free(tok);
+    if (rc < 0) {
+      free(v);
+      return rc;
+    }
+    p += len + 1;
+  }
+  *out = v;
+  return (long)n;
+}
+
 /* Reads standard input to EOF. */
 static char *read_stdin(size_t *len) {
   size_t cap = 4096, n = 0;
@@ -220,32 +246,32 @@ typedef struct make_args {
   output out;
 } make_args;
 
+/* A usage error in any argument stops a command before it makes its first buffer. */
+static int check_arg(const make_args *m, const char *arg) {
+  int64_t size;
+  if (m->kind != CMD_FROM)
+    return parse_int(arg, &size) ? 0 : usage_error("SIZE must be an integer: '%s'", arg);
+  if (!m->array)
+    return 0;
+  double *v;
+  long n = parse_array(arg, &v);
+  if (n == -EINVAL)
+    return usage_error("--array takes numbers separated by commas: '%s'", arg);
+  if (n >= 0)
+    free(v);
+  return 0; /* out of memory is for make_one() to say */
+}
+
 static int make_one(session *s, const make_args *m, const char *arg) {
   shmbuf_buf *b = NULL;
   int rc;
   int64_t size = 0;
-  if (m->kind != CMD_FROM && !parse_int(arg, &size))
-    return usage_error("SIZE must be an integer: '%s'", arg);
+  if (m->kind != CMD_FROM)
+    parse_int(arg, &size); /* check_arg() saw to it */
   if (m->kind == CMD_FROM && m->array) {
-    size_t n = 0, cap = 16;
-    double *v = malloc(cap * sizeof *v);
-    char *copy = strdup(arg), *save = NULL;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; v && tok;
-         tok = strtok_r(NULL, ",", &save)) {
-      if (n == cap) {
-        double *more = realloc(v, (cap *= 2) * sizeof *v);
-        if (more == NULL)
-          free(v);
-        v = more;
-      }
-      if (v && !parse_number(tok, &v[n++])) {
-        free(v);
-        free(copy);
-        return usage_error("--array takes numbers separated by commas: '%s'", tok);
-      }
-    }
-    free(copy);
-    if (v == NULL) {
+    double *v;
+    long n = parse_array(arg, &v);
+    if (n < 0) {
       fprintf(stderr, "shmbuf: out of memory\n");
       return EXIT_FAILED;
     }
@@ -253,7 +279,7 @@ static int make_one(session *s, const make_args *m, const char *arg) {
       free(v);
       return rc;
     }
-    rc = shmbuf_from_array(s->c, v, n, &b);
+    rc = shmbuf_from_array(s->c, v, (size_t)n, &b);
     free(v);
   } else {
     if ((rc = connect_once(s)) != 0)
@@ -359,6 +385,8 @@ static int cmd_make(session *s, cmd_kind kind, int argc, char **argv) {
   else if (rc == 0 && nargs == 0)
     rc = usage_error(kind == CMD_FROM ? "from needs at least one STRING"
                                       : "this command needs at least one SIZE");
+  for (int i = 0; rc == 0 && i < nargs; i++)
+    rc = check_arg(&m, args[i]);
   for (int i = 0; rc == 0 && i < nargs; i++)
     rc = make_one(s, &m, args[i]);
   free(args);

@@ -83,7 +83,8 @@ SHMBUF_EXTERN uint32_t shmbuf_pool_size(const shmbuf_client *c);
 SHMBUF_EXTERN int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out);
 
 /* Buffer.alloc(size, fill[, encoding]) with a string, bytes or number fill. A fill that
- * encodes to no bytes fails with ERR_INVALID_ARG_VALUE; an empty string fills with zeros. */
+ * encodes to no bytes fails with ERR_INVALID_ARG_VALUE; an empty string fills with zeros.
+ * The size is checked first, and size 0 never looks at the fill or the encoding. */
 SHMBUF_EXTERN int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill,
                                            size_t len, const char *encoding, shmbuf_buf **out);
 SHMBUF_EXTERN int shmbuf_alloc_fill_bytes(shmbuf_client *c, int64_t size, const void *fill,
@@ -118,8 +119,10 @@ SHMBUF_EXTERN int shmbuf_from_array(shmbuf_client *c, const double *values, size
 SHMBUF_EXTERN int shmbuf_from_buffer(shmbuf_client *c, const shmbuf_buf *src, shmbuf_buf **out);
 
 /* Buffer.from(src.buffer, byteOffset, length): a new view on src's backing ArrayBuffer,
- * sharing its memory; no copy and no round trip. length SHMBUF_UNDEFINED means the rest.
- * Fails with -ERANGE, code ERR_BUFFER_OUT_OF_BOUNDS, past the ArrayBuffer's end. */
+ * sharing its memory; no copy and no round trip. byte_offset SHMBUF_UNDEFINED means 0,
+ * length SHMBUF_UNDEFINED the rest, and a negative length 0. Fails with -ERANGE, code
+ * ERR_BUFFER_OUT_OF_BOUNDS, past the ArrayBuffer's end, and for a negative byte_offset with
+ * V8's RangeError, which has no code: shmbuf_error_code() is then "RangeError". */
 SHMBUF_EXTERN int shmbuf_from_arraybuffer(const shmbuf_buf *src, int64_t byte_offset,
                                           int64_t length, shmbuf_buf **out);
 
@@ -129,7 +132,9 @@ SHMBUF_EXTERN int shmbuf_subarray(const shmbuf_buf *buf, int64_t start, int64_t 
                                   shmbuf_buf **out);
 
 /* Buffer.concat(list, totalLength): a new buffer (pooled under poolSize >>> 1) holding the
- * list's bytes, cut or zero-padded to total_length (SHMBUF_UNDEFINED: the sum). */
+ * list's bytes, cut or zero-padded to total_length (SHMBUF_UNDEFINED: the sum). An empty
+ * list gives an empty buffer whatever total_length is; otherwise total_length outside
+ * 0 .. 4294967296 fails with -ERANGE, code ERR_OUT_OF_RANGE. */
 SHMBUF_EXTERN int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n,
                                 int64_t total_length, shmbuf_buf **out);
 
@@ -158,10 +163,18 @@ SHMBUF_EXTERN int shmbuf_to_string(const shmbuf_buf *buf, const char *encoding, 
 SHMBUF_EXTERN int shmbuf_to_utf16(const shmbuf_buf *buf, const char *encoding, int64_t start,
                                   int64_t end, uint16_t **out, size_t *n);
 
-/* util.inspect(buf): "<Buffer 61 62 63 64>", at most 50 bytes then " ... N more bytes". */
+/* util.inspect(buf): "<Buffer 61 62 63 64>" ("<Buffer >" when empty), at most 50 bytes then
+ * " ... N more bytes" (" ... 1 more byte"). */
 SHMBUF_EXTERN int shmbuf_inspect(const shmbuf_buf *buf, char **out);
 
-/* buf.fill(value, offset, end, encoding). Returns 0 or a negative errno with Node's code. */
+/* buf.fill(value, offset, end, encoding). Returns 0 or a negative errno with Node's code:
+ * ERR_OUT_OF_RANGE (-ERANGE) for offset outside 0 .. 4294967296 or end outside 0 .. length,
+ * ERR_UNKNOWN_ENCODING (-EINVAL), and ERR_INVALID_ARG_VALUE (-EINVAL) for a value that gives
+ * no bytes (an empty string fills with zeros; an empty bytes value shows as <Buffer >).
+ * offset SHMBUF_UNDEFINED fills the whole buffer and ignores end, as Node does; the encoding
+ * still applies then, as in buf.fill(value, encoding). An empty range does nothing, not even
+ * look at the value, but an unknown encoding fails first. The bytes of a string are repeated
+ * and the last repeat may stop inside a character, as in Node. */
 SHMBUF_EXTERN int shmbuf_fill_string(shmbuf_buf *buf, const char *value, size_t len,
                                      int64_t offset, int64_t end, const char *encoding);
 SHMBUF_EXTERN int shmbuf_fill_bytes(shmbuf_buf *buf, const void *value, size_t len,

@@ -71,9 +71,10 @@ int shmbuf_inspect(const shmbuf_buf *b, char **out) {
   char *s = malloc(16 + shown * 3 + 40);
   if (s == NULL)
     return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
-  char *o = s + sprintf(s, "<Buffer");
+  /* "<Buffer " then the bytes joined by spaces: an empty buffer is "<Buffer >" */
+  char *o = s + sprintf(s, "<Buffer ");
   for (size_t i = 0; i < shown; i++)
-    o += sprintf(o, " %02x", b->data[i]);
+    o += sprintf(o, i ? " %02x" : "%02x", b->data[i]);
   if (b->length > shown)
     o += sprintf(o, " ... %zu more byte%s", b->length - shown,
                  b->length - shown > 1 ? "s" : "");

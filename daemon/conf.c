@@ -464,10 +464,10 @@ static void usage(FILE *out) {
     for (char *p = flag; *p; p++)
       if (*p == '_')
         *p = '-';
-    if (strlen(flag) < 25)
-      fprintf(out, "      %-25s%s\n", flag, keys[i].help);
+    if (strlen(flag) < 23)
+      fprintf(out, "      %-23s%s\n", flag, keys[i].help);
     else
-      fprintf(out, "      %s\n%31s%s\n", flag, "", keys[i].help);
+      fprintf(out, "      %s\n%29s%s\n", flag, "", keys[i].help);
   }
   fprintf(out, "  -h, --help                 show this help\n"
                "  -V, --version              show the version\n\n"

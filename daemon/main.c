@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ typedef struct app {
   dsp_daemon d;
   srv *srv;
   sysd sd;
-  int status;
+  bool stopping; /* SIGTERM or SIGINT came: no more reloads, no READY=1 after STOPPING=1 */
 } app;
 
 /* Each connection holds a socket and an fd per slab: take every fd the hard limit allows. */
@@ -118,10 +119,17 @@ static void reload(app *a) {
 static void on_signal(uv_signal_t *h, int signum) {
   app *a = h->data;
   if (signum == SIGHUP) {
+    if (a->stopping) {
+      log_notice("SIGHUP: stopping already; not reloading");
+      return;
+    }
     log_notice("SIGHUP: reloading settings");
     reload(a);
     return;
   }
+  if (a->stopping)
+    return;
+  a->stopping = true;
   log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
   sysd_stopping(&a->sd);
   srv_shutdown(a->srv, on_stopped, a);
@@ -141,12 +149,15 @@ static int run(app *a, int argc, char **argv) {
   raise_nofile();
 
   int fd;
-  if (sysd_listen_fd(&fd) < 0)
+  char inherited[PATH_MAX];
+  if (sysd_listen_fd(&fd, inherited, sizeof inherited) < 0)
     return 1;
   if (fd < 0)
     make_socket_dir(a->cfg.socket);
   uv_loop_init(&a->loop);
   srv_options o = options_from(&a->cfg, fd);
+  if (fd >= 0)
+    o.path = inherited; /* for messages only: srv never binds or unlinks an inherited socket */
   int rc = srv_start(&a->srv, &a->loop, &a->d, &o);
   if (rc < 0) {
     uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -160,7 +171,7 @@ static int run(app *a, int argc, char **argv) {
     sigs[i]->data = a;
     uv_signal_start(sigs[i], on_signal, nums[i]);
   }
-  const char *where = fd >= 0 ? "the socket systemd passed" : a->cfg.socket;
+  const char *where = o.path;
   sysd_ready(&a->sd, &a->loop, &a->d, where);
   log_notice("shmbufd " PACKAGE_VERSION " serving on %s (pool size %u, memory cap %llu bytes)",
              where, a->d.limits.pool_size, (unsigned long long)a->d.limits.max_memory);

@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
@@ -14,7 +16,32 @@
 
 #define STATUS_MS 5000
 
-int sysd_listen_fd(int *fd) {
+/* The path an inherited socket is bound to, for messages: systemd chose it, not our settings. */
+static void socket_path(int fd, char *out, size_t cap) {
+  struct sockaddr_un a = {0};
+  socklen_t len = sizeof a;
+  const socklen_t head = offsetof(struct sockaddr_un, sun_path);
+  if (getsockname(fd, (struct sockaddr *)&a, &len) == 0 && len > head && a.sun_path[0])
+    snprintf(out, cap, "%.*s", (int)(len - head), a.sun_path);
+  else
+    snprintf(out, cap, "the socket systemd passed");
+}
+
+/* What is wrong with an inherited fd for listening on, or NULL: a clear startup error beats
+ * a loop that fails on its first accept. */
+static const char *wrong_kind(int fd) {
+  if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0)
+    return NULL;
+  if (sd_is_socket(fd, AF_UNSPEC, 0, -1) <= 0)
+    return "not a socket";
+  if (sd_is_socket(fd, AF_UNIX, 0, -1) <= 0)
+    return "not a Unix socket";
+  if (sd_is_socket(fd, AF_UNIX, SOCK_STREAM, -1) <= 0)
+    return "not a stream socket";
+  return "not listening";
+}
+
+int sysd_listen_fd(int *fd, char *path, size_t cap) {
   *fd = -1;
   int n = sd_listen_fds(1);
   if (n < 0) {
@@ -27,11 +54,15 @@ int sysd_listen_fd(int *fd) {
     log_err("systemd passed %d sockets; shmbufd takes exactly one Unix stream socket", n);
     return -EINVAL;
   }
-  if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
-    log_err("the socket systemd passed is not a listening Unix stream socket");
+  int fd0 = SD_LISTEN_FDS_START;
+  const char *problem = wrong_kind(fd0);
+  if (problem) {
+    log_err("the socket systemd passed (fd %d) is %s; shmbufd takes one listening Unix stream "
+            "socket", fd0, problem);
     return -EINVAL;
   }
-  *fd = SD_LISTEN_FDS_START;
+  *fd = fd0;
+  socket_path(fd0, path, cap);
   return 0;
 }
 

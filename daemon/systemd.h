@@ -16,9 +16,10 @@ typedef struct sysd {
 } sysd;
 
 /* The listening socket systemd passed, checked to be one Unix stream socket that listens.
- * Returns 0 with *fd = -1 when none was passed, 0 with the fd, or -EINVAL (more than one fd,
- * or the wrong kind), with the reason logged. */
-int sysd_listen_fd(int *fd);
+ * Returns 0 with *fd = -1 when none was passed, 0 with the fd and the path it is bound to (for
+ * messages) in path, or -EINVAL (more than one fd, or the wrong kind), with the reason logged.
+ * LISTEN_* are unset either way, so nothing the daemon starts inherits them. */
+int sysd_listen_fd(int *fd, char *path, size_t cap);
 
 /* Says READY=1 with a first STATUS=, and starts the status and watchdog timers. */
 void sysd_ready(sysd *n, uv_loop_t *loop, const dsp_daemon *d, const char *where);

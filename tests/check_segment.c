@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -437,6 +439,27 @@ END_TEST
 
 /* ---- errors -------------------------------------------------------------------------------- */
 
+/* A full /dev/shm: reserving fails with ENOSPC, and what was reserved before stays usable.
+ * The test process gets a private mount namespace with a 1 MiB tmpfs on /dev/shm. */
+START_TEST(reserve_on_a_full_dev_shm) {
+  ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+  ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+  ck_assert_int_eq(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m"), 0);
+  int fd;
+  ck_assert_int_eq(seg_create(8u << 20, &fd), 0); /* sparse: larger than the fs is fine */
+  ck_assert_int_eq(seg_reserve(fd, 0, 512u << 10), 0);
+  ck_assert_int_eq(seg_reserve(fd, 512u << 10, 1u << 20), -ENOSPC);
+  ck_assert_int_eq(seg_reserve(fd, 512u << 10, 256u << 10), 0); /* a failure takes nothing */
+  uint8_t *p = mmap(NULL, 768u << 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ck_assert_ptr_ne(p, MAP_FAILED);
+  memset(p, 0x77, 768u << 10); /* every reserved byte can be touched */
+  ck_assert_int_eq(seg_punch(fd, 0, 512u << 10), 0);
+  ck_assert_int_eq(seg_reserve(fd, 1u << 20, 512u << 10), 0); /* punched memory is free again */
+  munmap(p, 768u << 10);
+  seg_close(fd);
+}
+END_TEST
+
 START_TEST(errors_are_negative_errno) {
   uint8_t x = 1;
   ck_assert_int_eq(seg_reserve(-1, 0, 4096), -EBADF);
@@ -474,6 +497,7 @@ static Suite *segment_suite(void) {
   tcase_add_test(tc, fill_three_bytes);
   tcase_add_test(tc, fill_long_pattern);
   tcase_add_test(tc, fill_nothing);
+  tcase_add_test(tc, reserve_on_a_full_dev_shm);
   tcase_add_test(tc, copy_between_objects);
   tcase_add_test(tc, copy_within_object);
   tcase_add_test(tc, copy_from_truncated);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,6 +19,7 @@
 
 #include "frame.h"
 #include "harness.h"
+#include "shmbuf.h"
 
 static sbt_daemon D;
 
@@ -513,6 +516,193 @@ START_TEST(not_a_socket_is_left_alone) {
 }
 END_TEST
 
+/* ---- limits and access ------------------------------------------------------------------------ */
+
+/* Starts D with extra arguments (the fixture-less TCases start their own daemon). */
+static void start_with(const char *const *args) { sbt_start(&D, args); }
+
+/* A raw connection made as another user and group, from a child; returns what happened:
+ * 1 welcomed, 0 refused with ERR_SHMBUF_ACCESS then closed, -1 anything else. */
+static int connect_as(uid_t uid, gid_t gid) {
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+      _exit(10);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%.100s", D.sock);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
+      _exit(11);
+    req r;
+    shmbufwire__request__init(&r.q);
+    shmbufwire__hello__init(&r.hello);
+    r.hello.version = SB_PROTOCOL_VERSION;
+    r.q.id = 1;
+    r.q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
+    r.q.hello = &r.hello;
+    sbt_send(fd, &r.q);
+    Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 3000);
+    if (rep == NULL)
+      _exit(12);
+    if (rep->result_case == SHMBUFWIRE__REPLY__RESULT_WELCOME)
+      _exit(0);
+    bool refused = rep->id == 0 && rep->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR &&
+                   strcmp(rep->error->code, "ERR_SHMBUF_ACCESS") == 0 &&
+                   rep->error->errnum == -EACCES && sbt_closed_by_peer(fd, 2000);
+    _exit(refused ? 1 : 13);
+  }
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  return WEXITSTATUS(status) == 0 ? 1 : WEXITSTATUS(status) == 1 ? 0 : -WEXITSTATUS(status);
+}
+
+START_TEST(anyone_who_reaches_the_socket_gets_in) {
+  start_with((const char *const[]){"--socket-mode", "0666", NULL});
+  chmod(D.dir, 0755);
+  ck_assert_int_eq(connect_as(65534, 65534), 1);
+  sbt_stop(&D);
+}
+END_TEST
+
+START_TEST(allow_lists_admit_by_credentials) {
+  start_with((const char *const[]){"--socket-mode", "0666", "--allow-users", "12345",
+                                   "--allow-groups", "4242", NULL});
+  chmod(D.dir, 0755);
+  ck_assert_int_eq(connect_as(12345, 65534), 1);   /* a listed user */
+  ck_assert_int_eq(connect_as(23456, 4242), 1);    /* a listed group */
+  ck_assert_int_eq(connect_as(65534, 65534), 0);   /* neither */
+  ck_assert_int_eq(connect_as(23456, 65534), 0);
+  assert_serving();                                /* root always */
+  ck_assert_uint_eq(sbt_stat(&D, "connections_refused_total"), 2);
+  sbt_stop(&D);
+}
+END_TEST
+
+START_TEST(connection_cap_waits_then_admits) {
+  start_with((const char *const[]){"--max-connections", "2", NULL});
+  int a = greeted(), b = greeted();
+  int c = sbt_connect(&D); /* accepted by the kernel, not by the daemon */
+  req r;
+  shmbufwire__request__init(&r.q);
+  shmbufwire__hello__init(&r.hello);
+  r.hello.version = SB_PROTOCOL_VERSION;
+  r.q.id = 1;
+  r.q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
+  r.q.hello = &r.hello;
+  sbt_send(c, &r.q);
+  struct pollfd p = {c, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 300), 0); /* no answer while two are served */
+  close(a);
+  Shmbufwire__Reply *w = sbt_recv(c, NULL, NULL, 3000);
+  ck_assert_ptr_nonnull(w);
+  ck_assert_int_eq(w->result_case, SHMBUFWIRE__REPLY__RESULT_WELCOME);
+  shmbufwire__reply__free_unpacked(w, NULL);
+  close(b);
+  close(c);
+  sbt_stop(&D);
+}
+END_TEST
+
+START_TEST(half_frames_time_out) {
+  start_with((const char *const[]){"--frame-timeout", "300ms", NULL});
+  int slow = greeted();
+  sbt_write(slow, "\0\0\0\x20\x08", 5);
+  assert_serving(); /* others are served meanwhile */
+  ck_assert(sbt_closed_by_peer(slow, 3000));
+  close(slow);
+  int idle = greeted(); /* a connection between frames is not slow, just quiet */
+  struct pollfd p = {idle, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 800), 0);
+  close(idle);
+  sbt_stop(&D);
+}
+END_TEST
+
+/* Runs shmbufd in its own mount namespace whose /dev/shm is a tmpfs of `size`. */
+static void start_in_small_shm(const char *size, const char *const *args) {
+  char wrapper[256], cmd[1024];
+  snprintf(wrapper, sizeof wrapper, "/tmp/shmbuf-small-shm-%d.sh", (int)getpid());
+  const char *bin = getenv("SHMBUFD") ? getenv("SHMBUFD") : "./shmbufd";
+  snprintf(cmd, sizeof cmd,
+           "#!/bin/sh\nexec unshare -m sh -c 'mount -t tmpfs -o size=%s tmpfs /dev/shm && "
+           "exec \"$0\" \"$@\"' %s \"$@\"\n",
+           size, bin);
+  FILE *f = fopen(wrapper, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(cmd, f);
+  fclose(f);
+  chmod(wrapper, 0755);
+  setenv("SHMBUFD", wrapper, 1);
+  sbt_start(&D, args);
+  unlink(wrapper);
+  setenv("SHMBUFD", bin, 1);
+}
+
+/* After exhaustion: giving memory back makes room again, on the same connection. */
+static void assert_serving_after_release(shmbuf_client *c, shmbuf_buf **bufs, int n) {
+  for (int i = 0; i < n; i++)
+    shmbuf_release(bufs[i]);
+  shmbuf_buf *b;
+  ck_assert_int_eq(shmbuf_alloc(c, 256 << 10, &b), 0);
+  shmbuf_release(b);
+  assert_serving();
+}
+
+/* Allocates `size`-byte buffers of one kind until a request fails; returns how many worked
+ * and checks the failure. Every byte handed out is then written: none may SIGBUS. */
+static int fill_up(shmbuf_client *c, int64_t size, bool dedicated, int errnum, shmbuf_buf **bufs,
+                   int max) {
+  int n = 0, rc = 0;
+  while (n < max && (rc = dedicated ? shmbuf_alloc(c, size, &bufs[n])
+                                    : shmbuf_alloc_unsafe(c, size, &bufs[n])) == 0)
+    n++;
+  ck_assert_int_eq(rc, errnum);
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_MEMORY_ALLOCATION_FAILED");
+  for (int i = 0; i < n; i++)
+    memset(shmbuf_data(bufs[i]), 0x5a, shmbuf_length(bufs[i]));
+  return n;
+}
+
+START_TEST(full_dev_shm_is_an_error_not_sigbus) {
+  static shmbuf_buf *bufs[16384];
+  start_in_small_shm("4m", (const char *const[]){"--max-memory", "1G", "--warm-bytes", "0",
+                                                 NULL});
+  shmbuf_client *c;
+  ck_assert_int_eq(shmbuf_connect(D.sock, &c), 0);
+  int big = fill_up(c, 256 << 10, true, -ENOSPC, bufs, 16384);
+  ck_assert_str_eq(shmbuf_error_message(), "Array buffer allocation failed: /dev/shm is full");
+  ck_assert_int_ge(big, 12); /* most of the 4 MiB was usable, and not more */
+  ck_assert_int_le(big, 16);
+  shmbuf_release(bufs[--big]); /* room for pools of small buffers */
+  shmbuf_release(bufs[--big]);
+  int small = fill_up(c, 100, false, -ENOSPC, bufs + big, 16384 - big);
+  ck_assert_int_gt(small, 1000);
+  printf("# /dev/shm of 4 MiB: %d+2 buffers of 256 KiB, then ENOSPC; two released, %d pooled "
+         "ones of 100 bytes, then ENOSPC; every byte written, no SIGBUS\n", big, small);
+  assert_serving_after_release(c, bufs, big + small);
+  shmbuf_close(c);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "reserved_bytes", 0, 2000), 0);
+  sbt_stop(&D);
+}
+END_TEST
+
+START_TEST(default_cap_is_half_of_free_dev_shm) {
+  static shmbuf_buf *bufs[64];
+  start_in_small_shm("4m", NULL);
+  ck_assert_uint_eq(sbt_stat(&D, "max_memory_bytes"), 2u << 20);
+  shmbuf_client *c;
+  ck_assert_int_eq(shmbuf_connect(D.sock, &c), 0);
+  int n = fill_up(c, 256 << 10, true, -ENOMEM, bufs, 64);
+  ck_assert_int_eq(n, 8);
+  ck_assert_str_eq(shmbuf_error_message(),
+                   "Array buffer allocation failed: the daemon's memory limit is reached");
+  shmbuf_close(c);
+  sbt_stop(&D);
+}
+END_TEST
+
 static Suite *server_suite(void) {
   Suite *s = suite_create("server");
   TCase *t = tcase_create("protocol");
@@ -538,6 +728,15 @@ static Suite *server_suite(void) {
   tcase_add_test(t, live_instance_is_refused);
   tcase_add_test(t, stale_socket_is_replaced);
   tcase_add_test(t, not_a_socket_is_left_alone);
+  suite_add_tcase(s, t);
+  t = tcase_create("limits"); /* each test starts its own daemon */
+  tcase_set_timeout(t, 30);
+  tcase_add_test(t, anyone_who_reaches_the_socket_gets_in);
+  tcase_add_test(t, allow_lists_admit_by_credentials);
+  tcase_add_test(t, connection_cap_waits_then_admits);
+  tcase_add_test(t, half_frames_time_out);
+  tcase_add_test(t, full_dev_shm_is_an_error_not_sigbus);
+  tcase_add_test(t, default_cap_is_half_of_free_dev_shm);
   suite_add_tcase(s, t);
   return s;
 }

@@ -257,6 +257,17 @@ int sbt_count_fds(pid_t pid) {
   return n - (pid == getpid()); /* opendir's own fd */
 }
 
+int sbt_count_fds_settled(pid_t pid) {
+  int last = sbt_count_fds(pid), same = 0;
+  for (int waited = 0; same < 2 && waited < 2000; waited += 20) {
+    sleep_ms(20);
+    int now = sbt_count_fds(pid);
+    same = now == last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 int sbt_count_shm_maps(pid_t pid) {
   char path[64], line[512];
   snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
@@ -269,26 +280,92 @@ int sbt_count_shm_maps(pid_t pid) {
   return n;
 }
 
-/* Reads fd to EOF into out (cut to cap, NUL-terminated). */
-static void slurp(int fd, char *out, size_t cap) {
-  size_t n = 0;
-  char buf[4096];
-  for (ssize_t r; (r = read(fd, buf, sizeof buf)) != 0;) {
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    size_t keep = cap && n < cap - 1 ? (size_t)r < cap - 1 - n ? (size_t)r : cap - 1 - n : 0;
-    memcpy(out + n, buf, keep);
-    n += keep;
-  }
-  if (cap)
-    out[n] = '\0';
-}
-
 int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char *err,
             size_t errcap) {
+  return sbt_run_input(argv, in, in ? strlen(in) : 0, out, cap, err, errcap);
+}
+
+const char *sbt_vectors(void) {
+  const char *v = getenv("SHMBUF_VECTORS");
+  return v ? v : "tests/vectors";
+}
+
+pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out_path) {
+  int out = -1;
+  if (out_path) {
+    out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    ck_assert_msg(out >= 0, "%s: %s", out_path, strerror(errno));
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+    for (size_t i = 0; env && env[i]; i++) {
+      const char *eq = strchr(env[i], '=');
+      if (eq == NULL) {
+        unsetenv(env[i]);
+        continue;
+      }
+      char name[256];
+      snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+      setenv(name, eq + 1, 1);
+    }
+    int in = open("/dev/null", O_RDONLY);
+    if (in > 0) {
+      dup2(in, 0);
+      close(in);
+    }
+    if (out >= 0) {
+      dup2(out, 1);
+      dup2(out, 2);
+    }
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  if (out >= 0)
+    close(out);
+  return pid;
+}
+
+int sbt_wait(pid_t pid, int timeout_ms) {
+  int status;
+  for (int waited = 0;; waited += 5) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    ck_assert_int_ge(r, 0);
+    if (r == pid)
+      break;
+    if (waited >= timeout_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ck_abort_msg("process %d did not end within %d ms", (int)pid, timeout_ms);
+    }
+    sleep_ms(5);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Appends what one read() of fd gives to buf (cut to cap, NUL-terminated). Returns false at
+ * EOF or on an error. */
+static bool read_into(int fd, char *buf, size_t cap, size_t *n) {
+  char chunk[4096];
+  ssize_t r = read(fd, chunk, sizeof chunk);
+  if (r < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (r <= 0)
+    return false;
+  size_t keep = cap && *n < cap - 1 ? ((size_t)r < cap - 1 - *n ? (size_t)r : cap - 1 - *n) : 0;
+  memcpy(buf + *n, chunk, keep);
+  *n += keep;
+  if (cap)
+    buf[*n] = '\0';
+  return true;
+}
+
+int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *out, size_t cap,
+                  char *err, size_t errcap) {
   int o[2], e[2], i[2];
   ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
   ck_assert_int_eq(pipe2(e, O_CLOEXEC), 0);
@@ -306,20 +383,49 @@ int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char
   close(o[1]);
   close(e[1]);
   close(i[0]);
-  if (in)
-    sbt_write(i[1], in, strlen(in));
-  close(i[1]);
-  /* stdout first, then stderr: the commands we run write little to stderr */
-  slurp(o[0], out, cap);
-  slurp(e[0], err, errcap);
+  /* a child that stops reading its input must not kill us (set after the fork: the child
+   * keeps the default) */
+  void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+  fcntl(i[1], F_SETFL, O_NONBLOCK);
+  size_t sent = 0, no = 0, ne = 0;
+  if (cap)
+    out[0] = '\0';
+  if (errcap)
+    err[0] = '\0';
+  int in_fd = i[1];
+  if (in_len == 0) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  bool o_open = true, e_open = true;
+  while (o_open || e_open) {
+    struct pollfd p[3] = {{o_open ? o[0] : -1, POLLIN, 0},
+                          {e_open ? e[0] : -1, POLLIN, 0},
+                          {in_fd, POLLOUT, 0}};
+    int pr = poll(p, 3, -1);
+    if (pr < 0 && errno == EINTR)
+      continue;
+    ck_assert_int_gt(pr, 0);
+    if (in_fd >= 0 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t w = write(in_fd, (const char *)in + sent, in_len - sent);
+      if (w > 0)
+        sent += (size_t)w;
+      if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == in_len) {
+        close(in_fd); /* done, or the child closed its end */
+        in_fd = -1;
+      }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+      o_open = read_into(o[0], out, cap, &no);
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+      e_open = read_into(e[0], err, errcap, &ne);
+  }
+  if (in_fd >= 0)
+    close(in_fd);
+  signal(SIGPIPE, old_pipe);
   close(o[0]);
   close(e[0]);
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-const char *sbt_vectors(void) {
-  const char *v = getenv("SHMBUF_VECTORS");
-  return v ? v : "tests/vectors";
 }

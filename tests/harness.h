@@ -57,6 +57,10 @@ uint64_t sbt_stat_wait(const sbt_daemon *d, const char *name, uint64_t want, int
 
 /* Entries in /proc/PID/fd, and shm mappings (/dev/shm/...) in /proc/PID/maps. */
 int sbt_count_fds(pid_t pid);
+
+/* sbt_count_fds() once it holds still (three equal readings 20 ms apart, within 2 s): a
+ * connection the test just closed may still be open in the daemon for a moment. */
+int sbt_count_fds_settled(pid_t pid);
 int sbt_count_shm_maps(pid_t pid);
 
 /* Runs argv[0] with argv, stdin from `in` (NULL: /dev/null), and captures stdout and stderr
@@ -66,5 +70,20 @@ int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char
 
 /* The directory of Node-generated vectors ($SHMBUF_VECTORS). */
 const char *sbt_vectors(void);
+
+/* sbt_run() with in_len bytes of standard input (NULs allowed), written while stdout and
+ * stderr are read, so that neither side can block the other however much either writes. */
+int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *out, size_t cap,
+                  char *err, size_t errcap);
+
+/* Starts argv[0] (a path: PATH is not searched) with argv, with the environment changed by
+ * env ("NAME=value" sets, "NAME" unsets; NULL-terminated, may be NULL), stdin from /dev/null
+ * and stdout and stderr appended to the file out_path (NULL: inherited). The child is killed
+ * if the test process dies. Returns its pid. */
+pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out_path);
+
+/* Waits up to timeout_ms for pid to end (killing it and failing the test past that). Returns
+ * its exit status, or 128 + the signal that ended it. */
+int sbt_wait(pid_t pid, int timeout_ms);
 
 #endif
