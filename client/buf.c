@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,38 @@ static int alloc_with(shmbuf_client *c, int64_t size, Shmbufwire__Fill *fill, sh
   return cl_make(c, &q, out);
 }
 
+/* By default the library makes what it can itself (see local.c); SHMBUF_THIN sends every
+ * request to the daemon. */
+static bool local(const shmbuf_client *c) { return !(c->flags & SHMBUF_THIN); }
+
+static bool valid_size(int64_t size) { return size >= 0 && (uint64_t)size <= SB_MAX_LENGTH; }
+
+static int size_error(int64_t size) {
+  sb_error e;
+  return cl_fail_err((sb_err_size(&e, (double)size), &e));
+}
+
+/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: a released one of that size,
+ * or a new one from the daemon. */
+static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  shmbuf_buf *b = (uint64_t)size >= CL_CACHE_MIN ? cl_cache_take(c, (uint64_t)size) : NULL;
+  if (b == NULL)
+    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+  *out = b;
+  return 0;
+}
+
 int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  if (local(c) && size == 0)
+    return cl_empty(c, out);
+  if (local(c) && valid_size(size) && (uint64_t)size >= CL_CACHE_MIN) {
+    shmbuf_buf *b = cl_cache_take(c, (uint64_t)size);
+    if (b) {
+      memset(b->data, 0, (size_t)size);
+      *out = b;
+      return 0;
+    }
+  }
   return alloc_with(c, size, NULL, out);
 }
 
@@ -72,11 +104,25 @@ int shmbuf_alloc_fill_number(shmbuf_client *c, int64_t size, double fill, shmbuf
 }
 
 int shmbuf_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, size, out);
+  if (!local(c))
+    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, size, out);
+  if (!valid_size(size))
+    return size_error(size);
+  if (size == 0)
+    return cl_empty(c, out);
+  if (!sb_pool_takes((uint64_t)size, c->pool_size))
+    return dedicated(c, size, out);
+  uint8_t *at;
+  int rc = cl_pool_room(c, (uint64_t)size, &at);
+  return rc < 0 ? rc : cl_pool_commit(c, (uint64_t)size, out);
 }
 
 int shmbuf_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+  if (!local(c))
+    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+  if (!valid_size(size))
+    return size_error(size);
+  return size == 0 ? cl_empty(c, out) : dedicated(c, size, out);
 }
 
 static int from_with(shmbuf_client *c, Shmbufwire__From *f, shmbuf_buf **out) {
@@ -111,8 +157,42 @@ int shmbuf_from_bytes(shmbuf_client *c, const void *data, size_t len, shmbuf_buf
   return from_with(c, &f, out);
 }
 
+/* Buffer.from(string, encoding) made here: fromStringFast() writes into the pool in place
+ * and createFromString() into a dedicated ArrayBuffer sized by byteLength(). */
+static int from_string_here(shmbuf_client *c, sb_str str, const char *encoding,
+                            shmbuf_buf **out) {
+  sb_enc enc = SB_ENC_UTF8;
+  sb_error e;
+  if (encoding && encoding[0] && sb_enc_parse(encoding, strlen(encoding), &enc) < 0)
+    return cl_fail_err((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
+  size_t units = sb_str_units(str);
+  if (units == 0)
+    return cl_empty(c, out);
+  if (units > SB_MAX_STRING_LENGTH)
+    return cl_fail(-ERANGE, "ERR_STRING_TOO_LONG",
+                   "Cannot create a string longer than 0x1fffffe8 characters");
+  sb_from_string_plan plan = sb_from_string_plan_for(str, enc, c->pool_size);
+  int rc;
+  if (plan.pooled) {
+    uint8_t *at;
+    if ((rc = cl_pool_room(c, plan.room, &at)) < 0)
+      return rc;
+    return cl_pool_commit(c, sb_encode(str, enc, at, plan.room), out);
+  }
+  if (plan.room == 0)
+    return cl_empty(c, out);
+  shmbuf_buf *b;
+  if ((rc = dedicated(c, (int64_t)plan.room, &b)) < 0)
+    return rc;
+  b->length = sb_encode(str, enc, b->data, plan.room); /* new FastBuffer(buf.buffer, 0, actual) */
+  *out = b;
+  return 0;
+}
+
 int shmbuf_from_string(shmbuf_client *c, const char *str, size_t len, const char *encoding,
                        shmbuf_buf **out) {
+  if (local(c))
+    return from_string_here(c, sb_str_utf8(str, cstr_len(str, len)), encoding, out);
   Shmbufwire__From f;
   shmbufwire__from__init(&f);
   f.source_case = SHMBUFWIRE__FROM__SOURCE_UTF8;
@@ -124,6 +204,8 @@ int shmbuf_from_string(shmbuf_client *c, const char *str, size_t len, const char
 
 int shmbuf_from_utf16(shmbuf_client *c, const uint16_t *units, size_t n, const char *encoding,
                       shmbuf_buf **out) {
+  if (local(c))
+    return from_string_here(c, sb_str_utf16(units, n), encoding, out);
   Shmbufwire__From f;
   shmbufwire__from__init(&f);
   f.source_case = SHMBUFWIRE__FROM__SOURCE_UTF16;
@@ -251,23 +333,6 @@ int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int
   return 0;
 }
 
-void shmbuf_release(shmbuf_buf *b) {
-  if (b == NULL)
-    return;
-  shmbuf_client *c = b->c;
-  if (b->prev)
-    b->prev->next = b->next;
-  else
-    c->bufs = b->next;
-  if (b->next)
-    b->next->prev = b->prev;
-  cl_backing *bk = b->bk;
-  if (--bk->refs == 0) {
-    cl_send_release(c, bk->id);
-    free(bk);
-  }
-  free(b);
-}
 
 uint8_t *shmbuf_data(const shmbuf_buf *b) { return b->data; }
 size_t shmbuf_length(const shmbuf_buf *b) { return b->length; }
@@ -275,10 +340,7 @@ size_t shmbuf_byte_offset(const shmbuf_buf *b) { return b->byte_offset; }
 size_t shmbuf_buffer_byte_length(const shmbuf_buf *b) { return b->bk->ab_length; }
 int shmbuf_is_pooled(const shmbuf_buf *b) { return b->bk->pooled; }
 
-uint64_t shmbuf_arraybuffer_id(const shmbuf_buf *b) {
-  /* empty ArrayBuffers are each their own: name them by their daemon buffer */
-  return b->bk->ab ? b->bk->ab_key : (uint64_t)1 << 63 | b->bk->id;
-}
+uint64_t shmbuf_arraybuffer_id(const shmbuf_buf *b) { return b->bk->ab_key; }
 
 int shmbuf_compare(const shmbuf_buf *a, const shmbuf_buf *b) {
   size_t n = a->length < b->length ? a->length : b->length;
@@ -374,4 +436,72 @@ int shmbuf_fill_string(shmbuf_buf *b, const char *value, size_t len, int64_t off
     repeat(b->data + offset, (size_t)(end - offset), pat, n);
   free(pat);
   return rc < 0 ? rc : 0;
+}
+
+/* ---- pipelining ------------------------------------------------------------------------------ */
+
+static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
+                        shmbuf_cb cb, void *arg) {
+  Shmbufwire__Request q;
+  Shmbufwire__Size s;
+  Shmbufwire__Alloc a;
+  shmbufwire__request__init(&q);
+  shmbufwire__size__init(&s);
+  shmbufwire__alloc__init(&a);
+  s.size = a.size = size;
+  q.op_case = op;
+  if (op == SHMBUFWIRE__REQUEST__OP_ALLOC)
+    q.alloc = &a;
+  else if (op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE)
+    q.alloc_unsafe = &s;
+  else
+    q.alloc_unsafe_slow = &s;
+  return cl_submit(c, &q, cb, arg);
+}
+
+/* What the library makes itself comes out at once and waits for its turn to be handed over. */
+static int submit_made(shmbuf_client *c, int rc, shmbuf_buf *b, shmbuf_cb cb, void *arg) {
+  int q = cl_submit_ready(c, rc < 0 ? rc : 0, rc < 0 ? NULL : b, cb, arg);
+  if (q < 0 && rc == 0)
+    shmbuf_release(b);
+  return q;
+}
+
+/* A kept ArrayBuffer of `size` bytes (zeroed for alloc), an empty buffer for size 0, or NULL
+ * when the daemon must make it. Sets *rc. */
+static shmbuf_buf *made_here(shmbuf_client *c, int64_t size, bool zero, int *rc) {
+  shmbuf_buf *b = NULL;
+  *rc = 0;
+  if (size == 0)
+    *rc = cl_empty(c, &b);
+  else if (valid_size(size) && (uint64_t)size >= CL_CACHE_MIN &&
+           (b = cl_cache_take(c, (uint64_t)size)) != NULL && zero)
+    memset(b->data, 0, (size_t)size);
+  return b;
+}
+
+int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
+  int rc;
+  shmbuf_buf *b = local(c) ? made_here(c, size, true, &rc) : NULL;
+  if (b || (local(c) && rc < 0))
+    return submit_made(c, rc, b, cb, arg);
+  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, cb, arg);
+}
+
+int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
+  if (!local(c))
+    return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, size, cb, arg);
+  if (valid_size(size) && size > 0 && !sb_pool_takes((uint64_t)size, c->pool_size))
+    return shmbuf_submit_alloc_unsafe_slow(c, size, cb, arg);
+  shmbuf_buf *b = NULL;
+  int rc = shmbuf_alloc_unsafe(c, size, &b);
+  return submit_made(c, rc, b, cb, arg);
+}
+
+int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
+  int rc;
+  shmbuf_buf *b = local(c) ? made_here(c, size, false, &rc) : NULL;
+  if (b || (local(c) && rc < 0))
+    return submit_made(c, rc, b, cb, arg);
+  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, cb, arg);
 }

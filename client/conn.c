@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,28 +17,16 @@
 
 #define REPLY_MAX (16u << 20) /* no reply is near this; a larger header is a broken stream */
 #define READ_MIN 4096u
-#define MAX_UNANSWERED 256 /* release replies left unread before we stop to read them */
+#define MAX_IN_FLIGHT 4096 /* requests in flight before we stop to read replies */
+#define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting */
 #define MAX_FDS 253        /* SCM_MAX_FD */
+#define SPARE_HANDLES 256
 
 /* ---- the byte stream ---------------------------------------------------------------------- */
 
 static int broken(shmbuf_client *c, int errnum, const char *why) {
   c->broken = true;
   return cl_fail(errnum, "ERR_SHMBUF_DISCONNECTED", "connection to shmbufd lost: %s", why);
-}
-
-static int send_all(shmbuf_client *c) {
-  while (c->out.len > 0) {
-    ssize_t n = send(c->fd, sb_bytes_head(&c->out), c->out.len, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return broken(c, -ENOTCONN, strerror(errno));
-    }
-    sb_bytes_consume(&c->out, (size_t)n);
-  }
-  sb_bytes_trim(&c->out, 8192);
-  return 0;
 }
 
 static int push_fd(shmbuf_client *c, int fd) {
@@ -53,8 +42,9 @@ static int push_fd(shmbuf_client *c, int fd) {
   return 0;
 }
 
-/* Reads once from the socket, keeping any fds that ride along. */
-static int recv_some(shmbuf_client *c, size_t want) {
+/* Reads once from the socket, keeping any fds that ride along. Returns 1 after reading, 0
+ * when nothing is there and `wait` is false, or a negative errno (the connection is broken). */
+static int recv_some(shmbuf_client *c, size_t want, bool wait) {
   if (sb_bytes_reserve(&c->in, want < READ_MIN ? READ_MIN : want) < 0)
     return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
   union {
@@ -66,8 +56,10 @@ static int recv_some(shmbuf_client *c, size_t want) {
                        .msg_controllen = sizeof ctl.buf};
   ssize_t n;
   do
-    n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+    n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
   while (n < 0 && errno == EINTR);
+  if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return 0;
   if (n < 0)
     return broken(c, -ENOTCONN, strerror(errno));
   if (n == 0)
@@ -89,31 +81,66 @@ static int recv_some(shmbuf_client *c, size_t want) {
   if (rc < 0)
     return broken(c, rc, "out of memory for slab descriptors");
   c->in.len += (size_t)n;
+  return 1;
+}
+
+/* Writes what is queued. While the socket is full, replies are read meanwhile (not yet
+ * settled): a daemon whose replies go unread stops reading, and both would wait forever. */
+static int send_queued(shmbuf_client *c) {
+  while (c->out.len > 0) {
+    ssize_t n = send(c->fd, sb_bytes_head(&c->out), c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sb_bytes_consume(&c->out, (size_t)n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return broken(c, -ENOTCONN, strerror(errno));
+    struct pollfd p = {c->fd, POLLOUT | POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR)
+      return broken(c, -ENOTCONN, strerror(errno));
+    if (p.revents & POLLIN) {
+      int rc = recv_some(c, 0, false);
+      if (rc < 0)
+        return rc;
+    }
+  }
+  sb_bytes_trim(&c->out, 8192);
   return 0;
 }
 
-/* Reads the next reply. */
-static int read_reply(shmbuf_client *c, Shmbufwire__Reply **out) {
-  for (;;) {
-    const uint8_t *payload;
-    uint32_t len;
-    long n = sb_frame_next(sb_bytes_head(&c->in), c->in.len, REPLY_MAX, &payload, &len);
-    if (n < 0)
-      return broken(c, -EPROTO, "the daemon sent a malformed frame");
-    if (n > 0) {
-      *out = shmbufwire__reply__unpack(NULL, len, payload);
-      sb_bytes_consume(&c->in, (size_t)n);
-      sb_bytes_trim(&c->in, 65536);
-      return *out ? 0 : broken(c, -EPROTO, "the daemon sent an undecodable reply");
-    }
-    size_t want = 0;
+/* The next whole reply frame held in c->in, or NULL. */
+static int take_reply(shmbuf_client *c, Shmbufwire__Reply **out, size_t *want) {
+  const uint8_t *payload;
+  uint32_t len;
+  long n = sb_frame_next(sb_bytes_head(&c->in), c->in.len, REPLY_MAX, &payload, &len);
+  *out = NULL;
+  *want = 0;
+  if (n < 0)
+    return broken(c, -EPROTO, "the daemon sent a malformed frame");
+  if (n == 0) {
     if (c->in.len >= SB_FRAME_HEADER) {
       const uint8_t *p = sb_bytes_head(&c->in);
-      want = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) +
-             SB_FRAME_HEADER - c->in.len;
+      *want = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) +
+              SB_FRAME_HEADER - c->in.len;
     }
-    int rc = recv_some(c, want);
-    if (rc < 0)
+    return 0;
+  }
+  *out = shmbufwire__reply__unpack(NULL, len, payload);
+  sb_bytes_consume(&c->in, (size_t)n);
+  sb_bytes_trim(&c->in, 65536);
+  return *out ? 0 : broken(c, -EPROTO, "the daemon sent an undecodable reply");
+}
+
+/* Blocks for the next reply. */
+static int read_reply(shmbuf_client *c, Shmbufwire__Reply **out) {
+  for (;;) {
+    size_t want;
+    int rc = take_reply(c, out, &want);
+    if (rc < 0 || *out)
+      return rc;
+    if ((rc = recv_some(c, want, true)) < 0)
       return rc;
   }
 }
@@ -127,12 +154,43 @@ static void unmap_slab(shmbuf_client *c, uint32_t id) {
   }
 }
 
-/* A reply that answers a release sent earlier: it may retire slabs. */
-static void settle_release(shmbuf_client *c, const Shmbufwire__Reply *r) {
-  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED)
-    for (size_t i = 0; i < r->released->n_retired_slabs; i++)
-      unmap_slab(c, r->released->retired_slabs[i]);
-  c->unanswered--;
+/* ---- requests in flight ------------------------------------------------------------------- */
+
+static cl_pending *pend_front(shmbuf_client *c) {
+  return c->pend_len ? &c->pend[c->pend_head] : NULL;
+}
+
+static void pend_pop(shmbuf_client *c) {
+  c->pend_head = (c->pend_head + 1) % c->pend_cap;
+  c->pend_len--;
+}
+
+static int pend_push(shmbuf_client *c, cl_pending p) {
+  if (c->pend_len == c->pend_cap) {
+    size_t cap = c->pend_cap ? c->pend_cap * 2 : 16;
+    cl_pending *ring = malloc(cap * sizeof *ring);
+    if (ring == NULL)
+      return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+    for (size_t i = 0; i < c->pend_len; i++)
+      ring[i] = c->pend[(c->pend_head + i) % c->pend_cap];
+    free(c->pend);
+    c->pend = ring;
+    c->pend_head = 0;
+    c->pend_cap = cap;
+  }
+  c->pend[(c->pend_head + c->pend_len++) % c->pend_cap] = p;
+  return 0;
+}
+
+/* Hands out, in turn, what was made without the daemon. */
+static int deliver_ready(shmbuf_client *c) {
+  int n = 0;
+  for (cl_pending *p; (p = pend_front(c)) && p->kind == PEND_READY; n++) {
+    cl_pending done = *p;
+    pend_pop(c);
+    done.cb(c, done.status, done.ready, done.arg);
+  }
+  return n;
 }
 
 /* A reply with id 0 speaks for the connection (a refusal, a violation) before a close. */
@@ -148,61 +206,117 @@ static int notice(shmbuf_client *c, Shmbufwire__Reply *r) {
   return rc;
 }
 
-static int drain(shmbuf_client *c) {
-  while (c->unanswered > 0) {
-    Shmbufwire__Reply *r;
-    int rc = read_reply(c, &r);
-    if (rc < 0)
-      return rc;
-    if (r->id == 0)
-      return notice(c, r);
-    settle_release(c, r);
-    cl_reply_free(r);
-  }
-  return 0;
+static int reply_error(const Shmbufwire__Reply *r) {
+  int rc = r->error->errnum < 0 ? r->error->errnum : -EPROTO;
+  return cl_fail(rc, r->error->code, "%s", r->error->message);
 }
 
-static int queue(shmbuf_client *c, Shmbufwire__Request *q) {
+/* Gives a reply to the request it answers: the oldest in flight. Returns the callbacks run,
+ * or a negative errno when the connection broke. */
+static int settle(shmbuf_client *c, Shmbufwire__Reply *r) {
+  int n = deliver_ready(c);
+  cl_pending *front = pend_front(c);
+  if (r->id == 0)
+    return notice(c, r);
+  if (front == NULL || front->id != r->id) {
+    cl_reply_free(r);
+    return broken(c, -EPROTO, "a reply answers no request in flight");
+  }
+  cl_pending p = *front;
+  pend_pop(c);
+  switch (p.kind) {
+  case PEND_RELEASE:
+    if (r->result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED)
+      for (size_t i = 0; i < r->released->n_retired_slabs; i++)
+        unmap_slab(c, r->released->retired_slabs[i]);
+    cl_reply_free(r);
+    break;
+  case PEND_CALL:
+    *(Shmbufwire__Reply **)p.arg = r;
+    break;
+  default: {
+    shmbuf_buf *b = NULL;
+    int rc;
+    if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
+      rc = reply_error(r);
+    else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+      rc = cl_adopt(c, r->buffer, UINT64_MAX, &b);
+    else
+      rc = broken(c, -EPROTO, "the daemon answered with something other than a buffer");
+    cl_reply_free(r);
+    p.cb(c, rc, b, p.arg);
+    n++;
+  }
+  }
+  return n + deliver_ready(c);
+}
+
+/* Requests that will never be answered get their callbacks, with the connection's error. */
+static int fail_in_flight(shmbuf_client *c) {
+  int n = 0;
+  for (cl_pending *p; (p = pend_front(c)); n++) {
+    cl_pending done = *p;
+    pend_pop(c);
+    if (done.kind == PEND_READY)
+      done.cb(c, done.status, done.ready, done.arg);
+    else if (done.kind == PEND_BUFFER)
+      done.cb(c, cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd"),
+              NULL, done.arg);
+  }
+  return n;
+}
+
+/* Queues one request frame and what to do with its reply. */
+static int queue(shmbuf_client *c, Shmbufwire__Request *q, pend_kind kind, shmbuf_cb cb,
+                 void *arg) {
+  if (c->broken)
+    return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+  while (c->pend_len >= MAX_IN_FLIGHT) { /* bound what both sides hold: read some answers */
+    Shmbufwire__Reply *r;
+    int rc = send_queued(c);
+    if (rc < 0 || (rc = read_reply(c, &r)) < 0 || (rc = settle(c, r)) < 0)
+      return rc;
+  }
   q->id = ++c->next_id;
   int rc = sb_frame_append(&c->out, &q->base, c->max_frame ? c->max_frame : SB_FRAME_MAX_DEFAULT);
   if (rc == -EMSGSIZE)
     return cl_fail(-E2BIG, "ERR_SHMBUF_TOO_LARGE",
                    "the request is larger than the daemon's frame limit of %u bytes",
                    c->max_frame);
-  return rc < 0 ? cl_fail(rc, "ERR_SHMBUF_NO_MEMORY", "out of memory") : 0;
+  if (rc < 0)
+    return cl_fail(rc, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+  return pend_push(c, (cl_pending){q->id, kind, cb, arg, NULL, 0});
 }
 
 int cl_call(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
-  if (c->broken)
-    return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
-  int rc = queue(c, q);
-  if (rc < 0 || (rc = send_all(c)) < 0)
+  Shmbufwire__Reply *answer = NULL;
+  int rc = queue(c, q, PEND_CALL, NULL, &answer);
+  if (rc < 0 || (rc = send_queued(c)) < 0)
     return rc;
-  for (;;) {
+  while (answer == NULL) {
     Shmbufwire__Reply *r;
-    if ((rc = read_reply(c, &r)) < 0)
+    if ((rc = read_reply(c, &r)) < 0 || (rc = settle(c, r)) < 0)
       return rc;
-    if (r->id == 0)
-      return notice(c, r);
-    if (r->id != q->id) {
-      settle_release(c, r);
-      cl_reply_free(r);
-      continue;
-    }
-    if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
-      rc = r->error->errnum < 0 ? r->error->errnum : -EPROTO;
-      cl_fail(rc, r->error->code, "%s", r->error->message);
-      cl_reply_free(r);
-      return rc;
-    }
-    *out = r;
-    return 0;
   }
+  if (answer->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
+    rc = reply_error(answer);
+    cl_reply_free(answer);
+    return rc;
+  }
+  *out = answer;
+  return 0;
+}
+
+int cl_submit(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_cb cb, void *arg) {
+  int rc = queue(c, q, PEND_BUFFER, cb, arg);
+  return rc < 0 || c->out.len < SEND_BATCH ? rc : send_queued(c);
+}
+
+int cl_submit_ready(shmbuf_client *c, int status, shmbuf_buf *buf, shmbuf_cb cb, void *arg) {
+  return pend_push(c, (cl_pending){0, PEND_READY, cb, arg, buf, status});
 }
 
 void cl_send_release(shmbuf_client *c, uint64_t id) {
-  if (c->broken)
-    return;
   Shmbufwire__Request q;
   Shmbufwire__Release rel;
   shmbufwire__request__init(&q);
@@ -210,11 +324,51 @@ void cl_send_release(shmbuf_client *c, uint64_t id) {
   rel.buffer = id;
   q.op_case = SHMBUFWIRE__REQUEST__OP_RELEASE;
   q.release = &rel;
-  if (queue(c, &q) < 0 || send_all(c) < 0)
-    return;
-  if (++c->unanswered >= MAX_UNANSWERED)
-    drain(c);
+  /* sent at once, so that the memory is free for everyone now; the answer is read later */
+  if (queue(c, &q, PEND_RELEASE, NULL, NULL) == 0)
+    send_queued(c);
 }
+
+int shmbuf_flush(shmbuf_client *c) {
+  return c->broken ? cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd")
+                   : send_queued(c);
+}
+
+int shmbuf_process(shmbuf_client *c) {
+  int n = deliver_ready(c), rc;
+  while (!c->broken && (rc = recv_some(c, 0, false)) > 0)
+    ;
+  for (;;) {
+    Shmbufwire__Reply *r;
+    size_t want;
+    if (c->broken)
+      return n + fail_in_flight(c);
+    if ((rc = take_reply(c, &r, &want)) < 0)
+      continue;
+    if (r == NULL)
+      return n;
+    if ((rc = settle(c, r)) > 0)
+      n += rc;
+  }
+}
+
+int shmbuf_wait(shmbuf_client *c) {
+  int rc = c->broken ? -ENOTCONN : send_queued(c);
+  while (rc == 0 && c->pend_len > 0) {
+    Shmbufwire__Reply *r;
+    if (deliver_ready(c) > 0)
+      continue;
+    if ((rc = read_reply(c, &r)) == 0 && (rc = settle(c, r)) > 0)
+      rc = 0;
+  }
+  if (c->broken) {
+    fail_in_flight(c);
+    return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+  }
+  return rc;
+}
+
+int shmbuf_fd(const shmbuf_client *c) { return c->fd; }
 
 /* ---- slabs and handles -------------------------------------------------------------------- */
 
@@ -246,8 +400,11 @@ static int map_slab(shmbuf_client *c, uint32_t id, uint64_t size) {
 
 shmbuf_buf *cl_view(shmbuf_client *c, cl_backing *bk, uint8_t *data, size_t length,
                     size_t byte_offset) {
-  shmbuf_buf *b = malloc(sizeof *b);
-  if (b == NULL)
+  shmbuf_buf *b = c->spare;
+  if (b) {
+    c->spare = b->next;
+    c->nspare--;
+  } else if ((b = malloc(sizeof *b)) == NULL)
     return NULL;
   *b = (shmbuf_buf){c, bk, data, length, byte_offset, NULL, c->bufs};
   if (c->bufs)
@@ -257,7 +414,34 @@ shmbuf_buf *cl_view(shmbuf_client *c, cl_backing *bk, uint8_t *data, size_t leng
   return b;
 }
 
-int cl_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
+void shmbuf_release(shmbuf_buf *b) {
+  if (b == NULL)
+    return;
+  shmbuf_client *c = b->c;
+  if (b->prev)
+    b->prev->next = b->next;
+  else
+    c->bufs = b->next;
+  if (b->next)
+    b->next->prev = b->prev;
+  cl_unref(c, b->bk);
+  if (c->nspare < SPARE_HANDLES) {
+    b->next = c->spare;
+    c->spare = b;
+    c->nspare++;
+  } else
+    free(b);
+}
+
+void cl_unref(shmbuf_client *c, cl_backing *bk) {
+  if (--bk->refs > 0 || cl_cache_keep(c, bk))
+    return;
+  if (bk->id)
+    cl_send_release(c, bk->id);
+  free(bk);
+}
+
+int cl_backing_new(shmbuf_client *c, const Shmbufwire__Buffer *b, cl_backing **out) {
   uint8_t *ab = NULL;
   int rc;
   if (b->slab) {
@@ -271,28 +455,50 @@ int cl_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
     ab = s->base + b->ab_offset;
   }
   cl_backing *bk = malloc(sizeof *bk);
-  shmbuf_buf *v = bk ? (*bk = (cl_backing){b->buffer, ab, b->ab_length,
-                                            (uint64_t)b->slab << 40 | b->ab_offset,
-                                            b->byte_offset, b->length, 0, b->pooled},
-                        cl_view(c, bk, ab ? ab + b->byte_offset : NULL, b->length,
-                                b->byte_offset))
-                     : NULL;
-  if (v == NULL) {
-    free(bk);
+  if (bk == NULL) {
     cl_send_release(c, b->buffer);
+    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+  }
+  /* an empty ArrayBuffer has no place in a slab: it is its own, named by its buffer */
+  uint64_t key = b->slab ? (uint64_t)b->slab << 40 | b->ab_offset : 1ull << 63 | b->buffer;
+  *bk = (cl_backing){b->buffer, ab, b->ab_length, key, b->byte_offset, b->length, 0, b->pooled};
+  *out = bk;
+  return 0;
+}
+
+int cl_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, uint64_t length, shmbuf_buf **out) {
+  cl_backing *bk;
+  int rc = cl_backing_new(c, b, &bk);
+  if (rc < 0)
+    return rc;
+  if (length == UINT64_MAX || length > b->length)
+    length = b->length;
+  shmbuf_buf *v = cl_view(c, bk, bk->ab ? bk->ab + b->byte_offset : NULL, length, b->byte_offset);
+  if (v == NULL) {
+    cl_send_release(c, b->buffer);
+    free(bk);
     return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
   }
   *out = v;
   return 0;
 }
 
+int cl_call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
+  int rc = cl_call(c, q, out);
+  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && c->cache[0]) {
+    cl_cache_drop(c);
+    rc = cl_call(c, q, out);
+  }
+  return rc;
+}
+
 int cl_make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
   Shmbufwire__Reply *r;
-  int rc = cl_call(c, q, &r);
+  int rc = cl_call_room(c, q, &r);
   if (rc < 0)
     return rc;
   if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
-    rc = cl_adopt(c, r->buffer, out);
+    rc = cl_adopt(c, r->buffer, UINT64_MAX, out);
   else
     rc = broken(c, -EPROTO, "the daemon answered with something other than a buffer");
   cl_reply_free(r);
@@ -382,12 +588,22 @@ int shmbuf_connect(const char *socket_path, shmbuf_client **out) {
 void shmbuf_close(shmbuf_client *c) {
   if (c == NULL)
     return;
-  /* Closing the socket gives everything back in the daemon: no release messages needed. */
+  /* Closing the socket gives everything back in the daemon: no release messages needed.
+   * Requests in flight are dropped, their callbacks never run. */
   while (c->bufs) {
     shmbuf_buf *b = c->bufs;
     c->bufs = b->next;
     if (--b->bk->refs == 0)
       free(b->bk);
+    free(b);
+  }
+  if (c->pool && --c->pool->refs == 0)
+    free(c->pool);
+  for (size_t i = 0; i < CL_CACHE_SLOTS; i++)
+    free(c->cache[i]);
+  while (c->spare) {
+    shmbuf_buf *b = c->spare;
+    c->spare = b->next;
     free(b);
   }
   for (uint32_t i = 0; i < c->nslabs; i++)
@@ -397,10 +613,13 @@ void shmbuf_close(shmbuf_client *c) {
   close(c->fd);
   free(c->fds);
   free(c->slabs);
+  free(c->pend);
   sb_bytes_free(&c->in);
   sb_bytes_free(&c->out);
   free(c);
 }
+
+void shmbuf_trim(shmbuf_client *c) { cl_cache_drop(c); }
 
 uint32_t shmbuf_pool_size(const shmbuf_client *c) { return c->pool_size; }
 

@@ -17,8 +17,9 @@ typedef struct cl_slab {
   uint64_t size;
 } cl_slab;
 
-/* One buffer the daemon made, shared by every view derived from it (subarray, ...). Holding
- * it keeps the backing ArrayBuffer alive in the daemon. */
+/* One buffer the daemon made, shared by every view derived from it (subarray, the small
+ * buffers carved from a leased pool, ...). Holding it keeps the backing ArrayBuffer alive in
+ * the daemon. */
 typedef struct cl_backing {
   uint64_t id;        /* the daemon's buffer id */
   uint8_t *ab;        /* the backing ArrayBuffer's first byte; NULL when it is empty */
@@ -35,8 +36,30 @@ struct shmbuf_buf {
   uint8_t *data;
   size_t length;
   size_t byte_offset;
-  shmbuf_buf *prev, *next; /* the client's live handles */
+  shmbuf_buf *prev, *next; /* the client's live handles; next links the free list too */
 };
+
+/* What to do with the reply to a request in flight. */
+typedef enum {
+  PEND_RELEASE, /* nothing, but unmap the slabs it retires */
+  PEND_CALL,    /* hand it to the blocking caller waiting for it */
+  PEND_BUFFER,  /* make a handle and run the callback (shmbuf_submit_*) */
+  PEND_READY,   /* no request: a buffer made locally, delivered in turn */
+} pend_kind;
+
+typedef struct cl_pending {
+  uint64_t id;
+  pend_kind kind;
+  shmbuf_cb cb;
+  void *arg;
+  shmbuf_buf *ready; /* PEND_READY */
+  int status;        /* PEND_READY */
+} cl_pending;
+
+/* Dedicated ArrayBuffers this big are kept for reuse when released (see cl_cache_*). */
+#define CL_CACHE_MIN (256u << 10)
+#define CL_CACHE_SLOTS 4
+#define CL_CACHE_BYTES (16u << 20)
 
 struct shmbuf_client {
   int fd;
@@ -45,13 +68,22 @@ struct shmbuf_client {
   uint32_t pool_size;
   uint32_t max_frame;
   uint64_t next_id;
-  uint64_t unanswered;  /* releases sent whose replies are not read yet */
   sb_bytes in, out;
   int *fds;             /* fds received and not yet claimed by a reply */
   size_t nfds, cap_fds;
   cl_slab *slabs;       /* by slab id */
   uint32_t nslabs;
-  shmbuf_buf *bufs;
+  shmbuf_buf *bufs;     /* live handles */
+  shmbuf_buf *spare;    /* freed handles, for reuse */
+  size_t nspare;
+  cl_pending *pend;     /* requests in flight, a ring in request order */
+  size_t pend_head, pend_len, pend_cap;
+  Shmbufwire__Reply *answer; /* the reply a blocking call waits for, once it came */
+  cl_backing *pool;     /* the current leased pool (Node's allocPool), or NULL */
+  sb_pool rule;         /* its poolSize and poolOffset */
+  cl_backing *cache[CL_CACHE_SLOTS]; /* released dedicated ArrayBuffers, newest first */
+  uint64_t cached;      /* their bytes */
+  uint64_t empties;     /* local empty ArrayBuffers made, to name each */
 };
 
 /* Records a failure for shmbuf_error_code()/_message() and returns errnum. */
@@ -59,15 +91,33 @@ int cl_fail(int errnum, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cl_fail_err(const sb_error *e);
 
-/* Sends q (its id is assigned here) and waits for its reply, handling the replies to earlier
- * releases on the way. Returns 0 and a reply to free with cl_reply_free(), or a negative
- * errno; an error reply is turned into its errnum, recorded with its code. */
+/* ---- conn.c: the wire ---------------------------------------------------------------------- */
+
+/* Sends q (its id is assigned here) and waits for its reply, settling the replies to earlier
+ * requests on the way (their callbacks run). Returns 0 and a reply to free with
+ * cl_reply_free(), or a negative errno; an error reply is turned into its errnum, recorded
+ * with its code. */
 int cl_call(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out);
 void cl_reply_free(Shmbufwire__Reply *r);
 
-/* Makes a handle for a buffer reply: maps a new slab when the reply brings one. Returns 0
- * or a negative errno (the daemon's buffer is released then). */
-int cl_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out);
+/* cl_call() for a request that takes memory: when the daemon has none left, the ArrayBuffers
+ * this client keeps for reuse are given back and the request is made once more. */
+int cl_call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out);
+
+/* Queues q to be answered by a handle for callback cb (see shmbuf_submit_alloc()). */
+int cl_submit(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_cb cb, void *arg);
+
+/* Queues a buffer made without the daemon (or a failure), for callback cb in its turn. */
+int cl_submit_ready(shmbuf_client *c, int status, shmbuf_buf *buf, shmbuf_cb cb, void *arg);
+
+/* The record of a buffer reply (no handle yet, no references): maps a new slab when the
+ * reply brings one. Returns 0 or a negative errno (the daemon's buffer is released then). */
+int cl_backing_new(shmbuf_client *c, const Shmbufwire__Buffer *b, cl_backing **out);
+
+/* Makes a handle for a buffer reply, `length` bytes long (the reply's own length when it is
+ * UINT64_MAX): maps a new slab when the reply brings one. Returns 0 or a negative errno (the
+ * daemon's buffer is released then). */
+int cl_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, uint64_t length, shmbuf_buf **out);
 
 /* A request that makes one buffer: sends q, adopts the reply. */
 int cl_make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out);
@@ -76,7 +126,35 @@ int cl_make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out);
 shmbuf_buf *cl_view(shmbuf_client *c, cl_backing *bk, uint8_t *data, size_t length,
                     size_t byte_offset);
 
+/* Drops one reference to bk: at the last, the daemon is told (or bk is cached). */
+void cl_unref(shmbuf_client *c, cl_backing *bk);
+
 /* Tells the daemon a buffer is no longer used, without waiting for the answer. */
 void cl_send_release(shmbuf_client *c, uint64_t id);
+
+/* ---- local.c: buffers made without a round trip ---------------------------------------------- */
+
+/* Node's pooled placement in the leased pool, in two steps, because Buffer.from(string)
+ * checks an estimate (`room`) but takes only what it wrote: cl_pool_room() makes room bytes
+ * available at the pool's offset, leasing a new pool when they do not fit, and returns where
+ * they start; cl_pool_commit() takes `used` of them as a new buffer. Both return 0 or a
+ * negative errno. */
+int cl_pool_room(shmbuf_client *c, uint64_t room, uint8_t **at);
+int cl_pool_commit(shmbuf_client *c, uint64_t used, shmbuf_buf **out);
+
+/* A zero-length buffer on its own empty ArrayBuffer, made without the daemon. */
+int cl_empty(shmbuf_client *c, shmbuf_buf **out);
+
+/* Lets the current pool go (at close, or when a new one is leased). */
+void cl_pool_drop(shmbuf_client *c);
+
+/* A released dedicated ArrayBuffer of exactly ab_length bytes, as a new buffer, or NULL. */
+shmbuf_buf *cl_cache_take(shmbuf_client *c, uint64_t ab_length);
+
+/* Keeps bk (no references left) for reuse when it is worth it. Returns true if kept. */
+bool cl_cache_keep(shmbuf_client *c, cl_backing *bk);
+
+/* Releases every cached ArrayBuffer. */
+void cl_cache_drop(shmbuf_client *c);
 
 #endif

@@ -138,9 +138,53 @@ SHMBUF_EXTERN int shmbuf_subarray(const shmbuf_buf *buf, int64_t start, int64_t 
 SHMBUF_EXTERN int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n,
                                 int64_t total_length, shmbuf_buf **out);
 
-/* Gives a handle back. The backing memory returns to the daemon when no handle uses it.
- * NULL is ignored. */
+/* Gives a handle back. The backing memory returns to the daemon when no handle uses it;
+ * a dedicated ArrayBuffer of 256 KiB or more may be kept for reuse instead (see
+ * shmbuf_trim()). NULL is ignored. */
 SHMBUF_EXTERN void shmbuf_release(shmbuf_buf *buf);
+
+/* Gives back the released ArrayBuffers the client keeps for reuse. Up to four of 256 KiB or
+ * more (16 MiB in all) stay mapped and faulted in after shmbuf_release(), so that the next
+ * alloc() or allocUnsafe() of the same size costs a memset or nothing instead of a round trip
+ * and fresh page faults; the daemon counts them as this connection's buffers until then. */
+SHMBUF_EXTERN void shmbuf_trim(shmbuf_client *c);
+
+/* ---- pipelining ---------------------------------------------------------------------------
+ * Requests can be queued without waiting for their answers, and answered later in the order
+ * they were made. A callback gets status 0 and a new handle, which it owns, or a negative
+ * errno and NULL (shmbuf_error_code() then tells Node's code). Callbacks run inside
+ * shmbuf_process(), shmbuf_wait(), or any other call on the client that waits for the daemon
+ * (a blocking call settles the answers before its own, and so does a submission that has
+ * to lease a new pool); never after shmbuf_close(), which drops what is still in flight. */
+
+typedef void (*shmbuf_cb)(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg);
+
+/* Queue alloc(size), allocUnsafe(size), allocUnsafeSlow(size). Requests go out with
+ * shmbuf_flush(), shmbuf_wait(), the next blocking call, or once 64 KiB of them wait. What
+ * the library makes itself (a small allocUnsafe() from the leased pool, a kept ArrayBuffer)
+ * is made at once and only its callback waits its turn. Returns 0, or a negative errno when
+ * nothing was queued (the callback will not run). */
+SHMBUF_EXTERN int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg);
+SHMBUF_EXTERN int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb,
+                                             void *arg);
+SHMBUF_EXTERN int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_cb cb,
+                                                  void *arg);
+
+/* Writes the queued requests. Returns 0 or a negative errno. */
+SHMBUF_EXTERN int shmbuf_flush(shmbuf_client *c);
+
+/* Runs the callbacks of every answer already received, without blocking. Returns how many
+ * ran, or a negative errno. Call it when shmbuf_fd() is readable. */
+SHMBUF_EXTERN int shmbuf_process(shmbuf_client *c);
+
+/* Flushes, then blocks until every request in flight is answered and its callback has run.
+ * Returns 0, or a negative errno when the connection failed (the callbacks still in flight
+ * then run with -ENOTCONN). */
+SHMBUF_EXTERN int shmbuf_wait(shmbuf_client *c);
+
+/* The connection's socket, to watch for POLLIN in an event loop (epoll, a libuv uv_poll_t)
+ * and call shmbuf_process(). Do not read, write or close it. */
+SHMBUF_EXTERN int shmbuf_fd(const shmbuf_client *c);
 
 /* ---- views --------------------------------------------------------------------------------- */
 

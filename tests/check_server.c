@@ -545,12 +545,15 @@ static int connect_as(uid_t uid, gid_t gid) {
     Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 3000);
     if (rep == NULL)
       _exit(12);
-    if (rep->result_case == SHMBUFWIRE__REPLY__RESULT_WELCOME)
-      _exit(0);
-    bool refused = rep->id == 0 && rep->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR &&
-                   strcmp(rep->error->code, "ERR_SHMBUF_ACCESS") == 0 &&
-                   rep->error->errnum == -EACCES && sbt_closed_by_peer(fd, 2000);
-    _exit(refused ? 1 : 13);
+    int code = rep->result_case == SHMBUFWIRE__REPLY__RESULT_WELCOME ? 0
+               : rep->id == 0 && rep->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR &&
+                       strcmp(rep->error->code, "ERR_SHMBUF_ACCESS") == 0 &&
+                       rep->error->errnum == -EACCES && sbt_closed_by_peer(fd, 2000)
+                   ? 1
+                   : 13;
+    shmbufwire__reply__free_unpacked(rep, NULL);
+    close(fd);
+    _exit(code);
   }
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);

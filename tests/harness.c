@@ -20,6 +20,13 @@
 
 #include "frame.h"
 
+/* Waits stretched by $SHMBUF_TIMEOUT_SCALE, for runs under valgrind. */
+static int scaled(int ms) {
+  const char *f = getenv("SHMBUF_TIMEOUT_SCALE");
+  int k = f ? atoi(f) : 1;
+  return ms * (k > 0 ? k : 1);
+}
+
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
   nanosleep(&ts, NULL);
@@ -64,7 +71,7 @@ void sbt_start(sbt_daemon *d, const char *const *args) {
     execv(bin, (char *const *)argv);
     _exit(127);
   }
-  for (int waited = 0; waited < 10000; waited += 5) {
+  for (int waited = 0; waited < scaled(10000); waited += 5) {
     int fd = try_connect(d->sock);
     if (fd >= 0) {
       close(fd);
@@ -128,8 +135,8 @@ static bool read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int
   size_t got = 0;
   while (got < n) {
     struct pollfd pfd = {fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, timeout_ms);
-    ck_assert_msg(pr > 0, "no reply within %d ms", timeout_ms);
+    int pr = poll(&pfd, 1, scaled(timeout_ms));
+    ck_assert_msg(pr > 0, "no reply within %d ms", scaled(timeout_ms));
     union {
       struct cmsghdr h;
       char buf[CMSG_SPACE(sizeof(int) * 253)];
@@ -200,7 +207,7 @@ void sbt_hello(int fd) {
 bool sbt_closed_by_peer(int fd, int timeout_ms) {
   for (;;) {
     struct pollfd pfd = {fd, POLLIN, 0};
-    if (poll(&pfd, 1, timeout_ms) <= 0)
+    if (poll(&pfd, 1, scaled(timeout_ms)) <= 0)
       return false;
     uint8_t buf[4096];
     ssize_t r = recv(fd, buf, sizeof buf, 0);
@@ -238,7 +245,7 @@ uint64_t sbt_stat(const sbt_daemon *d, const char *name) {
 
 uint64_t sbt_stat_wait(const sbt_daemon *d, const char *name, uint64_t want, int timeout_ms) {
   uint64_t v = sbt_stat(d, name);
-  for (int waited = 0; v != want && waited < timeout_ms; waited += 10) {
+  for (int waited = 0; v != want && waited < scaled(timeout_ms); waited += 10) {
     sleep_ms(10);
     v = sbt_stat(d, name);
   }
