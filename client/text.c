@@ -33,7 +33,7 @@ static int text_args(const shmbuf_buf *b, const char *encoding, int64_t *start, 
 
 int shmbuf_to_string(const shmbuf_buf *b, const char *encoding, int64_t start, int64_t end,
                      char **out, size_t *len) {
-  sb_enc enc;
+  sb_enc enc = SB_ENC_UTF8;
   int rc = text_args(b, encoding, &start, &end, &enc);
   if (rc < 0)
     return rc;
@@ -51,7 +51,7 @@ int shmbuf_to_string(const shmbuf_buf *b, const char *encoding, int64_t start, i
 
 int shmbuf_to_utf16(const shmbuf_buf *b, const char *encoding, int64_t start, int64_t end,
                     uint16_t **out, size_t *count) {
-  sb_enc enc;
+  sb_enc enc = SB_ENC_UTF8;
   int rc = text_args(b, encoding, &start, &end, &enc);
   if (rc < 0)
     return rc;

@@ -541,8 +541,12 @@ void dsp_handle(dsp_session *s, const uint8_t *payload, size_t len, dsp_reply *r
   r->fd = -1;
   r->close = false;
   s->d->t.requests_total++;
-  Shmbufwire__Request *q = shmbufwire__request__unpack(NULL, len, payload);
+  sb_arena *arena = &s->d->arena;
+  if (arena->allocator.alloc == NULL)
+    sb_arena_init(arena);
+  Shmbufwire__Request *q = shmbufwire__request__unpack(&arena->allocator, len, payload);
   if (q == NULL) {
+    sb_arena_reset(arena);
     dsp_notice(r, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the frame is not a valid request");
     s->d->t.errors_total++;
     return;
@@ -564,5 +568,5 @@ void dsp_handle(dsp_session *s, const uint8_t *payload, size_t len, dsp_reply *r
   }
   if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
     s->d->t.errors_total++;
-  shmbufwire__request__free_unpacked(q, NULL);
+  sb_arena_reset(arena); /* the reply keeps nothing of the request */
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame.h"
 #include "heap.h"
 #include "node.h"
 #include "shmbuf.pb-c.h"
@@ -33,6 +34,7 @@ typedef struct dsp_totals {
 typedef struct dsp_daemon {
   dsp_limits limits;
   dsp_totals t;
+  sb_arena arena; /* what the request being handled unpacks into */
 } dsp_daemon;
 
 typedef struct dsp_session {

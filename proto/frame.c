@@ -3,6 +3,7 @@
 #include "frame.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 long sb_frame_next(const uint8_t *p, size_t n, uint32_t max, const uint8_t **payload,
                    uint32_t *len) {
@@ -35,4 +36,44 @@ int sb_frame_append(sb_bytes *out, const ProtobufCMessage *msg, uint32_t max) {
   protobuf_c_message_pack(msg, h + SB_FRAME_HEADER);
   out->len += SB_FRAME_HEADER + l;
   return 0;
+}
+
+#define ARENA_ALIGN 16u
+
+static void *arena_alloc(void *data, size_t n) {
+  sb_arena *a = data;
+  n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+  if (n <= sizeof a->block - a->used) {
+    void *p = a->block + a->used;
+    a->used += n;
+    return p;
+  }
+  if (n > SIZE_MAX - ARENA_ALIGN)
+    return NULL;
+  void **block = malloc(n + ARENA_ALIGN);
+  if (block == NULL)
+    return NULL;
+  *block = a->spill;
+  a->spill = block;
+  return (uint8_t *)block + ARENA_ALIGN;
+}
+
+static void arena_free(void *data, void *p) {
+  (void)data;
+  (void)p; /* everything goes at the reset */
+}
+
+void sb_arena_init(sb_arena *a) {
+  a->allocator = (ProtobufCAllocator){arena_alloc, arena_free, a};
+  a->used = 0;
+  a->spill = NULL;
+}
+
+void sb_arena_reset(sb_arena *a) {
+  while (a->spill) {
+    void *next = *(void **)a->spill;
+    free(a->spill);
+    a->spill = next;
+  }
+  a->used = 0;
 }
