@@ -77,7 +77,8 @@ static int failed(int rc) {
 static int connect_once(session *s) {
   if (s->c)
     return 0;
-  int rc = shmbuf_connect(s->socket, &s->c);
+  /* thin: each buffer the CLI makes is a request the daemon sees and counts */
+  int rc = shmbuf_connect_ex(s->socket, SHMBUF_THIN, &s->c);
   if (rc == 0)
     return 0;
   char path[256];

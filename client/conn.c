@@ -234,6 +234,15 @@ static int settle(shmbuf_client *c, Shmbufwire__Reply *r) {
   case PEND_CALL:
     *(Shmbufwire__Reply **)p.arg = r;
     break;
+  case PEND_LEASE:
+    if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
+      cl_pool_leased(c, reply_error(r), NULL);
+    else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+      cl_pool_leased(c, 0, r->buffer);
+    else
+      cl_pool_leased(c, broken(c, -EPROTO, "the daemon answered a lease with no pool"), NULL);
+    cl_reply_free(r);
+    break;
   default: {
     shmbuf_buf *b = NULL;
     int rc;
@@ -259,6 +268,8 @@ static int fail_in_flight(shmbuf_client *c) {
     pend_pop(c);
     if (done.kind == PEND_READY)
       done.cb(c, done.status, done.ready, done.arg);
+    else if (done.kind == PEND_LEASE)
+      cl_pool_leased(c, -ENOTCONN, NULL);
     else if (done.kind == PEND_BUFFER)
       done.cb(c, cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd"),
               NULL, done.arg);
@@ -310,6 +321,18 @@ int cl_call(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
 int cl_submit(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_cb cb, void *arg) {
   int rc = queue(c, q, PEND_BUFFER, cb, arg);
   return rc < 0 || c->out.len < SEND_BATCH ? rc : send_queued(c);
+}
+
+int cl_submit_lease(shmbuf_client *c, Shmbufwire__Request *q) {
+  return queue(c, q, PEND_LEASE, NULL, NULL);
+}
+
+int cl_settle_one(shmbuf_client *c) {
+  Shmbufwire__Reply *r;
+  int rc = send_queued(c);
+  if (rc == 0 && (rc = read_reply(c, &r)) == 0 && (rc = settle(c, r)) > 0)
+    rc = 0;
+  return rc;
 }
 
 int cl_submit_ready(shmbuf_client *c, int status, shmbuf_buf *buf, shmbuf_cb cb, void *arg) {
@@ -599,6 +622,8 @@ void shmbuf_close(shmbuf_client *c) {
   }
   if (c->pool && --c->pool->refs == 0)
     free(c->pool);
+  for (int i = 0; i < c->nspares; i++)
+    free(c->spares[i]);
   for (size_t i = 0; i < CL_CACHE_SLOTS; i++)
     free(c->cache[i]);
   while (c->spare) {
@@ -619,7 +644,10 @@ void shmbuf_close(shmbuf_client *c) {
   free(c);
 }
 
-void shmbuf_trim(shmbuf_client *c) { cl_cache_drop(c); }
+void shmbuf_trim(shmbuf_client *c) {
+  cl_cache_drop(c);
+  cl_pool_drop_spares(c);
+}
 
 uint32_t shmbuf_pool_size(const shmbuf_client *c) { return c->pool_size; }
 

@@ -45,6 +45,7 @@ typedef enum {
   PEND_CALL,    /* hand it to the blocking caller waiting for it */
   PEND_BUFFER,  /* make a handle and run the callback (shmbuf_submit_*) */
   PEND_READY,   /* no request: a buffer made locally, delivered in turn */
+  PEND_LEASE,   /* a pool for later: kept among the spares */
 } pend_kind;
 
 typedef struct cl_pending {
@@ -60,6 +61,10 @@ typedef struct cl_pending {
 #define CL_CACHE_MIN (256u << 10)
 #define CL_CACHE_SLOTS 4
 #define CL_CACHE_BYTES (16u << 20)
+
+/* Pools leased ahead, so that starting a pool waits for no round trip: they are asked for in
+ * one go and arrive while the current pool is being used. */
+#define CL_SPARES 4
 
 struct shmbuf_client {
   int fd;
@@ -81,6 +86,10 @@ struct shmbuf_client {
   Shmbufwire__Reply *answer; /* the reply a blocking call waits for, once it came */
   cl_backing *pool;     /* the current leased pool (Node's allocPool), or NULL */
   sb_pool rule;         /* its poolSize and poolOffset */
+  cl_backing *spares[CL_SPARES]; /* leased pools not yet current */
+  int nspares;
+  int leasing;          /* lease requests in flight */
+  int lease_error;      /* why the last lease failed, for when no pool is left */
   cl_backing *cache[CL_CACHE_SLOTS]; /* released dedicated ArrayBuffers, newest first */
   uint64_t cached;      /* their bytes */
   uint64_t empties;     /* local empty ArrayBuffers made, to name each */
@@ -106,6 +115,12 @@ int cl_call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **o
 
 /* Queues q to be answered by a handle for callback cb (see shmbuf_submit_alloc()). */
 int cl_submit(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_cb cb, void *arg);
+
+/* Queues a request for a pool ahead of need (PEND_LEASE). Returns 0 or a negative errno. */
+int cl_submit_lease(shmbuf_client *c, Shmbufwire__Request *q);
+
+/* Sends what is queued, then blocks until one more reply is settled. */
+int cl_settle_one(shmbuf_client *c);
 
 /* Queues a buffer made without the daemon (or a failure), for callback cb in its turn. */
 int cl_submit_ready(shmbuf_client *c, int status, shmbuf_buf *buf, shmbuf_cb cb, void *arg);
@@ -145,8 +160,11 @@ int cl_pool_commit(shmbuf_client *c, uint64_t used, shmbuf_buf **out);
 /* A zero-length buffer on its own empty ArrayBuffer, made without the daemon. */
 int cl_empty(shmbuf_client *c, shmbuf_buf **out);
 
-/* Lets the current pool go (at close, or when a new one is leased). */
-void cl_pool_drop(shmbuf_client *c);
+/* A pool lease answered: keeps the pool among the spares, or the failure for later. */
+void cl_pool_leased(shmbuf_client *c, int status, const Shmbufwire__Buffer *b);
+
+/* Gives back the spare pools, once those asked for have come. */
+void cl_pool_drop_spares(shmbuf_client *c);
 
 /* A released dedicated ArrayBuffer of exactly ab_length bytes, as a new buffer, or NULL. */
 shmbuf_buf *cl_cache_take(shmbuf_client *c, uint64_t ab_length);

@@ -10,31 +10,53 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
 
-static int lease(shmbuf_client *c, cl_backing **out) {
-  Shmbufwire__Request q;
-  Shmbufwire__Lease l;
-  shmbufwire__request__init(&q);
-  shmbufwire__lease__init(&l);
-  q.op_case = SHMBUFWIRE__REQUEST__OP_LEASE;
-  q.lease = &l;
-  Shmbufwire__Reply *r;
-  int rc = cl_call_room(c, &q, &r);
-  if (rc < 0)
-    return rc;
-  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_BUFFER || r->buffer->ab_length != c->pool_size)
-    rc = cl_fail(-EPROTO, "ERR_SHMBUF_PROTOCOL", "the daemon answered a lease with no pool");
-  else
-    rc = cl_backing_new(c, r->buffer, out);
-  cl_reply_free(r);
-  return rc;
+/* Asks for pools until CL_SPARES are here or on their way, in one write. */
+static int refill(shmbuf_client *c) {
+  while (c->nspares + c->leasing < CL_SPARES) {
+    Shmbufwire__Request q;
+    Shmbufwire__Lease l;
+    shmbufwire__request__init(&q);
+    shmbufwire__lease__init(&l);
+    q.op_case = SHMBUFWIRE__REQUEST__OP_LEASE;
+    q.lease = &l;
+    int rc = cl_submit_lease(c, &q);
+    if (rc < 0)
+      return rc;
+    c->leasing++;
+  }
+  return shmbuf_flush(c);
 }
 
-void cl_pool_drop(shmbuf_client *c) {
+void cl_pool_leased(shmbuf_client *c, int status, const Shmbufwire__Buffer *b) {
+  cl_backing *bk;
+  c->leasing--;
+  if (status == 0 && b->ab_length != c->pool_size)
+    status = cl_fail(-EPROTO, "ERR_SHMBUF_PROTOCOL", "the daemon leased a pool of the wrong size");
+  if (status == 0 && (status = cl_backing_new(c, b, &bk)) == 0) {
+    c->spares[c->nspares++] = bk;
+    return;
+  }
+  c->lease_error = status;
+}
+
+void cl_pool_drop_spares(shmbuf_client *c) {
+  while (c->leasing > 0 && cl_settle_one(c) == 0) /* the ones on their way too */
+    ;
+  while (c->nspares > 0) {
+    cl_backing *bk = c->spares[--c->nspares];
+    bk->refs = 1;
+    cl_unref(c, bk);
+  }
+}
+
+/* Lets the current pool go: it leaves when its last view does. */
+static void pool_drop_current(shmbuf_client *c) {
   if (c->pool) {
     cl_backing *old = c->pool;
     c->pool = NULL;
@@ -42,13 +64,37 @@ void cl_pool_drop(shmbuf_client *c) {
   }
 }
 
-int cl_pool_room(shmbuf_client *c, uint64_t room, uint8_t **at) {
-  if (c->pool == NULL || sb_pool_full(&c->rule, room)) { /* createPool() */
-    cl_backing *bk;
-    int rc = lease(c, &bk);
+/* A spare pool, waiting for one when none has arrived yet. A lease refused for want of
+ * memory is asked again once the ArrayBuffers kept for reuse are given back. */
+static int next_pool(shmbuf_client *c, cl_backing **out) {
+  for (bool retried = false;;) {
+    int rc = refill(c);
+    while (rc == 0 && c->nspares == 0 && c->leasing > 0)
+      rc = cl_settle_one(c);
     if (rc < 0)
       return rc;
-    cl_pool_drop(c);
+    if (c->nspares > 0)
+      break;
+    rc = c->lease_error ? c->lease_error : -EPROTO;
+    c->lease_error = 0;
+    if (retried || !(rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) || !c->cache[0])
+      return rc;
+    cl_cache_drop(c);
+    retried = true;
+  }
+  *out = c->spares[0];
+  memmove(c->spares, c->spares + 1, (size_t)--c->nspares * sizeof *c->spares);
+  refill(c); /* the next one is on its way while this one is used */
+  return 0;
+}
+
+int cl_pool_room(shmbuf_client *c, uint64_t room, uint8_t **at) {
+  if (c->pool == NULL || sb_pool_full(&c->rule, room)) { /* createPool() */
+    cl_backing *bk = NULL;
+    int rc = next_pool(c, &bk);
+    if (rc < 0)
+      return rc;
+    pool_drop_current(c);
     bk->refs = 1; /* being current holds it */
     c->pool = bk;
     c->rule = (sb_pool){c->pool_size, 0};
