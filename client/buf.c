@@ -12,19 +12,33 @@
 
 static size_t cstr_len(const char *s, size_t len) { return len == SHMBUF_CSTR ? strlen(s) : len; }
 
+/* A request carrying one size: alloc(size), allocUnsafe(size) or allocUnsafeSlow(size). */
+typedef struct sized_request {
+  Shmbufwire__Request q;
+  Shmbufwire__Size size;
+  Shmbufwire__Alloc alloc;
+} sized_request;
+
+static Shmbufwire__Request *sized_request_of(sized_request *r, Shmbufwire__Request__OpCase op,
+                                             int64_t size) {
+  shmbufwire__request__init(&r->q);
+  shmbufwire__size__init(&r->size);
+  shmbufwire__alloc__init(&r->alloc);
+  r->size.size = r->alloc.size = size;
+  r->q.op_case = op;
+  if (op == SHMBUFWIRE__REQUEST__OP_ALLOC)
+    r->q.alloc = &r->alloc;
+  else if (op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE)
+    r->q.alloc_unsafe = &r->size;
+  else
+    r->q.alloc_unsafe_slow = &r->size;
+  return &r->q;
+}
+
 static int sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                  shmbuf_buf **out) {
-  Shmbufwire__Request q;
-  Shmbufwire__Size s;
-  shmbufwire__request__init(&q);
-  shmbufwire__size__init(&s);
-  s.size = size;
-  q.op_case = op;
-  if (op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE)
-    q.alloc_unsafe = &s;
-  else
-    q.alloc_unsafe_slow = &s;
-  return cl_make(c, &q, out);
+  sized_request r;
+  return cl_make(c, sized_request_of(&r, op, size), out);
 }
 
 static int alloc_with(shmbuf_client *c, int64_t size, Shmbufwire__Fill *fill, shmbuf_buf **out) {
@@ -442,21 +456,8 @@ int shmbuf_fill_string(shmbuf_buf *b, const char *value, size_t len, int64_t off
 
 static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                         shmbuf_cb cb, void *arg) {
-  Shmbufwire__Request q;
-  Shmbufwire__Size s;
-  Shmbufwire__Alloc a;
-  shmbufwire__request__init(&q);
-  shmbufwire__size__init(&s);
-  shmbufwire__alloc__init(&a);
-  s.size = a.size = size;
-  q.op_case = op;
-  if (op == SHMBUFWIRE__REQUEST__OP_ALLOC)
-    q.alloc = &a;
-  else if (op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE)
-    q.alloc_unsafe = &s;
-  else
-    q.alloc_unsafe_slow = &s;
-  return cl_submit(c, &q, cb, arg);
+  sized_request r;
+  return cl_submit(c, sized_request_of(&r, op, size), cb, arg);
 }
 
 /* What the library makes itself comes out at once and waits for its turn to be handed over. */
