@@ -532,15 +532,19 @@ int cl_make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
 
 int shmbuf_default_socket(char *out, size_t cap) {
   const char *env = getenv("SHMBUF_SOCKET"), *rt = getenv("XDG_RUNTIME_DIR");
+  static const char system_socket[] = "/run/shmbuf/shmbufd.sock";
+  char own[256];
   int n;
+  if (rt && rt[0])
+    snprintf(own, sizeof own, "%s/shmbuf.sock", rt);
+  else
+    snprintf(own, sizeof own, "/run/user/%u/shmbuf.sock", (unsigned)geteuid());
   if (env && env[0])
     n = snprintf(out, cap, "%s", env);
-  else if (geteuid() == 0)
-    n = snprintf(out, cap, "/run/shmbuf/shmbufd.sock");
-  else if (rt && rt[0])
-    n = snprintf(out, cap, "%s/shmbuf.sock", rt);
+  else if (geteuid() == 0 || (access(own, F_OK) != 0 && access(system_socket, F_OK) == 0))
+    n = snprintf(out, cap, "%s", system_socket); /* a user without a daemon of their own */
   else
-    n = snprintf(out, cap, "/run/user/%u/shmbuf.sock", (unsigned)geteuid());
+    n = snprintf(out, cap, "%s", own);
   return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : n;
 }
 

@@ -57,8 +57,9 @@ typedef struct shmbuf_buf shmbuf_buf;
 /* Flags for shmbuf_connect_ex(). */
 #define SHMBUF_THIN 1u /* every operation goes to the daemon (no client-side pools or copies) */
 
-/* Connects to the daemon at socket_path (NULL: $SHMBUF_SOCKET, else the daemon's default
- * path) and performs the version handshake. Returns 0 and a client in *out, -ENOENT or
+/* Connects to the daemon at socket_path (NULL: $SHMBUF_SOCKET; else, for root, the system
+ * socket /run/shmbuf/shmbufd.sock; for others $XDG_RUNTIME_DIR/shmbuf.sock, or the system
+ * socket when that one does not exist) and performs the version handshake. Returns 0 and a client in *out, -ENOENT or
  * -ECONNREFUSED when no daemon listens, -EACCES when the daemon refuses this user,
  * -EPROTONOSUPPORT on a version mismatch, or another negative errno. */
 SHMBUF_EXTERN int shmbuf_connect(const char *socket_path, shmbuf_client **out);
