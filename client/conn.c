@@ -364,8 +364,10 @@ int shmbuf_process(shmbuf_client *c) {
   for (;;) {
     Shmbufwire__Reply *r;
     size_t want;
-    if (c->broken)
-      return n + fail_in_flight(c);
+    if (c->broken) { /* the callbacks learn it, and so does the caller */
+      fail_in_flight(c);
+      return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+    }
     if ((rc = take_reply(c, &r, &want)) < 0)
       continue;
     if (r == NULL)

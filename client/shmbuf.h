@@ -144,10 +144,11 @@ SHMBUF_EXTERN int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list,
  * shmbuf_trim()). NULL is ignored. */
 SHMBUF_EXTERN void shmbuf_release(shmbuf_buf *buf);
 
-/* Gives back the released ArrayBuffers the client keeps for reuse. Up to four of 256 KiB or
- * more (16 MiB in all) stay mapped and faulted in after shmbuf_release(), so that the next
- * alloc() or allocUnsafe() of the same size costs a memset or nothing instead of a round trip
- * and fresh page faults; the daemon counts them as this connection's buffers until then. */
+/* Gives back what the client holds ahead of need: the released ArrayBuffers it keeps for
+ * reuse (up to four of 256 KiB or more, 16 MiB in all, stay mapped and faulted in after
+ * shmbuf_release(), so that the next alloc() or allocUnsafe() of the same size costs a memset
+ * or nothing instead of a round trip and fresh page faults) and the pools leased ahead (a few
+ * of poolSize bytes). The daemon counts both as this connection's buffers until then. */
 SHMBUF_EXTERN void shmbuf_trim(shmbuf_client *c);
 
 /* ---- pipelining ---------------------------------------------------------------------------
@@ -174,8 +175,11 @@ SHMBUF_EXTERN int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size
 /* Writes the queued requests. Returns 0 or a negative errno. */
 SHMBUF_EXTERN int shmbuf_flush(shmbuf_client *c);
 
-/* Runs the callbacks of every answer already received, without blocking. Returns how many
- * ran, or a negative errno. Call it when shmbuf_fd() is readable. */
+/* Runs the callbacks of every answer already received, and of what the library made itself,
+ * without blocking. Returns how many ran, or -ENOTCONN once the connection is lost (the
+ * callbacks still in flight have then run with -ENOTCONN: stop watching shmbuf_fd()). Call it
+ * when shmbuf_fd() is readable, and once after submitting: what the library makes itself
+ * brings nothing to read. */
 SHMBUF_EXTERN int shmbuf_process(shmbuf_client *c);
 
 /* Flushes, then blocks until every request in flight is answered and its callback has run.
