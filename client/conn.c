@@ -21,6 +21,7 @@
 #define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting */
 #define MAX_FDS 253        /* SCM_MAX_FD */
 #define SPARE_HANDLES 256
+#define MAX_SLAB_ID (1u << 24) /* ids count up from 1; a daemon never gets near this */
 
 /* ---- the byte stream ---------------------------------------------------------------------- */
 
@@ -46,7 +47,7 @@ static int push_fd(shmbuf_client *c, int fd) {
  * when nothing is there and `wait` is false, or a negative errno (the connection is broken). */
 static int recv_some(shmbuf_client *c, size_t want, bool wait) {
   if (sb_bytes_reserve(&c->in, want < READ_MIN ? READ_MIN : want) < 0)
-    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+    return broken(c, -ENOMEM, "out of memory for a reply");
   union {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
@@ -154,15 +155,22 @@ static void unmap_slab(shmbuf_client *c, uint32_t id) {
   }
 }
 
-/* ---- requests in flight ------------------------------------------------------------------- */
+/* ---- requests in flight -------------------------------------------------------------------
+ * One ring, in request order: requests waiting for their replies, and results waiting to be
+ * handed to their callbacks. Replies are settled as they are read, by any call that reads
+ * (taking slab fds strictly in reply order); callbacks run only from shmbuf_process() and
+ * shmbuf_wait(), in order, so that no blocking call ever runs user code in the middle of its
+ * own work. */
 
-static cl_pending *pend_front(shmbuf_client *c) {
-  return c->pend_len ? &c->pend[c->pend_head] : NULL;
+static int map_slab(shmbuf_client *c, uint32_t id, uint64_t size);
+
+static cl_pending *pend_at(shmbuf_client *c, size_t i) {
+  return &c->pend[(c->pend_head + i) % c->pend_cap];
 }
 
-static void pend_pop(shmbuf_client *c) {
-  c->pend_head = (c->pend_head + 1) % c->pend_cap;
-  c->pend_len--;
+static bool unanswered(const cl_pending *p) {
+  return p->kind == PEND_RELEASE || p->kind == PEND_CALL || p->kind == PEND_BUFFER ||
+         p->kind == PEND_LEASE;
 }
 
 static int pend_push(shmbuf_client *c, cl_pending p) {
@@ -172,24 +180,66 @@ static int pend_push(shmbuf_client *c, cl_pending p) {
     if (ring == NULL)
       return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
     for (size_t i = 0; i < c->pend_len; i++)
-      ring[i] = c->pend[(c->pend_head + i) % c->pend_cap];
+      ring[i] = *pend_at(c, i);
     free(c->pend);
     c->pend = ring;
     c->pend_head = 0;
     c->pend_cap = cap;
   }
-  c->pend[(c->pend_head + c->pend_len++) % c->pend_cap] = p;
+  if (unanswered(&p) && c->unanswered++ == 0)
+    c->next_answer = c->pend_len;
+  *pend_at(c, c->pend_len++) = p;
   return 0;
 }
 
-/* Hands out, in turn, what was made without the daemon. */
-static int deliver_ready(shmbuf_client *c) {
+/* The oldest request still waiting for its reply, or NULL. */
+static cl_pending *next_answer(shmbuf_client *c) {
+  return c->unanswered ? pend_at(c, c->next_answer) : NULL;
+}
+
+/* Marks the oldest request answered and finds the next one. */
+static void answered(shmbuf_client *c, pend_kind now) {
+  pend_at(c, c->next_answer)->kind = now;
+  if (--c->unanswered == 0)
+    return;
+  do
+    c->next_answer++;
+  while (!unanswered(pend_at(c, c->next_answer)));
+}
+
+/* A failure kept for its callback: the error code and message are the thread's when the
+ * callback runs, not when the failure happened. */
+static void keep_error(cl_pending *p, int status) {
+  p->status = status;
+  const char *code = shmbuf_error_code(), *msg = shmbuf_error_message();
+  p->err_code = code ? strdup(code) : NULL;
+  p->err_message = msg ? strdup(msg) : NULL;
+}
+
+/* Hands out, in order, every result at the front of the ring. Returns how many callbacks ran. */
+static int deliver(shmbuf_client *c) {
   int n = 0;
-  for (cl_pending *p; (p = pend_front(c)) && p->kind == PEND_READY; n++) {
-    cl_pending done = *p;
-    pend_pop(c);
+  c->delivering++;
+  while (c->pend_len > 0 && !c->closing) {
+    cl_pending *front = pend_at(c, 0);
+    if (unanswered(front))
+      break;
+    cl_pending done = *front;
+    c->pend_head = (c->pend_head + 1) % c->pend_cap;
+    c->pend_len--;
+    if (c->unanswered)
+      c->next_answer--;
+    if (done.kind != PEND_READY)
+      continue;
+    if (done.err_code) {
+      cl_fail(done.status, done.err_code, "%s", done.err_message ? done.err_message : "");
+      free(done.err_code);
+      free(done.err_message);
+    }
     done.cb(c, done.status, done.ready, done.arg);
+    n++;
   }
+  c->delivering--;
   return n;
 }
 
@@ -211,30 +261,37 @@ static int reply_error(const Shmbufwire__Reply *r) {
   return cl_fail(rc, r->error->code, "%s", r->error->message);
 }
 
-/* Gives a reply to the request it answers: the oldest in flight. Returns the callbacks run,
- * or a negative errno when the connection broke. */
+/* Gives a reply to the request it answers: the oldest still waiting. Returns 0, or a negative
+ * errno when the connection broke. */
 static int settle(shmbuf_client *c, Shmbufwire__Reply *r) {
-  int n = deliver_ready(c);
-  cl_pending *front = pend_front(c);
+  cl_pending *p = next_answer(c);
   if (r->id == 0)
     return notice(c, r);
-  if (front == NULL || front->id != r->id) {
+  if (p == NULL || p->id != r->id) {
     cl_reply_free(r);
     return broken(c, -EPROTO, "a reply answers no request in flight");
   }
-  cl_pending p = *front;
-  pend_pop(c);
-  switch (p.kind) {
+  switch (p->kind) {
   case PEND_RELEASE:
     if (r->result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED)
       for (size_t i = 0; i < r->released->n_retired_slabs; i++)
         unmap_slab(c, r->released->retired_slabs[i]);
+    answered(c, PEND_DONE);
     cl_reply_free(r);
-    break;
-  case PEND_CALL:
-    *(Shmbufwire__Reply **)p.arg = r;
-    break;
+    return 0;
+  case PEND_CALL: {
+    int rc = 0;
+    /* a slab's fd is taken now, in reply order, whatever the caller does next */
+    if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER && r->buffer->slab_size) {
+      rc = map_slab(c, r->buffer->slab, r->buffer->slab_size);
+      r->buffer->slab_size = 0;
+    }
+    *(Shmbufwire__Reply **)p->arg = r;
+    answered(c, PEND_DONE);
+    return rc;
+  }
   case PEND_LEASE:
+    answered(c, PEND_DONE);
     if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
       cl_pool_leased(c, reply_error(r), NULL);
     else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
@@ -242,7 +299,7 @@ static int settle(shmbuf_client *c, Shmbufwire__Reply *r) {
     else
       cl_pool_leased(c, broken(c, -EPROTO, "the daemon answered a lease with no pool"), NULL);
     cl_reply_free(r);
-    break;
+    return c->broken ? -ENOTCONN : 0;
   default: {
     shmbuf_buf *b = NULL;
     int rc;
@@ -253,61 +310,70 @@ static int settle(shmbuf_client *c, Shmbufwire__Reply *r) {
     else
       rc = broken(c, -EPROTO, "the daemon answered with something other than a buffer");
     cl_reply_free(r);
-    p.cb(c, rc, b, p.arg);
-    n++;
+    p->ready = b;
+    if (rc < 0)
+      keep_error(p, rc);
+    answered(c, PEND_READY);
+    return c->broken ? -ENOTCONN : 0;
   }
   }
-  return n + deliver_ready(c);
 }
 
-/* Requests that will never be answered get their callbacks, with the connection's error. */
-static int fail_in_flight(shmbuf_client *c) {
-  int n = 0;
-  for (cl_pending *p; (p = pend_front(c)); n++) {
-    cl_pending done = *p;
-    pend_pop(c);
-    if (done.kind == PEND_READY)
-      done.cb(c, done.status, done.ready, done.arg);
-    else if (done.kind == PEND_LEASE)
+/* The connection is lost: requests that will never be answered fail with its error. */
+static void fail_in_flight(shmbuf_client *c) {
+  cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+  while (c->unanswered) {
+    cl_pending *p = next_answer(c);
+    pend_kind kind = p->kind;
+    if (kind == PEND_BUFFER) {
+      p->ready = NULL;
+      keep_error(p, -ENOTCONN);
+    }
+    answered(c, kind == PEND_BUFFER ? PEND_READY : PEND_DONE);
+    if (kind == PEND_LEASE)
       cl_pool_leased(c, -ENOTCONN, NULL);
-    else if (done.kind == PEND_BUFFER)
-      done.cb(c, cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd"),
-              NULL, done.arg);
   }
-  return n;
+}
+
+/* Reads and settles one reply. */
+static int settle_next(shmbuf_client *c) {
+  Shmbufwire__Reply *r;
+  int rc = send_queued(c);
+  if (rc == 0 && (rc = read_reply(c, &r)) == 0)
+    rc = settle(c, r);
+  return rc;
 }
 
 /* Queues one request frame and what to do with its reply. */
 static int queue(shmbuf_client *c, Shmbufwire__Request *q, pend_kind kind, shmbuf_cb cb,
                  void *arg) {
-  if (c->broken)
+  if (c->broken || c->closing)
     return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
-  while (c->pend_len >= MAX_IN_FLIGHT) { /* bound what both sides hold: read some answers */
-    Shmbufwire__Reply *r;
-    int rc = send_queued(c);
-    if (rc < 0 || (rc = read_reply(c, &r)) < 0 || (rc = settle(c, r)) < 0)
+  int rc;
+  while (c->unanswered >= MAX_IN_FLIGHT) /* bound what both sides hold: read some answers */
+    if ((rc = settle_next(c)) < 0)
       return rc;
-  }
   q->id = ++c->next_id;
-  int rc = sb_frame_append(&c->out, &q->base, c->max_frame ? c->max_frame : SB_FRAME_MAX_DEFAULT);
+  rc = sb_frame_append(&c->out, &q->base, c->max_frame ? c->max_frame : SB_FRAME_MAX_DEFAULT);
   if (rc == -EMSGSIZE)
     return cl_fail(-E2BIG, "ERR_SHMBUF_TOO_LARGE",
                    "the request is larger than the daemon's frame limit of %u bytes",
                    c->max_frame);
   if (rc < 0)
     return cl_fail(rc, "ERR_SHMBUF_NO_MEMORY", "out of memory");
-  return pend_push(c, (cl_pending){q->id, kind, cb, arg, NULL, 0});
+  return pend_push(c, (cl_pending){.id = q->id, .kind = kind, .cb = cb, .arg = arg});
 }
 
 int cl_call(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
   Shmbufwire__Reply *answer = NULL;
   int rc = queue(c, q, PEND_CALL, NULL, &answer);
-  if (rc < 0 || (rc = send_queued(c)) < 0)
+  while (rc == 0 && answer == NULL)
+    rc = settle_next(c);
+  if (rc < 0) { /* nothing may settle into `answer` once this returns */
+    if (!c->broken)
+      broken(c, rc, "a reply could not be read");
+    cl_reply_free(answer);
     return rc;
-  while (answer == NULL) {
-    Shmbufwire__Reply *r;
-    if ((rc = read_reply(c, &r)) < 0 || (rc = settle(c, r)) < 0)
-      return rc;
   }
   if (answer->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
     rc = reply_error(answer);
@@ -327,16 +393,18 @@ int cl_submit_lease(shmbuf_client *c, Shmbufwire__Request *q) {
   return queue(c, q, PEND_LEASE, NULL, NULL);
 }
 
-int cl_settle_one(shmbuf_client *c) {
-  Shmbufwire__Reply *r;
-  int rc = send_queued(c);
-  if (rc == 0 && (rc = read_reply(c, &r)) == 0 && (rc = settle(c, r)) > 0)
-    rc = 0;
-  return rc;
-}
+int cl_settle_one(shmbuf_client *c) { return settle_next(c); }
 
 int cl_submit_ready(shmbuf_client *c, int status, shmbuf_buf *buf, shmbuf_cb cb, void *arg) {
-  return pend_push(c, (cl_pending){0, PEND_READY, cb, arg, buf, status});
+  cl_pending p = {.kind = PEND_READY, .cb = cb, .arg = arg, .ready = buf, .status = status};
+  if (status < 0)
+    keep_error(&p, status);
+  int rc = pend_push(c, p);
+  if (rc < 0) {
+    free(p.err_code);
+    free(p.err_message);
+  }
+  return rc;
 }
 
 void cl_send_release(shmbuf_client *c, uint64_t id) {
@@ -357,40 +425,53 @@ int shmbuf_flush(shmbuf_client *c) {
                    : send_queued(c);
 }
 
+static void really_close(shmbuf_client *c);
+
+/* After the callbacks: a shmbuf_close() one of them asked for happens now. */
+static int after_callbacks(shmbuf_client *c, int rc) {
+  if (c->closing && c->delivering == 0) {
+    really_close(c);
+    return -ECANCELED;
+  }
+  return rc;
+}
+
 int shmbuf_process(shmbuf_client *c) {
-  int n = deliver_ready(c), rc;
+  int n = 0, rc = 0;
   while (!c->broken && (rc = recv_some(c, 0, false)) > 0)
     ;
-  for (;;) {
+  while (!c->broken && rc >= 0) {
     Shmbufwire__Reply *r;
     size_t want;
-    if (c->broken) { /* the callbacks learn it, and so does the caller */
-      fail_in_flight(c);
-      return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
-    }
-    if ((rc = take_reply(c, &r, &want)) < 0)
-      continue;
-    if (r == NULL)
-      return n;
-    if ((rc = settle(c, r)) > 0)
-      n += rc;
+    if ((rc = take_reply(c, &r, &want)) < 0 || r == NULL)
+      break;
+    rc = settle(c, r);
   }
+  if (c->broken)
+    fail_in_flight(c);
+  n = deliver(c);
+  if (c->broken)
+    n = cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+  return after_callbacks(c, n);
 }
 
 int shmbuf_wait(shmbuf_client *c) {
-  int rc = c->broken ? -ENOTCONN : send_queued(c);
-  while (rc == 0 && c->pend_len > 0) {
-    Shmbufwire__Reply *r;
-    if (deliver_ready(c) > 0)
-      continue;
-    if ((rc = read_reply(c, &r)) == 0 && (rc = settle(c, r)) > 0)
-      rc = 0;
+  int rc = 0;
+  while (rc == 0 && !c->closing && (c->unanswered > 0 || c->pend_len > 0)) {
+    deliver(c);
+    if (c->unanswered > 0 && !c->broken)
+      rc = settle_next(c); /* flushes what callbacks queued, too */
+    else if (c->unanswered == 0 && c->pend_len == 0)
+      rc = send_queued(c);
+    if (c->broken) {
+      fail_in_flight(c);
+      deliver(c);
+      rc = cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+    }
   }
-  if (c->broken) {
-    fail_in_flight(c);
-    return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
-  }
-  return rc;
+  if (rc == 0 && !c->closing)
+    rc = send_queued(c);
+  return after_callbacks(c, rc);
 }
 
 int shmbuf_fd(const shmbuf_client *c) { return c->fd; }
@@ -402,6 +483,8 @@ static int map_slab(shmbuf_client *c, uint32_t id, uint64_t size) {
     return broken(c, -EPROTO, "a slab arrived without its descriptor");
   int fd = c->fds[0];
   memmove(c->fds, c->fds + 1, --c->nfds * sizeof *c->fds);
+  if (id > MAX_SLAB_ID)
+    return broken(c, -EPROTO, "a slab id out of range");
   if (id >= c->nslabs) {
     uint32_t n = id + 16;
     cl_slab *s = realloc(c->slabs, n * sizeof *s);
@@ -479,6 +562,8 @@ int cl_backing_new(shmbuf_client *c, const Shmbufwire__Buffer *b, cl_backing **o
       return broken(c, -EPROTO, "a buffer reply points outside its slab");
     ab = s->base + b->ab_offset;
   }
+  else if (b->slab_size)
+    return broken(c, -EPROTO, "a descriptor came for no slab");
   cl_backing *bk = malloc(sizeof *bk);
   if (bk == NULL) {
     cl_send_release(c, b->buffer);
@@ -510,8 +595,8 @@ int cl_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, uint64_t length, shm
 
 int cl_call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
   int rc = cl_call(c, q, out);
-  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && c->cache[0]) {
-    cl_cache_drop(c);
+  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && (c->cache[0] || c->nspares)) {
+    shmbuf_trim(c); /* what this client holds ahead of need counts against its limits too */
     rc = cl_call(c, q, out);
   }
   return rc;
@@ -614,9 +699,7 @@ int shmbuf_connect(const char *socket_path, shmbuf_client **out) {
   return shmbuf_connect_ex(socket_path, 0, out);
 }
 
-void shmbuf_close(shmbuf_client *c) {
-  if (c == NULL)
-    return;
+static void really_close(shmbuf_client *c) {
   /* Closing the socket gives everything back in the daemon: no release messages needed.
    * Requests in flight are dropped, their callbacks never run. */
   while (c->bufs) {
@@ -644,10 +727,24 @@ void shmbuf_close(shmbuf_client *c) {
   close(c->fd);
   free(c->fds);
   free(c->slabs);
+  for (size_t i = 0; i < c->pend_len; i++) {
+    free(pend_at(c, i)->err_code);
+    free(pend_at(c, i)->err_message);
+  }
   free(c->pend);
   sb_bytes_free(&c->in);
   sb_bytes_free(&c->out);
   free(c);
+}
+
+void shmbuf_close(shmbuf_client *c) {
+  if (c == NULL)
+    return;
+  if (c->delivering) { /* inside a callback: when the callbacks are done */
+    c->closing = true;
+    return;
+  }
+  really_close(c);
 }
 
 void shmbuf_trim(shmbuf_client *c) {

@@ -44,8 +44,9 @@ typedef enum {
   PEND_RELEASE, /* nothing, but unmap the slabs it retires */
   PEND_CALL,    /* hand it to the blocking caller waiting for it */
   PEND_BUFFER,  /* make a handle and run the callback (shmbuf_submit_*) */
-  PEND_READY,   /* no request: a buffer made locally, delivered in turn */
   PEND_LEASE,   /* a pool for later: kept among the spares */
+  PEND_READY,   /* answered (or made locally): the callback runs in turn */
+  PEND_DONE,    /* answered, nothing left to do */
 } pend_kind;
 
 typedef struct cl_pending {
@@ -53,8 +54,9 @@ typedef struct cl_pending {
   pend_kind kind;
   shmbuf_cb cb;
   void *arg;
-  shmbuf_buf *ready; /* PEND_READY */
-  int status;        /* PEND_READY */
+  shmbuf_buf *ready;         /* PEND_READY */
+  int status;                /* PEND_READY */
+  char *err_code, *err_message; /* PEND_READY with status < 0 */
 } cl_pending;
 
 /* Dedicated ArrayBuffers this big are kept for reuse when released (see cl_cache_*). */
@@ -81,9 +83,12 @@ struct shmbuf_client {
   shmbuf_buf *bufs;     /* live handles */
   shmbuf_buf *spare;    /* freed handles, for reuse */
   size_t nspare;
-  cl_pending *pend;     /* requests in flight, a ring in request order */
+  cl_pending *pend;     /* requests in flight and results to hand out, in request order */
   size_t pend_head, pend_len, pend_cap;
-  Shmbufwire__Reply *answer; /* the reply a blocking call waits for, once it came */
+  size_t unanswered;    /* requests in the ring still waiting for their replies */
+  size_t next_answer;   /* ring position of the oldest of them */
+  int delivering;       /* callbacks are running (nested calls count) */
+  bool closing;         /* shmbuf_close() was called from a callback */
   cl_backing *pool;     /* the current leased pool (Node's allocPool), or NULL */
   sb_pool rule;         /* its poolSize and poolOffset */
   cl_backing *spares[CL_SPARES]; /* leased pools not yet current */
@@ -103,7 +108,7 @@ int cl_fail_err(const sb_error *e);
 /* ---- conn.c: the wire ---------------------------------------------------------------------- */
 
 /* Sends q (its id is assigned here) and waits for its reply, settling the replies to earlier
- * requests on the way (their callbacks run). Returns 0 and a reply to free with
+ * requests on the way (their callbacks wait for shmbuf_process() or shmbuf_wait()). Returns 0 and a reply to free with
  * cl_reply_free(), or a negative errno; an error reply is turned into its errnum, recorded
  * with its code. */
 int cl_call(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out);
@@ -119,7 +124,7 @@ int cl_submit(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_cb cb, void *arg)
 /* Queues a request for a pool ahead of need (PEND_LEASE). Returns 0 or a negative errno. */
 int cl_submit_lease(shmbuf_client *c, Shmbufwire__Request *q);
 
-/* Sends what is queued, then blocks until one more reply is settled. */
+/* Sends what is queued, then blocks until one more reply is settled (no callback runs). */
 int cl_settle_one(shmbuf_client *c);
 
 /* Queues a buffer made without the daemon (or a failure), for callback cb in its turn. */

@@ -36,11 +36,14 @@ static int refill(shmbuf_client *c) {
 void cl_pool_leased(shmbuf_client *c, int status, const Shmbufwire__Buffer *b) {
   cl_backing *bk;
   c->leasing--;
-  if (status == 0 && b->ab_length != c->pool_size)
+  if (status == 0 && (status = cl_backing_new(c, b, &bk)) == 0) { /* takes the slab's fd */
+    if (bk->ab_length == c->pool_size && c->nspares < CL_SPARES) {
+      c->spares[c->nspares++] = bk;
+      return;
+    }
+    bk->refs = 1; /* not a pool this client can use: give it back */
+    cl_unref(c, bk);
     status = cl_fail(-EPROTO, "ERR_SHMBUF_PROTOCOL", "the daemon leased a pool of the wrong size");
-  if (status == 0 && (status = cl_backing_new(c, b, &bk)) == 0) {
-    c->spares[c->nspares++] = bk;
-    return;
   }
   c->lease_error = status;
 }

@@ -154,10 +154,12 @@ SHMBUF_EXTERN void shmbuf_trim(shmbuf_client *c);
 /* ---- pipelining ---------------------------------------------------------------------------
  * Requests can be queued without waiting for their answers, and answered later in the order
  * they were made. A callback gets status 0 and a new handle, which it owns, or a negative
- * errno and NULL (shmbuf_error_code() then tells Node's code). Callbacks run inside
- * shmbuf_process(), shmbuf_wait(), or any other call on the client that waits for the daemon
- * (a blocking call settles the answers before its own, and so does a submission that has
- * to lease a new pool); never after shmbuf_close(), which drops what is still in flight. */
+ * errno and NULL (shmbuf_error_code() then tells Node's code). Callbacks run only inside
+ * shmbuf_process() and shmbuf_wait(), in the order the requests were made; a blocking call
+ * reads the answers before its own but leaves their callbacks for then. A callback may call
+ * anything on the client, shmbuf_close() included: the client then goes when the outermost
+ * shmbuf_process()/shmbuf_wait() returns, which returns -ECANCELED. Nothing runs after
+ * shmbuf_close(), which drops what is still in flight. */
 
 typedef void (*shmbuf_cb)(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg);
 

@@ -157,6 +157,7 @@ int heap_dedicated(heap *h, uint64_t ab_length, uint64_t length, bool zero, bool
   }
   s->ab_length = ab_length;
   s->pooled = pooled;
+  h->pools += pooled; /* a leased pool is one of this connection's pools */
   slot_commit(h, s, index, SLOT_DEDICATED, length, out);
   return 0;
 }
@@ -238,8 +239,10 @@ int heap_release(heap *h, uint64_t id) {
     return -ENOENT;
   if (s->kind == SLOT_POOLED)
     pool_unref(h, s->u.pool);
-  else if (s->kind == SLOT_DEDICATED)
+  else if (s->kind == SLOT_DEDICATED) {
     slab_free(&h->slab, s->u.seg, s->off);
+    h->pools -= s->pooled;
+  }
   h->buffers--;
   h->bytes -= s->length;
   slot_put(h, s, index);

@@ -36,7 +36,7 @@ typedef struct heap {
   uint64_t free_slot;   /* index + 1 of the first free slot, 0 for none */
   uint64_t buffers;     /* live buffers */
   uint64_t bytes;       /* sum of their lengths */
-  uint64_t pools;       /* live pools, the current one included */
+  uint64_t pools;       /* live pools, the current one and leased ones included */
 } heap;
 
 /* Sets up an empty heap whose pools are pool_size bytes. Memory policy comes with ops/ctx

@@ -29,7 +29,9 @@ static inline bool sb_pool_takes(uint64_t size, uint32_t pool_size) {
 /* True when `room` bytes do not fit in the rest of the pool, so a new one must start first
  * (Node: size > poolSize - poolOffset; an exact fit still fits). */
 static inline bool sb_pool_full(const sb_pool *p, uint64_t room) {
-  return room > (uint64_t)(p->size - p->offset);
+  /* alignment can carry the offset past a pool size that is not a multiple of 8: JS then
+   * compares with a negative rest, and anything is too big */
+  return p->offset > p->size || room > (uint64_t)(p->size - p->offset);
 }
 
 /* Places `used` bytes at the pool offset and advances it to the next multiple of 8, as

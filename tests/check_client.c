@@ -613,6 +613,106 @@ START_TEST(big_buffers_are_kept_for_reuse) {
 }
 END_TEST
 
+/* ---- callbacks: only when asked, and free to call anything ------------------------------------- */
+
+static shmbuf_buf *inner;
+
+static void call_back_in(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg) {
+  done *d = arg;
+  d->status[d->n] = status;
+  d->buf[d->n++] = buf;
+  /* a blocking call that brings a new slab, from inside a callback */
+  ck_assert_int_eq(shmbuf_alloc(c, 5 << 20, &inner), 0);
+}
+
+START_TEST(callbacks_run_only_when_asked) {
+  static done d;
+  shmbuf_client *c = client(0);
+  shmbuf_buf *outer;
+  ck_assert_int_eq(shmbuf_submit_alloc_unsafe_slow(c, 100, call_back_in, &d), 0);
+  ck_assert_int_eq(shmbuf_alloc(c, 3 << 20, &outer), 0); /* reads that answer, runs nothing */
+  ck_assert_int_eq(d.n, 0);
+  ck_assert_int_eq(shmbuf_process(c), 1);
+  ck_assert_int_eq(d.n, 1);
+  ck_assert_int_eq(d.status[0], 0);
+  /* each buffer sits on its own slab, whole: a mix-up of fds would fault here */
+  memset(shmbuf_data(outer), 1, 3 << 20);
+  memset(shmbuf_data(inner), 2, 5 << 20);
+  memset(shmbuf_data(d.buf[0]), 3, 100);
+  ck_assert_int_eq(shmbuf_data(outer)[(3 << 20) - 1], 1);
+  shmbuf_release(outer);
+  shmbuf_release(inner);
+  shmbuf_release(d.buf[0]);
+  shmbuf_close(c);
+}
+END_TEST
+
+static void submit_more(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg) {
+  done *d = arg;
+  ck_assert_int_eq(status, 0);
+  shmbuf_release(buf);
+  if (++d->n < 20) /* each answer asks for the next */
+    ck_assert_int_eq(shmbuf_submit_alloc(c, 64, submit_more, d), 0);
+}
+
+static void close_from_inside(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg) {
+  done *d = arg;
+  (void)status;
+  shmbuf_release(buf);
+  d->n++;
+  shmbuf_close(c);
+}
+
+START_TEST(callbacks_may_call_anything) {
+  static done d, e;
+  shmbuf_client *c = client(SHMBUF_THIN);
+  ck_assert_int_eq(shmbuf_submit_alloc(c, 64, submit_more, &d), 0);
+  ck_assert_int_eq(shmbuf_wait(c), 0); /* waits for what callbacks asked for too */
+  ck_assert_int_eq(d.n, 20);
+  ck_assert_int_eq(shmbuf_submit_alloc(c, 64, close_from_inside, &e), 0);
+  ck_assert_int_eq(shmbuf_submit_alloc(c, 64, close_from_inside, &e), 0);
+  ck_assert_int_eq(shmbuf_wait(c), -ECANCELED); /* the client is gone now */
+  ck_assert_int_eq(e.n, 1);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "connections", 0, 2000), 0);
+}
+END_TEST
+
+START_TEST(pool_size_not_a_multiple_of_8) {
+  sbt_stop(&D);
+  sbt_start(&D, (const char *const[]){"--pool-size", "100", NULL});
+  for (int thin = 0; thin < 2; thin++) {
+    shmbuf_client *c = client(thin ? SHMBUF_THIN : 0);
+    shmbuf_buf *b[4];
+    const int64_t sizes[] = {45, 45, 1, 40};
+    /* Node with Buffer.poolSize = 100: offsets 0, 48, 96, then 40 > 100 - 104 starts a pool */
+    const size_t offsets[] = {0, 48, 96, 0};
+    for (int i = 0; i < 4; i++) {
+      ck_assert_int_eq(shmbuf_alloc_unsafe(c, sizes[i], &b[i]), 0);
+      ck_assert_uint_eq(shmbuf_byte_offset(b[i]), offsets[i]);
+      ck_assert_uint_eq(shmbuf_buffer_byte_length(b[i]), 100);
+    }
+    ck_assert_uint_eq(shmbuf_arraybuffer_id(b[0]), shmbuf_arraybuffer_id(b[2]));
+    ck_assert_uint_ne(shmbuf_arraybuffer_id(b[2]), shmbuf_arraybuffer_id(b[3]));
+    shmbuf_close(c);
+  }
+}
+END_TEST
+
+START_TEST(spare_pools_yield_to_quotas) {
+  sbt_stop(&D);
+  sbt_start(&D, (const char *const[]){"--connection-max-buffers", "6", NULL});
+  shmbuf_client *c = client(0);
+  shmbuf_buf *p, *a, *b;
+  ck_assert_int_eq(shmbuf_alloc_unsafe(c, 8, &p), 0); /* a pool, and more leased ahead */
+  ck_assert_int_eq(shmbuf_alloc(c, 100, &a), 0);
+  ck_assert_int_eq(shmbuf_alloc(c, 100, &b), 0); /* the spares make room */
+  shmbuf_release(p);
+  shmbuf_release(a);
+  shmbuf_release(b);
+  shmbuf_close(c);
+}
+END_TEST
+
 static Suite *client_suite(void) {
   Suite *s = suite_create("client");
   TCase *t = tcase_create("library");
@@ -636,6 +736,10 @@ static Suite *client_suite(void) {
   tcase_add_test(t, callbacks_learn_of_a_lost_daemon);
   tcase_add_test(t, small_buffers_come_from_leased_pools);
   tcase_add_test(t, big_buffers_are_kept_for_reuse);
+  tcase_add_test(t, callbacks_run_only_when_asked);
+  tcase_add_test(t, callbacks_may_call_anything);
+  tcase_add_test(t, pool_size_not_a_multiple_of_8);
+  tcase_add_test(t, spare_pools_yield_to_quotas);
   suite_add_tcase(s, t);
   return s;
 }
