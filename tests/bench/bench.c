@@ -797,7 +797,14 @@ int main(int argc, char **argv) {
   add_row("scale", "1000 connections", sp[3].ops_per_s, "10 connections", sp[1].ops_per_s, "op/s",
           ">= 0.8", 0.8, true);
 
-  /* 6. growth, and metadata per live buffer */
+  /* 6. growth, and metadata per live buffer, on a fresh daemon whose heap has not grown yet
+   * (RSS would not show memory the earlier cases left free in it) */
+  shmbuf_close(thin);
+  kill(daemon_pid, SIGTERM);
+  waitpid(daemon_pid, NULL, 0);
+  start_daemon();
+  if ((rc = shmbuf_connect_ex(sock_path, SHMBUF_THIN, &thin)) < 0)
+    die("connect", rc);
   long live_n[] = {1000, 10000, 100000, 1000000};
   double growth[4];
   live = calloc(1000000, sizeof *live);
