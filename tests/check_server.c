@@ -87,6 +87,16 @@ static Shmbufwire__Request *stats(req *r, uint64_t id) {
   return &r->q;
 }
 
+static Shmbufwire__Request *hello(req *r, uint64_t id, uint32_t version) {
+  shmbufwire__request__init(&r->q);
+  shmbufwire__hello__init(&r->hello);
+  r->hello.version = version;
+  r->q.id = id;
+  r->q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
+  r->q.hello = &r->hello;
+  return &r->q;
+}
+
 static int greeted(void) {
   int fd = sbt_connect(&D);
   sbt_hello(fd);
@@ -118,12 +128,7 @@ static void assert_serving(void) {
 START_TEST(welcome_says_the_rules) {
   int fd = sbt_connect(&D);
   req r;
-  shmbufwire__request__init(&r.q);
-  shmbufwire__hello__init(&r.hello);
-  r.hello.version = SB_PROTOCOL_VERSION;
-  r.q.id = 7;
-  r.q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
-  r.q.hello = &r.hello;
+  hello(&r, 7, SB_PROTOCOL_VERSION);
   Shmbufwire__Reply *w = sbt_call(fd, &r.q, NULL, NULL);
   ck_assert_int_eq(w->result_case, SHMBUFWIRE__REPLY__RESULT_WELCOME);
   ck_assert_uint_eq(w->welcome->pool_size, 8192);
@@ -152,12 +157,7 @@ END_TEST
 START_TEST(wrong_version_is_refused) {
   int fd = sbt_connect(&D);
   req r;
-  shmbufwire__request__init(&r.q);
-  shmbufwire__hello__init(&r.hello);
-  r.hello.version = 99;
-  r.q.id = 1;
-  r.q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
-  r.q.hello = &r.hello;
+  hello(&r, 1, 99);
   assert_error(sbt_call(fd, &r.q, NULL, NULL), "ERR_SHMBUF_VERSION", -EPROTONOSUPPORT, NULL);
   ck_assert(sbt_closed_by_peer(fd, 2000));
   close(fd);
@@ -535,12 +535,7 @@ static int connect_as(uid_t uid, gid_t gid) {
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
       _exit(11);
     req r;
-    shmbufwire__request__init(&r.q);
-    shmbufwire__hello__init(&r.hello);
-    r.hello.version = SB_PROTOCOL_VERSION;
-    r.q.id = 1;
-    r.q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
-    r.q.hello = &r.hello;
+    hello(&r, 1, SB_PROTOCOL_VERSION);
     sbt_send(fd, &r.q);
     Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 3000);
     if (rep == NULL)
@@ -588,12 +583,7 @@ START_TEST(connection_cap_waits_then_admits) {
   int a = greeted(), b = greeted();
   int c = sbt_connect(&D); /* accepted by the kernel, not by the daemon */
   req r;
-  shmbufwire__request__init(&r.q);
-  shmbufwire__hello__init(&r.hello);
-  r.hello.version = SB_PROTOCOL_VERSION;
-  r.q.id = 1;
-  r.q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
-  r.q.hello = &r.hello;
+  hello(&r, 1, SB_PROTOCOL_VERSION);
   sbt_send(c, &r.q);
   struct pollfd p = {c, POLLIN, 0};
   ck_assert_int_eq(poll(&p, 1, 300), 0); /* no answer while two are served */
