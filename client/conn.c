@@ -335,8 +335,7 @@ static void fail_in_flight(shmbuf_client *c) {
   }
 }
 
-/* Reads and settles one reply. */
-static int settle_next(shmbuf_client *c) {
+int cl_settle_one(shmbuf_client *c) {
   Shmbufwire__Reply *r;
   int rc = send_queued(c);
   if (rc == 0 && (rc = read_reply(c, &r)) == 0)
@@ -351,7 +350,7 @@ static int queue(shmbuf_client *c, Shmbufwire__Request *q, pend_kind kind, shmbu
     return cl_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
   int rc;
   while (c->unanswered >= MAX_IN_FLIGHT) /* bound what both sides hold: read some answers */
-    if ((rc = settle_next(c)) < 0)
+    if ((rc = cl_settle_one(c)) < 0)
       return rc;
   q->id = ++c->next_id;
   rc = sb_frame_append(&c->out, &q->base, c->max_frame ? c->max_frame : SB_FRAME_MAX_DEFAULT);
@@ -368,7 +367,7 @@ int cl_call(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
   Shmbufwire__Reply *answer = NULL;
   int rc = queue(c, q, PEND_CALL, NULL, &answer);
   while (rc == 0 && answer == NULL)
-    rc = settle_next(c);
+    rc = cl_settle_one(c);
   if (rc < 0) { /* nothing may settle into `answer` once this returns */
     if (!c->broken)
       broken(c, rc, "a reply could not be read");
@@ -392,8 +391,6 @@ int cl_submit(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_cb cb, void *arg)
 int cl_submit_lease(shmbuf_client *c, Shmbufwire__Request *q) {
   return queue(c, q, PEND_LEASE, NULL, NULL);
 }
-
-int cl_settle_one(shmbuf_client *c) { return settle_next(c); }
 
 int cl_submit_ready(shmbuf_client *c, int status, shmbuf_buf *buf, shmbuf_cb cb, void *arg) {
   cl_pending p = {.kind = PEND_READY, .cb = cb, .arg = arg, .ready = buf, .status = status};
@@ -460,7 +457,7 @@ int shmbuf_wait(shmbuf_client *c) {
   while (rc == 0 && !c->closing && (c->unanswered > 0 || c->pend_len > 0)) {
     deliver(c);
     if (c->unanswered > 0 && !c->broken)
-      rc = settle_next(c); /* flushes what callbacks queued, too */
+      rc = cl_settle_one(c); /* flushes what callbacks queued, too */
     else if (c->unanswered == 0 && c->pend_len == 0)
       rc = send_queued(c);
     if (c->broken) {

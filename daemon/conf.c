@@ -103,7 +103,8 @@ int cfg_defaults(cfg *c) {
   return c->socket ? 0 : -ENOMEM;
 }
 
-int cfg_parse_bytes(const char *s, uint64_t *out) {
+/* "4096", "64K", "16MiB", "1G" ... Returns 0 or -EINVAL. */
+static int parse_bytes(const char *s, uint64_t *out) {
   char *end;
   errno = 0;
   if (!isdigit((unsigned char)*s))
@@ -222,7 +223,7 @@ static int set_key(cfg *c, const key *k, const char *v) {
   }
   case T_BYTES32:
   case T_BYTES:
-    rc = cfg_parse_bytes(v, &n);
+    rc = parse_bytes(v, &n);
     break;
   case T_COUNT32:
   case T_COUNT: {
@@ -422,16 +423,6 @@ void cfg_log_changes(const cfg *old, const cfg *now) {
       log_warn("reload: %s changed from %s to %s, which takes a restart; still using %s",
                keys[i].name, a, b, a);
   }
-}
-
-int cfg_copy(cfg *dst, const cfg *src) {
-  memset(dst, 0, sizeof *dst);
-  for (size_t i = 0; i < NKEYS; i++)
-    if (copy_key(dst, src, &keys[i]) < 0) {
-      cfg_free(dst);
-      return -ENOMEM;
-    }
-  return 0;
 }
 
 void cfg_free(cfg *c) {

@@ -55,12 +55,8 @@ int cfg_load(cfg *c, const cfg_source *src, const cfg *old);
  * restart. */
 void cfg_log_changes(const cfg *old, const cfg *now);
 
-/* Copies and frees settings (the strings and lists they own). */
-int cfg_copy(cfg *dst, const cfg *src);
+/* Frees settings (the strings and lists they own). */
 void cfg_free(cfg *c);
 void cfg_source_free(cfg_source *src);
-
-/* Parses "4096", "64K", "16MiB", "1G" ... Returns 0 or -EINVAL. */
-int cfg_parse_bytes(const char *s, uint64_t *out);
 
 #endif

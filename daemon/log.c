@@ -14,8 +14,6 @@ static const char *const names[] = {"emerg", "alert", "crit", "err",
 
 void log_set_level(int level) { max_level = level; }
 
-int log_get_level(void) { return max_level; }
-
 int log_level_parse(const char *name) {
   for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
     if (strcmp(name, names[i]) == 0)

@@ -7,7 +7,6 @@
 
 /* Lines above this priority (LOG_ERR ... LOG_DEBUG) are dropped. */
 void log_set_level(int level);
-int log_get_level(void);
 
 /* Parses "err", "warning", "notice", "info", "debug" (or 3..7). Returns the level or -1. */
 int log_level_parse(const char *name);
