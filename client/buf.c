@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf: making buffers, views on them, and the byte-level operations Node offers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shmbuf: the operators' and scripts' window onto shmbufd. A libshmbuf user like any other:
  * it links the public API only. */
 #include "config.h"

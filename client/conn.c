@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf: the connection, the wire, and the slab mappings. */
 #include "config.h"
 

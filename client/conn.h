@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf internals shared by its files: the client, its slabs, handles and requests. */
 #ifndef SBC_CONN_H
 #define SBC_CONN_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The examples `shmbuf demo` reproduces through shmbufd, as Node prints them.
 // Regenerate the expected output with: node client/demo.js > tests/vectors/demo.out
 'use strict';

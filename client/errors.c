@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf: error names and the calling thread's last failure. */
 #include "config.h"
 

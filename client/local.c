@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf: buffers made without a round trip.
  *
  * Small allocUnsafe()/from() calls are carved out of a leased pool with Node's own placement

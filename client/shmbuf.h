@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf: Node.js Buffers in POSIX shared memory, served by shmbufd.
  *
  * A client is one connection to the daemon. Each buffer it creates is a view (pointer,

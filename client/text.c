@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf: buffers as text (toString, inspect) and Buffer.byteLength. */
 #include "config.h"
 

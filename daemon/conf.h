@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shmbufd's settings: built-in defaults, then /etc/shmbuf/shmbufd.conf (key = value lines),
  * then command-line flags. A reload re-reads the file and re-applies the flags; a value that
  * does not parse keeps its old setting, with a warning. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One request in, one reply out. Validates arguments the way Node validates them, asks the
  * connection's heap for memory, writes buffer contents through segment calls, and builds the
  * reply. No sockets, no libuv; memory policy lives in the charge callback. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One connection's Buffers, laid out the way Node lays them out: each buffer is a view on a
  * backing ArrayBuffer, which is either dedicated (alloc, allocUnsafeSlow, big ones) or one
  * of the connection's pools, shared by small buffers with Node's placement rules. ArrayBuffer

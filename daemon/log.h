@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The daemon's only voice: one line per event on stderr, prefixed with its sd-daemon
  * priority ("<3>" ... "<7>") so journald files it at the right level, no timestamp. */
 #ifndef SBD_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shmbufd: flags and settings, signals, limits, systemd; the rest is server and dispatch. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* POSIX shared-memory objects, handled only through their fd: the daemon never maps client
  * memory, so a client that truncates its slab can make these calls fail, never fault. */
 #ifndef SBD_SEGMENT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The socket side of shmbufd: listens on a Unix stream socket, admits peers by their
  * credentials, cuts frames (size checked before buffering), hands each one to dispatch, and
  * writes replies with slab fds attached (SCM_RIGHTS). One libuv loop, one thread.

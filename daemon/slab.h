@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One owner's shared memory (the owner is a connection): byte ranges ("chunks") carved out
  * of shm segments that belong to that owner alone, so no owner can ever map another's bytes.
  *

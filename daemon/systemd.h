@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* systemd glue: socket activation, readiness, status, stopping and the watchdog. Without
  * systemd (no LISTEN_FDS, no NOTIFY_SOCKET, no WATCHDOG_USEC) each call does nothing. */
 #ifndef SBD_SYSTEMD_H

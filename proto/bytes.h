@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A growable byte buffer with a consumed prefix: the read and write queues of both ends. */
 #ifndef SB_BYTES_H
 #define SB_BYTES_H

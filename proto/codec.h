@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Node's Buffer encodings, byte for byte: one implementation linked into shmbufd and libshmbuf.
  *
  * A JS string comes in as UTF-8 (each code point stands for itself; each maximal invalid

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stream framing: a 4-byte big-endian payload length, then one protobuf message of that
  * length. A zero length is not a frame. Both ends check the length against their limit
  * before buffering the payload. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Node's Buffer facts that both ends must agree on: limits, the pool placement rules, and
  * the error codes and messages. Pure arithmetic and formatting; no I/O. */
 #ifndef SB_NODE_H

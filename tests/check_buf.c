@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Buffer API of libshmbuf against a real shmbufd, replaying what Node v20 does
  * (tests/vectors/buffer.txt, made by gen-buffer.js; the format is documented there). */
 #include "config.h"

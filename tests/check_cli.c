@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The shmbuf CLI as it is installed, against a real shmbufd. What it prints for Buffer calls
  * is Node's (tests/vectors/cli.txt, made by gen-cli.js; the format is documented there); the
  * rest of the interface (usage, exit statuses, sockets, stats, demo) is checked here.

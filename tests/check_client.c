@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libshmbuf against a real shmbufd over a real socket. */
 #include "config.h"
 

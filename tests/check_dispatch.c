@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dispatch in-process, with real shm segments: the memory policy (quotas, the daemon's cap,
  * the buffer count), and the fuzz corpus: the seeds and what the fuzzer kept, minimised,
  * where any crash it finds goes too. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shmbufd over raw frames: the protocol, hostile input, fd passing, backpressure. */
 #include "config.h"
 

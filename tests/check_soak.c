@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The chaos soak: dozens of client processes make and release buffers of every kind against
  * one shmbufd, each writing its own canary into its buffers and checking every new buffer for
  * another client's canary, every alloc for zeros and its live buffers for overlaps, while the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration test support: a real shmbufd on a private socket, and raw frames to talk to it
  * without libshmbuf. Failures abort the current Check test. */
 #ifndef SBT_HARNESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shmbuf's benchmark: each case beside the floor it is judged against, measured in the same
  * run on the same machine, and reported as a ratio. Absolute times on a shared 2-core box
  * mean little; ratios measured side by side do.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The fuzz target, shared by the libFuzzer build and the corpus replay in make check. */
 #ifndef SBT_FUZZ_H
 #define SBT_FUZZ_H

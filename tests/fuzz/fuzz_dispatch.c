@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer entry point: bytes as a client would write them on its socket, cut into frames
  * the way the server cuts them and answered by a real session (real shm segments, small
  * limits). Every reply must pack and describe memory inside its slab, and ending the session

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Writes the fuzz seed corpus: well-formed request streams that reach every operation, for
  * libFuzzer to mutate. Run by `make fuzz-corpus`; its output is committed in
  * tests/fuzz/corpus. Buffer ids are predictable: the n-th slot of a fresh session is

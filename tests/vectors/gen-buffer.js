@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // Buffer API vectors for libshmbuf, taken from Node itself (Node 20 is the specification).
 // Replayed through the library against a real shmbufd by tests/check_buf.c.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // What the `shmbuf` CLI must print, taken from Node itself (Node 20 is the specification):
 // each case is a command line, and its output is what the same Buffer calls print in Node,
 // made in the same order from a fresh pool (the CLI makes all of a run's buffers on one

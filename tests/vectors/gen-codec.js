@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // Test vectors for proto/codec.c, taken from Node itself (Node 20 is the specification).
 // Regenerate with:  node tests/vectors/gen-codec.js > tests/vectors/codec.txt
 //

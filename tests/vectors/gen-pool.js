@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pool placement vectors: sequences of Buffer creations as Node v20 places them, starting
 // from a fresh pool as a new shmbuf connection does. Replayed through libshmbuf against a
 // real shmbufd by tests/check_client.c.
