@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bytes.h"
+#include "errors.h"
 #include "node.h"
 #include "shmbuf.h"
 #include "shmbuf.pb-c.h"
@@ -101,10 +102,6 @@ struct shmbuf_client {
   uint64_t empties;     /* local empty ArrayBuffers made, to name each */
 };
 
-/* Records a failure for shmbuf_error_code()/_message() and returns errnum. */
-int cl_fail(int errnum, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int cl_fail_err(const sb_error *e);
 
 /* ---- conn.c: the wire ---------------------------------------------------------------------- */
 

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "errors.h"
+#include "shmbuf.h"
 
 static _Thread_local struct {
   char code[48];
