@@ -17,7 +17,7 @@ static _Thread_local struct {
   bool set;
 } last;
 
-int cl_fail(int errnum, const char *code, const char *fmt, ...) {
+int errors_fail(int errnum, const char *code, const char *fmt, ...) {
   va_list ap;
   snprintf(last.code, sizeof last.code, "%s", code);
   va_start(ap, fmt);
@@ -27,7 +27,9 @@ int cl_fail(int errnum, const char *code, const char *fmt, ...) {
   return errnum;
 }
 
-int cl_fail_err(const sb_error *e) { return cl_fail(e->errnum, e->code, "%s", e->message); }
+int errors_fail_node(const sb_error *e) { return errors_fail(e->errnum, e->code, "%s", e->message); }
+
+int errors_no_memory(void) { return errors_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory"); }
 
 const char *shmbuf_error_code(void) { return last.set ? last.code : NULL; }
 

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "codec.h"
-#include "conn.h"
+#include "errors.h"
+#include "handle.h"
 
 /* toString()'s argument handling: the range first (an empty one is '' whatever the encoding),
  * then the encoding (NULL is utf8; "" is unknown, as in Node). Returns 1 with the range and
@@ -27,7 +28,7 @@ static int text_args(const shmbuf_buf *b, const char *encoding, int64_t *start, 
   *enc = SB_ENC_UTF8;
   if (encoding && sb_enc_parse(encoding, strlen(encoding), enc) < 0) {
     sb_error e;
-    return cl_fail_err((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
+    return errors_fail_node((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
   }
   return 1;
 }
@@ -41,7 +42,7 @@ int shmbuf_to_string(const shmbuf_buf *b, const char *encoding, int64_t start, i
   size_t n = rc ? (size_t)(end - start) : 0;
   char *s = malloc(sb_decode_utf8_max(n, enc) + 1);
   if (s == NULL)
-    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+    return errors_no_memory();
   size_t l = n ? sb_decode_utf8(b->data + start, n, enc, s) : 0;
   s[l] = '\0';
   *out = s;
@@ -59,7 +60,7 @@ int shmbuf_to_utf16(const shmbuf_buf *b, const char *encoding, int64_t start, in
   size_t n = rc ? (size_t)(end - start) : 0;
   uint16_t *u = malloc((sb_decode_utf16_max(n, enc) + 1) * sizeof *u);
   if (u == NULL)
-    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+    return errors_no_memory();
   size_t l = n ? sb_decode_utf16(b->data + start, n, enc, u) : 0;
   u[l] = 0;
   *out = u;
@@ -71,7 +72,7 @@ int shmbuf_inspect(const shmbuf_buf *b, char **out) {
   size_t shown = b->length < SB_INSPECT_MAX_BYTES ? b->length : SB_INSPECT_MAX_BYTES;
   char *s = malloc(16 + shown * 3 + 40);
   if (s == NULL)
-    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+    return errors_no_memory();
   /* "<Buffer " then the bytes joined by spaces: an empty buffer is "<Buffer >" */
   char *o = s + sprintf(s, "<Buffer ");
   for (size_t i = 0; i < shown; i++)

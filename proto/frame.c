@@ -6,11 +6,15 @@
 #include <errno.h>
 #include <stdlib.h>
 
+uint32_t sb_frame_length(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 long sb_frame_next(const uint8_t *p, size_t n, uint32_t max, const uint8_t **payload,
                    uint32_t *len) {
   if (n < SB_FRAME_HEADER)
     return 0;
-  uint32_t l = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  uint32_t l = sb_frame_length(p);
   if (l == 0)
     return -EBADMSG;
   if (l > max)

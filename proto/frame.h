@@ -15,6 +15,9 @@
 #define SB_FRAME_HEADER 4u
 #define SB_FRAME_MAX_DEFAULT (16u << 20)
 
+/* The payload length a frame header announces; p holds at least SB_FRAME_HEADER bytes. */
+uint32_t sb_frame_length(const uint8_t *p);
+
 /* Looks for one frame at the start of [p, p + n).
  * Returns the frame's total size (header included) and sets *payload and *len when the whole
  * frame is there; 0 when more bytes are needed; -EMSGSIZE when the header announces more

@@ -1,17 +1,68 @@
 /* SPDX-License-Identifier: MIT */
-/* libshmbuf: making buffers, views on them, and the byte-level operations Node offers. */
+/* libshmbuf: making buffers — Buffer.alloc, allocUnsafe, allocUnsafeSlow, from and concat,
+ * blocking or pipelined — and giving them back. What the library can make itself comes from
+ * local.h; the rest is a request the daemon answers with a buffer. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "codec.h"
-#include "conn.h"
+#include "errors.h"
 
-static size_t cstr_len(const char *s, size_t len) { return len == SHMBUF_CSTR ? strlen(s) : len; }
+/* ---- buffers the daemon makes ------------------------------------------------------------- */
+
+/* Makes a handle for a buffer reply. Returns 0 or a negative errno (the daemon's buffer is
+ * given back then). */
+static int adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
+  handle_backing *bk;
+  const char *why;
+  int rc = handle_backing_of(&c->slabs, b, &bk, &why);
+  if (rc == -EPROTO)
+    return wire_broken(&c->wire, rc, why);
+  if (rc < 0) {
+    local_release(c, b->buffer);
+    return rc;
+  }
+  shmbuf_buf *v = handle_view(&c->handles, c, bk, bk->ab ? bk->ab + b->byte_offset : NULL,
+                              b->length, b->byte_offset);
+  if (v == NULL) {
+    local_release(c, b->buffer);
+    free(bk);
+    return -ENOMEM;
+  }
+  *out = v;
+  return 0;
+}
+
+/* flight_call() for a request that takes memory: when the daemon has none left, what this
+ * client holds ahead of need (which counts against its limits too) is given back and the
+ * request is made once more. */
+static int call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
+  int rc = flight_call(&c->flight, q, out);
+  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && local_holds_ahead(c)) {
+    local_trim(c);
+    rc = flight_call(&c->flight, q, out);
+  }
+  return rc;
+}
+
+/* A request that makes one buffer: sends q, adopts the reply. */
+static int make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
+  Shmbufwire__Reply *r;
+  int rc = call_room(c, q, &r);
+  if (rc < 0)
+    return rc;
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+    rc = adopt(c, r->buffer, out);
+  else
+    rc = wire_broken(&c->wire, -EPROTO, "the daemon answered with something other than a buffer");
+  wire_reply_free(r);
+  return rc;
+}
 
 /* A request carrying one size: alloc(size), allocUnsafe(size) or allocUnsafeSlow(size). */
 typedef struct sized_request {
@@ -39,7 +90,7 @@ static Shmbufwire__Request *sized_request_of(sized_request *r, Shmbufwire__Reque
 static int sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                  shmbuf_buf **out) {
   sized_request r;
-  return cl_make(c, sized_request_of(&r, op, size), out);
+  return make(c, sized_request_of(&r, op, size), out);
 }
 
 static int alloc_with(shmbuf_client *c, int64_t size, Shmbufwire__Fill *fill, shmbuf_buf **out) {
@@ -51,24 +102,30 @@ static int alloc_with(shmbuf_client *c, int64_t size, Shmbufwire__Fill *fill, sh
   a.fill = fill;
   q.op_case = SHMBUFWIRE__REQUEST__OP_ALLOC;
   q.alloc = &a;
-  return cl_make(c, &q, out);
+  return make(c, &q, out);
 }
 
-/* By default the library makes what it can itself (see local.c); SHMBUF_THIN sends every
- * request to the daemon. */
-static bool local(const shmbuf_client *c) { return !(c->flags & SHMBUF_THIN); }
+static int from_with(shmbuf_client *c, Shmbufwire__From *f, shmbuf_buf **out) {
+  Shmbufwire__Request q;
+  shmbufwire__request__init(&q);
+  q.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
+  q.from = f;
+  return make(c, &q, out);
+}
+
+/* ---- creating -------------------------------------------------------------------------------- */
 
 static bool valid_size(int64_t size) { return size >= 0 && (uint64_t)size <= SB_MAX_LENGTH; }
 
 static int size_error(int64_t size) {
   sb_error e;
-  return cl_fail_err((sb_err_size(&e, (double)size), &e));
+  return errors_fail_node((sb_err_size(&e, (double)size), &e));
 }
 
-/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: a released one of that size,
- * or a new one from the daemon. */
+/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: a kept one of that size, or a
+ * new one from the daemon. */
 static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  shmbuf_buf *b = (uint64_t)size >= CL_CACHE_MIN ? cl_cache_take(c, (uint64_t)size) : NULL;
+  shmbuf_buf *b = (uint64_t)size >= LOCAL_CACHE_MIN ? local_cache_take(c, (uint64_t)size) : NULL;
   if (b == NULL)
     return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
   *out = b;
@@ -76,10 +133,10 @@ static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
 }
 
 int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  if (local(c) && size == 0)
-    return cl_empty(c, out);
-  if (local(c) && valid_size(size) && (uint64_t)size >= CL_CACHE_MIN) {
-    shmbuf_buf *b = cl_cache_take(c, (uint64_t)size);
+  if (client_local(c) && size == 0)
+    return handle_empty(&c->handles, c, out);
+  if (client_local(c) && valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN) {
+    shmbuf_buf *b = local_cache_take(c, (uint64_t)size);
     if (b) {
       memset(b->data, 0, (size_t)size);
       *out = b;
@@ -95,7 +152,7 @@ int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill, s
   shmbufwire__fill__init(&f);
   f.value_case = SHMBUFWIRE__FILL__VALUE_UTF8;
   f.utf8.data = (uint8_t *)fill;
-  f.utf8.len = cstr_len(fill, len);
+  f.utf8.len = client_cstr_len(fill, len);
   f.encoding = (char *)(encoding ? encoding : "");
   return alloc_with(c, size, &f, out);
 }
@@ -119,33 +176,25 @@ int shmbuf_alloc_fill_number(shmbuf_client *c, int64_t size, double fill, shmbuf
 }
 
 int shmbuf_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  if (!local(c))
+  if (!client_local(c))
     return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, size, out);
   if (!valid_size(size))
     return size_error(size);
   if (size == 0)
-    return cl_empty(c, out);
+    return handle_empty(&c->handles, c, out);
   if (!sb_pool_takes((uint64_t)size, c->pool_size))
     return dedicated(c, size, out);
   uint8_t *at;
-  int rc = cl_pool_room(c, (uint64_t)size, &at);
-  return rc < 0 ? rc : cl_pool_commit(c, (uint64_t)size, out);
+  int rc = local_pool_room(c, (uint64_t)size, &at);
+  return rc < 0 ? rc : local_pool_commit(c, (uint64_t)size, out);
 }
 
 int shmbuf_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  if (!local(c))
+  if (!client_local(c))
     return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
   if (!valid_size(size))
     return size_error(size);
-  return size == 0 ? cl_empty(c, out) : dedicated(c, size, out);
-}
-
-static int from_with(shmbuf_client *c, Shmbufwire__From *f, shmbuf_buf **out) {
-  Shmbufwire__Request q;
-  shmbufwire__request__init(&q);
-  q.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
-  q.from = f;
-  return cl_make(c, &q, out);
+  return size == 0 ? handle_empty(&c->handles, c, out) : dedicated(c, size, out);
 }
 
 /* Node's fromArrayLike() places n bytes exactly as allocUnsafe(n) does, so the library asks
@@ -162,7 +211,7 @@ static int copy_in(shmbuf_client *c, const void *data, size_t n, shmbuf_buf **ou
 }
 
 int shmbuf_from_bytes(shmbuf_client *c, const void *data, size_t len, shmbuf_buf **out) {
-  if (!(c->flags & SHMBUF_THIN))
+  if (client_local(c))
     return copy_in(c, data, len, out);
   Shmbufwire__From f;
   shmbufwire__from__init(&f);
@@ -179,23 +228,23 @@ static int from_string_here(shmbuf_client *c, sb_str str, const char *encoding,
   sb_enc enc = SB_ENC_UTF8;
   sb_error e;
   if (encoding && encoding[0] && sb_enc_parse(encoding, strlen(encoding), &enc) < 0)
-    return cl_fail_err((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
+    return errors_fail_node((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
   size_t units = sb_str_units(str);
   if (units == 0)
-    return cl_empty(c, out);
+    return handle_empty(&c->handles, c, out);
   if (units > SB_MAX_STRING_LENGTH)
-    return cl_fail(-ERANGE, "ERR_STRING_TOO_LONG",
-                   "Cannot create a string longer than 0x1fffffe8 characters");
+    return errors_fail(-ERANGE, "ERR_STRING_TOO_LONG",
+                       "Cannot create a string longer than 0x1fffffe8 characters");
   sb_from_string_plan plan = sb_from_string_plan_for(str, enc, c->pool_size);
   int rc;
   if (plan.pooled) {
     uint8_t *at;
-    if ((rc = cl_pool_room(c, plan.room, &at)) < 0)
+    if ((rc = local_pool_room(c, plan.room, &at)) < 0)
       return rc;
-    return cl_pool_commit(c, sb_encode(str, enc, at, plan.room), out);
+    return local_pool_commit(c, sb_encode(str, enc, at, plan.room), out);
   }
   if (plan.room == 0)
-    return cl_empty(c, out);
+    return handle_empty(&c->handles, c, out);
   shmbuf_buf *b;
   if ((rc = dedicated(c, (int64_t)plan.room, &b)) < 0)
     return rc;
@@ -206,20 +255,20 @@ static int from_string_here(shmbuf_client *c, sb_str str, const char *encoding,
 
 int shmbuf_from_string(shmbuf_client *c, const char *str, size_t len, const char *encoding,
                        shmbuf_buf **out) {
-  if (local(c))
-    return from_string_here(c, sb_str_utf8(str, cstr_len(str, len)), encoding, out);
+  if (client_local(c))
+    return from_string_here(c, sb_str_utf8(str, client_cstr_len(str, len)), encoding, out);
   Shmbufwire__From f;
   shmbufwire__from__init(&f);
   f.source_case = SHMBUFWIRE__FROM__SOURCE_UTF8;
   f.utf8.data = (uint8_t *)str;
-  f.utf8.len = cstr_len(str, len);
+  f.utf8.len = client_cstr_len(str, len);
   f.encoding = (char *)(encoding ? encoding : "");
   return from_with(c, &f, out);
 }
 
 int shmbuf_from_utf16(shmbuf_client *c, const uint16_t *units, size_t n, const char *encoding,
                       shmbuf_buf **out) {
-  if (local(c))
+  if (client_local(c))
     return from_string_here(c, sb_str_utf16(units, n), encoding, out);
   Shmbufwire__From f;
   shmbufwire__from__init(&f);
@@ -231,7 +280,7 @@ int shmbuf_from_utf16(shmbuf_client *c, const uint16_t *units, size_t n, const c
 }
 
 int shmbuf_from_array(shmbuf_client *c, const double *values, size_t n, shmbuf_buf **out) {
-  if (c->flags & SHMBUF_THIN) {
+  if (!client_local(c)) {
     Shmbufwire__From f;
     Shmbufwire__NumberArray a;
     shmbufwire__from__init(&f);
@@ -253,68 +302,17 @@ int shmbuf_from_array(shmbuf_client *c, const double *values, size_t n, shmbuf_b
 }
 
 int shmbuf_from_buffer(shmbuf_client *c, const shmbuf_buf *src, shmbuf_buf **out) {
-  const cl_backing *bk = src->bk;
+  const handle_backing *bk = src->bk;
   bool whole = src->c == c && src->byte_offset == bk->byte_offset && src->length == bk->length;
-  if (!(c->flags & SHMBUF_THIN) || !whole)
-    return (c->flags & SHMBUF_THIN) ? shmbuf_from_bytes(c, src->data, src->length, out)
-                                     : copy_in(c, src->data, src->length, out);
+  if (client_local(c))
+    return copy_in(c, src->data, src->length, out);
+  if (!whole)
+    return shmbuf_from_bytes(c, src->data, src->length, out);
   Shmbufwire__From f;
   shmbufwire__from__init(&f);
   f.source_case = SHMBUFWIRE__FROM__SOURCE_BUFFER;
   f.buffer = bk->id;
   return from_with(c, &f, out);
-}
-
-/* ---- views ----------------------------------------------------------------------------------- */
-
-static int view_of(const shmbuf_buf *src, size_t byte_offset, size_t length, shmbuf_buf **out) {
-  uint8_t *data = src->bk->ab ? src->bk->ab + byte_offset : NULL;
-  shmbuf_buf *b = cl_view(src->c, src->bk, data, length, byte_offset);
-  if (b == NULL)
-    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
-  *out = b;
-  return 0;
-}
-
-int shmbuf_from_arraybuffer(const shmbuf_buf *src, int64_t byte_offset, int64_t length,
-                            shmbuf_buf **out) {
-  int64_t ab_length = (int64_t)src->bk->ab_length;
-  if (byte_offset == SHMBUF_UNDEFINED)
-    byte_offset = 0;
-  /* maxLength; past INT64_MAX it is as good as infinite */
-  int64_t max = byte_offset < ab_length - INT64_MAX ? INT64_MAX : ab_length - byte_offset;
-  sb_error e;
-  if (max < 0)
-    return cl_fail_err((sb_err_bounds(&e, "offset"), &e));
-  if (length == SHMBUF_UNDEFINED)
-    length = max;
-  else if (length > max)
-    return cl_fail_err((sb_err_bounds(&e, "length"), &e));
-  else if (length < 0)
-    length = 0;
-  /* fromArrayBuffer() checks the above itself; a negative offset is left to the typed array
-   * constructor, whose RangeError has no code */
-  if (byte_offset < 0) {
-    char num[64];
-    sb_js_number((double)byte_offset, false, num);
-    return cl_fail(-ERANGE, "RangeError", "Start offset %s is outside the bounds of the buffer",
-                   num);
-  }
-  return view_of(src, (size_t)byte_offset, (size_t)length, out);
-}
-
-/* Node's adjustOffset(): negative counts from the end, then clamp to [0, length]. */
-static size_t adjust(int64_t at, size_t length, size_t absent) {
-  if (at == SHMBUF_UNDEFINED)
-    return absent;
-  if (at < 0)
-    return (uint64_t)-at >= length ? 0 : length - (size_t)-at;
-  return (uint64_t)at < length ? (size_t)at : length;
-}
-
-int shmbuf_subarray(const shmbuf_buf *buf, int64_t start, int64_t end, shmbuf_buf **out) {
-  size_t s = adjust(start, buf->length, 0), e = adjust(end, buf->length, buf->length);
-  return view_of(buf, buf->byte_offset + s, e > s ? e - s : 0, out);
 }
 
 int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int64_t total_length,
@@ -327,8 +325,8 @@ int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int
       total += list[i]->length;
   else if (total_length < 0 || (uint64_t)total_length > SB_MAX_LENGTH) {
     sb_error e;
-    return cl_fail_err((sb_err_range(&e, "length", ">= 0 && <= 4294967296", (double)total_length),
-                        &e));
+    return errors_fail_node(
+        (sb_err_range(&e, "length", ">= 0 && <= 4294967296", (double)total_length), &e));
   } else
     total = (size_t)total_length;
   shmbuf_buf *b;
@@ -348,122 +346,47 @@ int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int
   return 0;
 }
 
-
-uint8_t *shmbuf_data(const shmbuf_buf *b) { return b->data; }
-size_t shmbuf_length(const shmbuf_buf *b) { return b->length; }
-size_t shmbuf_byte_offset(const shmbuf_buf *b) { return b->byte_offset; }
-size_t shmbuf_buffer_byte_length(const shmbuf_buf *b) { return b->bk->ab_length; }
-int shmbuf_is_pooled(const shmbuf_buf *b) { return b->bk->pooled; }
-
-uint64_t shmbuf_arraybuffer_id(const shmbuf_buf *b) { return b->bk->ab_key; }
-
-int shmbuf_compare(const shmbuf_buf *a, const shmbuf_buf *b) {
-  size_t n = a->length < b->length ? a->length : b->length;
-  int r = n ? memcmp(a->data, b->data, n) : 0;
-  if (r == 0)
-    return a->length < b->length ? -1 : a->length > b->length;
-  return r < 0 ? -1 : 1;
-}
-
-int shmbuf_equals(const shmbuf_buf *a, const shmbuf_buf *b) {
-  return a->length == b->length && (a->length == 0 || memcmp(a->data, b->data, a->length) == 0);
-}
-
-/* ---- fill ------------------------------------------------------------------------------------ */
-
-/* _fill()'s range checks: offset in [0, kMaxLength], end in [0, length]; an empty range is
- * a no-op. Returns 1 to fill, 0 for nothing to do, or a negative errno. */
-static int fill_range(const shmbuf_buf *b, int64_t *offset, int64_t *end) {
-  sb_error e;
-  if (*offset == SHMBUF_UNDEFINED) {
-    *offset = 0;
-    *end = (int64_t)b->length;
-  } else {
-    if (*offset < 0 || (uint64_t)*offset > SB_MAX_LENGTH)
-      return cl_fail_err((sb_err_range(&e, "offset", ">= 0 && <= 4294967296", (double)*offset),
-                          &e));
-    if (*end == SHMBUF_UNDEFINED)
-      *end = (int64_t)b->length;
-    else if (*end < 0 || (uint64_t)*end > b->length) {
-      char range[64];
-      snprintf(range, sizeof range, ">= 0 && <= %zu", b->length);
-      return cl_fail_err((sb_err_range(&e, "end", range, (double)*end), &e));
-    }
-  }
-  return *offset < *end;
-}
-
-/* Repeats the pattern over [dst, dst + len), doubling what is already written. */
-static void repeat(uint8_t *dst, size_t len, const uint8_t *pat, size_t n) {
-  if (n == 1) {
-    memset(dst, pat[0], len);
+void shmbuf_release(shmbuf_buf *b) {
+  if (b == NULL)
     return;
-  }
-  size_t done = n < len ? n : len;
-  memcpy(dst, pat, done);
-  while (done < len) {
-    size_t l = done < len - done ? done : len - done;
-    memcpy(dst + done, dst, l);
-    done += l;
-  }
-}
-
-int shmbuf_fill_number(shmbuf_buf *b, double value, int64_t offset, int64_t end) {
-  int rc = fill_range(b, &offset, &end);
-  if (rc > 0)
-    memset(b->data + offset, sb_to_uint8(value), (size_t)(end - offset));
-  return rc < 0 ? rc : 0;
-}
-
-int shmbuf_fill_bytes(shmbuf_buf *b, const void *value, size_t len, int64_t offset, int64_t end) {
-  int rc = fill_range(b, &offset, &end);
-  if (rc <= 0)
-    return rc;
-  if (len == 0) {
-    sb_error e;
-    return cl_fail_err((sb_err_arg_value(&e, -EINVAL, "value", "<Buffer >"), &e));
-  }
-  repeat(b->data + offset, (size_t)(end - offset), value, len);
-  return 0;
-}
-
-int shmbuf_fill_string(shmbuf_buf *b, const char *value, size_t len, int64_t offset, int64_t end,
-                       const char *encoding) {
-  sb_enc enc = SB_ENC_UTF8;
-  sb_error e;
-  len = cstr_len(value, len);
-  if (encoding && encoding[0] && sb_enc_parse(encoding, strlen(encoding), &enc) < 0)
-    return cl_fail_err((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
-  int rc = fill_range(b, &offset, &end);
-  if (rc <= 0)
-    return rc;
-  sb_str s = sb_str_utf8(value, len);
-  size_t n = sb_byte_length(s, enc);
-  if (sb_str_units(s) == 0) /* Node fills with zeros */
-    return shmbuf_fill_number(b, 0, offset, end);
-  uint8_t *pat = malloc(n ? n : 1);
-  if (pat == NULL)
-    return cl_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory");
-  n = sb_encode(s, enc, pat, n);
-  if (n == 0)
-    rc = cl_fail_err((sb_err_fill_value(&e, s), &e));
-  else
-    repeat(b->data + offset, (size_t)(end - offset), pat, n);
-  free(pat);
-  return rc < 0 ? rc : 0;
+  shmbuf_client *c = b->c; /* b itself may be freed by handle_drop() */
+  local_unref(c, handle_drop(&c->handles, b));
 }
 
 /* ---- pipelining ------------------------------------------------------------------------------ */
 
+/* A buffer reply to a submitted request becomes its callback's handle. */
+static void adopt_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, flight_outcome *out) {
+  (void)arg;
+  out->deliver = true;
+  if (r == NULL)
+    out->status = -ENOTCONN;
+  else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
+    out->status = errors_fail(r->error->errnum < 0 ? r->error->errnum : -EPROTO, r->error->code,
+                              "%s", r->error->message);
+  else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+    out->status = adopt(c, r->buffer, &out->ready);
+  else
+    out->status =
+        wire_broken(&c->wire, -EPROTO, "the daemon answered with something other than a buffer");
+  if (out->status < 0)
+    out->ready = NULL;
+  if (r)
+    wire_reply_free(r);
+}
+
+#define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting */
+
 static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                         shmbuf_cb cb, void *arg) {
   sized_request r;
-  return cl_submit(c, sized_request_of(&r, op, size), cb, arg);
+  int rc = flight_submit(&c->flight, sized_request_of(&r, op, size), adopt_settled, NULL, cb, arg);
+  return rc < 0 || wire_queued(&c->wire) < SEND_BATCH ? rc : wire_flush(&c->wire);
 }
 
 /* What the library makes itself comes out at once and waits for its turn to be handed over. */
 static int submit_made(shmbuf_client *c, int rc, shmbuf_buf *b, shmbuf_cb cb, void *arg) {
-  int q = cl_submit_ready(c, rc < 0 ? rc : 0, rc < 0 ? NULL : b, cb, arg);
+  int q = flight_ready(&c->flight, rc < 0 ? rc : 0, rc < 0 ? NULL : b, cb, arg);
   if (q < 0 && rc == 0)
     shmbuf_release(b);
   return q;
@@ -475,23 +398,23 @@ static shmbuf_buf *made_here(shmbuf_client *c, int64_t size, bool zero, int *rc)
   shmbuf_buf *b = NULL;
   *rc = 0;
   if (size == 0)
-    *rc = cl_empty(c, &b);
-  else if (valid_size(size) && (uint64_t)size >= CL_CACHE_MIN &&
-           (b = cl_cache_take(c, (uint64_t)size)) != NULL && zero)
+    *rc = handle_empty(&c->handles, c, &b);
+  else if (valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN &&
+           (b = local_cache_take(c, (uint64_t)size)) != NULL && zero)
     memset(b->data, 0, (size_t)size);
   return b;
 }
 
 int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
   int rc;
-  shmbuf_buf *b = local(c) ? made_here(c, size, true, &rc) : NULL;
-  if (b || (local(c) && rc < 0))
+  shmbuf_buf *b = client_local(c) ? made_here(c, size, true, &rc) : NULL;
+  if (b || (client_local(c) && rc < 0))
     return submit_made(c, rc, b, cb, arg);
   return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, cb, arg);
 }
 
 int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
-  if (!local(c))
+  if (!client_local(c))
     return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, size, cb, arg);
   if (valid_size(size) && size > 0 && !sb_pool_takes((uint64_t)size, c->pool_size))
     return shmbuf_submit_alloc_unsafe_slow(c, size, cb, arg);
@@ -502,8 +425,8 @@ int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, voi
 
 int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
   int rc;
-  shmbuf_buf *b = local(c) ? made_here(c, size, false, &rc) : NULL;
-  if (b || (local(c) && rc < 0))
+  shmbuf_buf *b = client_local(c) ? made_here(c, size, false, &rc) : NULL;
+  if (b || (client_local(c) && rc < 0))
     return submit_made(c, rc, b, cb, arg);
   return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, cb, arg);
 }
