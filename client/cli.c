@@ -42,7 +42,7 @@ static const char usage_text[] =
     "                                                            standard input and run them all "
     "on one connection\n"
     "  stats [--json | --prometheus]                             the daemon's counters\n"
-    "  demo                                                      the seed's examples, printed as "
+    "  demo                                                      Node's Buffer examples, printed as "
     "Node prints them\n"
     "  --help, --version\n";
 

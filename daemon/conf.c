@@ -30,59 +30,60 @@ typedef enum {
   T_LEVEL,   /* int log level */
   T_UIDS,    /* users, by name or number */
   T_GIDS,    /* groups, by name or number */
-} ktype;
+} conf_key_type;
 
-typedef struct key {
+typedef struct conf_key {
   const char *name;  /* in the file; the flag is the same with '-' for '_' */
-  ktype type;
+  conf_key_type type;
   size_t off;
   uint64_t min, max; /* numeric bounds */
   bool runtime;      /* a reload applies it */
   const char *arg, *help;
-} key;
+} conf_key;
 
 #define KB 1024ull
 #define MB (1024ull * 1024)
 #define GB (1024ull * 1024 * 1024)
 
-static const key keys[] = {
-    {"socket", T_PATH, offsetof(cfg, socket), 0, 0, false, "PATH", "socket path"},
-    {"socket_mode", T_MODE, offsetof(cfg, socket_mode), 0, 0777, false, "MODE",
+static const conf_key keys[] = {
+    {"socket", T_PATH, offsetof(conf_settings, socket), 0, 0, false, "PATH", "socket path"},
+    {"socket_mode", T_MODE, offsetof(conf_settings, socket_mode), 0, 0777, false, "MODE",
      "file mode of the socket (default 0660)"},
-    {"pool_size", T_BYTES32, offsetof(cfg, pool_size), 8, 64 * MB, true, "BYTES",
+    {"pool_size", T_BYTES32, offsetof(conf_settings, pool_size), 8, 64 * MB, true, "BYTES",
      "Buffer.poolSize for new connections (default 8192)"},
-    {"max_memory", T_BYTES, offsetof(cfg, max_memory), 0, UINT64_MAX, true, "BYTES",
+    {"max_memory", T_BYTES, offsetof(conf_settings, max_memory), 0, UINT64_MAX, true, "BYTES",
      "cap on shared memory reserved for clients (default: half of /dev/shm's free space)"},
-    {"max_frame", T_BYTES32, offsetof(cfg, max_frame), 64, 1 * GB, true, "BYTES",
+    {"max_frame", T_BYTES32, offsetof(conf_settings, max_frame), 64, 1 * GB, true, "BYTES",
      "largest request frame (default 16M)"},
-    {"max_connections", T_COUNT32, offsetof(cfg, max_connections), 0, UINT32_MAX, true, "N",
+    {"max_connections", T_COUNT32, offsetof(conf_settings, max_connections), 0, UINT32_MAX, true, "N",
      "connections served at once; more wait (default 4096, 0: no cap)"},
-    {"connection_max_bytes", T_BYTES, offsetof(cfg, conn_max_bytes), 0, UINT64_MAX, true,
+    {"connection_max_bytes", T_BYTES, offsetof(conf_settings, conn_max_bytes), 0, UINT64_MAX, true,
      "BYTES", "shared memory one connection may reserve (default 0: no cap)"},
-    {"connection_max_buffers", T_COUNT, offsetof(cfg, conn_max_buffers), 0, UINT64_MAX, true,
+    {"connection_max_buffers", T_COUNT, offsetof(conf_settings, conn_max_buffers), 0, UINT64_MAX, true,
      "N", "live buffers one connection may hold (default 4194304, 0: no cap)"},
-    {"frame_timeout", T_TIME, offsetof(cfg, frame_timeout_ms), 0, UINT32_MAX, true, "TIME",
+    {"frame_timeout", T_TIME, offsetof(conf_settings, frame_timeout_ms), 0, UINT32_MAX, true, "TIME",
      "longest a frame may stay half-received (default 10s, 0: forever)"},
-    {"warm_bytes", T_BYTES, offsetof(cfg, warm_bytes), 0, UINT64_MAX, true, "BYTES",
+    {"warm_bytes", T_BYTES, offsetof(conf_settings, warm_bytes), 0, UINT64_MAX, true, "BYTES",
      "freed memory a new connection keeps for reuse (default 2M)"},
-    {"log_level", T_LEVEL, offsetof(cfg, log_level), 0, 0, true, "LEVEL",
+    {"log_level", T_LEVEL, offsetof(conf_settings, log_level), 0, 0, true, "LEVEL",
      "err, warning, notice, info or debug (default info)"},
-    {"allow_users", T_UIDS, offsetof(cfg, allow_uids), 0, 0, true, "USER,...",
+    {"allow_users", T_UIDS, offsetof(conf_settings, allow_uids), 0, 0, true, "USER,...",
      "only these users (plus root and the daemon's) may connect"},
-    {"allow_groups", T_GIDS, offsetof(cfg, allow_gids), 0, 0, true, "GROUP,...",
+    {"allow_groups", T_GIDS, offsetof(conf_settings, allow_gids), 0, 0, true, "GROUP,...",
      "only members of these primary groups (plus the above) may connect"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static void *field(cfg *c, const key *k) { return (char *)c + k->off; }
-static const void *cfield(const cfg *c, const key *k) { return (const char *)c + k->off; }
+static void *field(conf_settings *c, const conf_key *k) { return (char *)c + k->off; }
+static const void *cfield(const conf_settings *c, const conf_key *k) { return (const char *)c + k->off; }
 
-/* The count that sits right after each list pointer in struct cfg. */
-static size_t *list_count(cfg *c, const key *k) {
+/* The count that sits right after each list pointer in struct conf_settings. */
+static size_t *list_count(conf_settings *c, const conf_key *k) {
   return k->type == T_UIDS ? &c->n_allow_uids : &c->n_allow_gids;
 }
 
-int cfg_defaults(cfg *c) {
+/* Fills *c with built-in defaults (socket path by uid, pool size 8192, ...). */
+static int conf_defaults(conf_settings *c) {
   memset(c, 0, sizeof *c);
   const char *rt = getenv("XDG_RUNTIME_DIR");
   char path[PATH_MAX];
@@ -202,7 +203,7 @@ static int parse_ids(const char *s, bool users, uint32_t **out, size_t *n) {
 }
 
 /* Sets one key from its text. Returns 0 or -EINVAL (the setting is unchanged then). */
-static int set_key(cfg *c, const key *k, const char *v) {
+static int set_key(conf_settings *c, const conf_key *k, const char *v) {
   uint64_t n = 0;
   int rc = 0;
   switch (k->type) {
@@ -266,7 +267,7 @@ static int set_key(cfg *c, const key *k, const char *v) {
   return 0;
 }
 
-static const key *find_key(const char *name, size_t len) {
+static const conf_key *find_key(const char *name, size_t len) {
   for (size_t i = 0; i < NKEYS; i++)
     if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
       return &keys[i];
@@ -274,13 +275,13 @@ static const key *find_key(const char *name, size_t len) {
 }
 
 /* Copies one key's setting from src to dst. */
-static int copy_key(cfg *dst, const cfg *src, const key *k) {
+static int copy_key(conf_settings *dst, const conf_settings *src, const conf_key *k) {
   switch (k->type) {
   case T_PATH:
     return set_key(dst, k, *(char *const *)cfield(src, k));
   case T_UIDS:
   case T_GIDS: {
-    size_t n = *list_count((cfg *)src, k);
+    size_t n = *list_count((conf_settings *)src, k);
     uint32_t *ids = NULL;
     if (n && (ids = malloc(n * sizeof *ids)) == NULL)
       return -ENOMEM;
@@ -306,7 +307,7 @@ static int copy_key(cfg *dst, const cfg *src, const key *k) {
 
 /* Applies "key = value"; an invalid value keeps the old setting on a reload, fails a first
  * load. */
-static int apply(cfg *c, const cfg *old, const key *k, const char *v, const char *where) {
+static int apply(conf_settings *c, const conf_settings *old, const conf_key *k, const char *v, const char *where) {
   if (set_key(c, k, v) == 0)
     return 0;
   if (old == NULL) {
@@ -326,7 +327,7 @@ static char *trim(char *s) {
   return s;
 }
 
-static int load_file(cfg *c, const cfg *old, const char *path, bool required) {
+static int load_file(conf_settings *c, const conf_settings *old, const char *path, bool required) {
   FILE *f = fopen(path, "re");
   if (f == NULL) {
     if (errno == ENOENT && !required)
@@ -355,7 +356,7 @@ static int load_file(cfg *c, const cfg *old, const char *path, bool required) {
       value[vl - 1] = '\0';
       value++;
     }
-    const key *k = find_key(name, strlen(name));
+    const conf_key *k = find_key(name, strlen(name));
     if (k == NULL) {
       log_warn("%s: unknown key \"%s\"; ignored", where, name);
       continue;
@@ -367,20 +368,20 @@ static int load_file(cfg *c, const cfg *old, const char *path, bool required) {
   return rc;
 }
 
-int cfg_load(cfg *c, const cfg_source *src, const cfg *old) {
-  int rc = cfg_defaults(c);
+int conf_load(conf_settings *c, const conf_source *src, const conf_settings *old) {
+  int rc = conf_defaults(c);
   if (rc == 0)
     rc = load_file(c, old, src->file ? src->file : CFG_DEFAULT_FILE, src->file_explicit);
   for (size_t i = 0; rc == 0 && i < src->nflags; i++) {
-    const key *k = find_key(src->flag_keys[i], strlen(src->flag_keys[i]));
+    const conf_key *k = find_key(src->flag_keys[i], strlen(src->flag_keys[i]));
     rc = apply(c, old, k, src->flag_values[i], "command line");
   }
   if (rc < 0)
-    cfg_free(c);
+    conf_free(c);
   return rc;
 }
 
-static void show(const cfg *c, const key *k, char *out, size_t cap) {
+static void show(const conf_settings *c, const conf_key *k, char *out, size_t cap) {
   switch (k->type) {
   case T_PATH:
     snprintf(out, cap, "%s", *(char *const *)cfield(c, k));
@@ -397,7 +398,7 @@ static void show(const cfg *c, const key *k, char *out, size_t cap) {
     break;
   case T_UIDS:
   case T_GIDS: {
-    size_t n = *list_count((cfg *)c, k), o = 0;
+    size_t n = *list_count((conf_settings *)c, k), o = 0;
     const uint32_t *ids = *(uint32_t *const *)cfield(c, k);
     out[0] = '\0';
     for (size_t i = 0; i < n && o < cap; i++)
@@ -411,7 +412,7 @@ static void show(const cfg *c, const key *k, char *out, size_t cap) {
   }
 }
 
-void cfg_log_changes(const cfg *old, const cfg *now) {
+void conf_log_changes(const conf_settings *old, const conf_settings *now) {
   for (size_t i = 0; i < NKEYS; i++) {
     char a[256], b[256];
     show(old, &keys[i], a, sizeof a);
@@ -426,14 +427,14 @@ void cfg_log_changes(const cfg *old, const cfg *now) {
   }
 }
 
-void cfg_free(cfg *c) {
+void conf_free(conf_settings *c) {
   free(c->socket);
   free(c->allow_uids);
   free(c->allow_gids);
   memset(c, 0, sizeof *c);
 }
 
-void cfg_source_free(cfg_source *src) {
+void conf_source_free(conf_source *src) {
   for (size_t i = 0; i < src->nflags; i++) {
     free(src->flag_keys[i]);
     free(src->flag_values[i]);
@@ -467,7 +468,7 @@ static void usage(FILE *out) {
                "SIGHUP reloads the file; SIGTERM and SIGINT stop the daemon cleanly.\n");
 }
 
-static int add_flag(cfg_source *src, const char *name, const char *value) {
+static int add_flag(conf_source *src, const char *name, const char *value) {
   char **k = realloc(src->flag_keys, (src->nflags + 1) * sizeof *k);
   if (k)
     src->flag_keys = k;
@@ -485,7 +486,7 @@ static int add_flag(cfg_source *src, const char *name, const char *value) {
   return k[src->nflags - 1] && v[src->nflags - 1] ? 0 : -ENOMEM;
 }
 
-int cfg_parse_args(cfg_source *src, int argc, char **argv, bool *exit_now) {
+int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now) {
   struct option opts[NKEYS + 4];
   char names[NKEYS][40];
   size_t n = 0;

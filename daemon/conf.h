@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* shmbufd's settings: built-in defaults, then /etc/shmbuf/shmbufd.conf (key = value lines),
+/* shmbufd's settings: built-in defaults, then /etc/shmbuf/shmbufd.conf (conf_key = value lines),
  * then command-line flags. A reload re-reads the file and re-applies the flags; a value that
  * does not parse keeps its old setting, with a warning. */
 #ifndef SBD_CONF_H
@@ -12,7 +12,7 @@
 
 #define CFG_DEFAULT_FILE SYSCONFDIR "/shmbuf/shmbufd.conf"
 
-typedef struct cfg {
+typedef struct conf_settings {
   char *socket;            /* socket path */
   uint32_t socket_mode;    /* file mode of a socket the daemon binds */
   uint32_t pool_size;      /* Buffer.poolSize for new connections */
@@ -28,36 +28,33 @@ typedef struct cfg {
   size_t n_allow_uids;
   gid_t *allow_gids;
   size_t n_allow_gids;
-} cfg;
+} conf_settings;
 
 /* What main() keeps between loads: the file and the flags, replayed on each reload. */
-typedef struct cfg_source {
+typedef struct conf_source {
   const char *file;     /* NULL: the default file, which may be missing */
   bool file_explicit;   /* --config was given: a missing file is an error */
   char **flag_keys;     /* config keys the command line set, with their values */
   char **flag_values;
   size_t nflags;
-} cfg_source;
-
-/* Fills *c with built-in defaults (socket path by uid, pool size 8192, ...). */
-int cfg_defaults(cfg *c);
+} conf_source;
 
 /* Parses argv into *src (and handles --help and --version, which print and set *exit_now).
  * Returns 0, or -EINVAL after printing a usage error. */
-int cfg_parse_args(cfg_source *src, int argc, char **argv, bool *exit_now);
+int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now);
 
 /* Loads *c from src: defaults overridden by the file, overridden by the flags. For a
  * reload, pass the current settings as `old`: keys whose new value is invalid keep the old
  * one (with a warning) instead of failing. Returns 0, or a negative errno with a message
  * logged (a first load fails on any invalid value). */
-int cfg_load(cfg *c, const cfg_source *src, const cfg *old);
+int conf_load(conf_settings *c, const conf_source *src, const conf_settings *old);
 
 /* Logs every runtime-changeable setting that differs, and warns about the ones that need a
  * restart. */
-void cfg_log_changes(const cfg *old, const cfg *now);
+void conf_log_changes(const conf_settings *old, const conf_settings *now);
 
 /* Frees settings (the strings and lists they own). */
-void cfg_free(cfg *c);
-void cfg_source_free(cfg_source *src);
+void conf_free(conf_settings *c);
+void conf_source_free(conf_source *src);
 
 #endif

@@ -16,110 +16,43 @@
 #define SCRATCH_KEEP (64u << 10)
 #define UNSAFE_SLOW_ZEROED 64 /* V8 keeps ArrayBuffers this small on its heap, zeroed */
 
-/* ---- memory policy: the slab backend, with quotas ----------------------------------------- */
+/* ---- the dispatcher ---------------------------------------------------------------------- */
 
-static int charge(void *ctx, int64_t bytes) {
-  dsp_session *s = ctx;
-  dsp_daemon *d = s->d;
-  if (bytes > 0) {
-    uint64_t b = (uint64_t)bytes;
-    uint64_t quota = d->limits.conn_max_bytes;
-    if (quota && s->heap.slab.reserved + b > quota)
-      return -EDQUOT;
-    if (d->limits.max_memory && d->t.reserved + b > d->limits.max_memory)
-      return -ENOMEM;
-  }
-  d->t.reserved += (uint64_t)bytes;
-  return 0;
+void dispatch_init(dispatcher *d, session_books *books) {
+  memset(d, 0, sizeof *d);
+  d->books = books;
+  sb_arena_init(&d->arena);
 }
 
-static void retire(void *ctx, const slab_seg *seg) {
-  dsp_session *s = ctx;
-  if (!seg->announced)
-    return;
-  if (s->nretired == s->cap_retired) {
-    size_t cap = s->cap_retired ? s->cap_retired * 2 : 8;
-    uint32_t *r = realloc(s->retired, cap * sizeof *r);
-    if (r == NULL)
-      return; /* the peer keeps a stale mapping until it closes: harmless */
-    s->retired = r;
-    s->cap_retired = cap;
-  }
-  s->retired[s->nretired++] = seg->id;
+void dispatch_fini(dispatcher *d) {
+  sb_arena_reset(&d->arena);
+  free(d->scratch);
+  d->scratch = NULL;
+  d->cap_scratch = 0;
 }
 
-static const slab_ops shm_ops = {
-    .create = seg_create,
-    .reserve = seg_reserve,
-    .punch = seg_punch,
-    .zero = seg_zero,
-    .destroy = seg_close,
-    .charge = charge,
-    .retire = retire,
-};
-
-/* ---- sessions ---------------------------------------------------------------------------- */
-
-/* The part of the totals a session contributes, to apply as deltas around each request. */
-typedef struct share {
-  uint64_t buffers, bytes, pools, slabs, warm;
-} share;
-
-static share share_of(const dsp_session *s) {
-  return (share){s->heap.buffers, s->heap.bytes, s->heap.pools, s->heap.slab.nsegs,
-                 s->heap.slab.warm};
-}
-
-static void totals_apply(dsp_totals *t, share before, share after) {
-  t->buffers += after.buffers - before.buffers;
-  t->bytes += after.bytes - before.bytes;
-  t->pools += after.pools - before.pools;
-  t->slabs += after.slabs - before.slabs;
-  t->warm += after.warm - before.warm;
-}
-
-void dsp_session_init(dsp_session *s, dsp_daemon *d) {
-  memset(s, 0, sizeof *s);
-  s->d = d;
-  s->pool_size = d->limits.pool_size;
-  heap_init(&s->heap, &shm_ops, s, s->pool_size, d->limits.warm_bytes);
-  d->t.connections++;
-  d->t.connections_total++;
-}
-
-void dsp_session_fini(dsp_session *s, bool punch) {
-  share before = share_of(s);
-  heap_fini(&s->heap, punch);
-  totals_apply(&s->d->t, before, share_of(s));
-  s->d->t.connections--;
-  free(s->retired);
-  free(s->scratch);
-  s->retired = NULL;
-  s->scratch = NULL;
-}
-
-static uint8_t *scratch(dsp_session *s, size_t n) {
-  if (n > s->cap_scratch) {
-    uint8_t *p = realloc(s->scratch, n);
+static uint8_t *scratch(dispatcher *d, size_t n) {
+  if (n > d->cap_scratch) {
+    uint8_t *p = realloc(d->scratch, n);
     if (p == NULL)
       return NULL;
-    s->scratch = p;
-    s->cap_scratch = n;
+    d->scratch = p;
+    d->cap_scratch = n;
   }
-  return s->scratch;
+  return d->scratch;
 }
 
-static void scratch_trim(dsp_session *s) {
-  if (s->cap_scratch > SCRATCH_KEEP) {
-    free(s->scratch);
-    s->scratch = NULL;
-    s->cap_scratch = 0;
+static void scratch_trim(dispatcher *d) {
+  if (d->cap_scratch > SCRATCH_KEEP) {
+    free(d->scratch);
+    d->scratch = NULL;
+    d->cap_scratch = 0;
   }
 }
 
 /* ---- replies ----------------------------------------------------------------------------- */
 
-static void reply_error(dsp_reply *r) {
+static void reply_error(dispatch_reply *r) {
   shmbufwire__error__init(&r->u.error);
   r->u.error.code = (char *)r->err.code;
   r->u.error.errnum = r->err.errnum;
@@ -128,7 +61,7 @@ static void reply_error(dsp_reply *r) {
   r->msg.error = &r->u.error;
 }
 
-void dsp_notice(dsp_reply *r, int errnum, const char *code, const char *message) {
+void dispatch_notice(dispatch_reply *r, int errnum, const char *code, const char *message) {
   shmbufwire__reply__init(&r->msg);
   r->fd = -1;
   r->close = true;
@@ -136,7 +69,7 @@ void dsp_notice(dsp_reply *r, int errnum, const char *code, const char *message)
   reply_error(r);
 }
 
-static void reply_buffer(dsp_reply *r, const heap_view *v) {
+static void reply_buffer(dispatch_reply *r, const heap_view *v) {
   Shmbufwire__Buffer *b = &r->u.buffer;
   shmbufwire__buffer__init(b);
   b->buffer = v->id;
@@ -201,10 +134,10 @@ static int alloc_failed(int rc, sb_error *e) {
 /* ---- operations ---------------------------------------------------------------------------- */
 
 /* Writes a new buffer's bytes; on failure the buffer is given back. */
-static int put(dsp_session *s, const heap_view *v, const uint8_t *data, size_t n, sb_error *e) {
+static int put(conn_session *s, const heap_view *v, const uint8_t *data, size_t n, sb_error *e) {
   if (n == 0)
     return 0;
-  int rc = seg_write(v->seg->fd, heap_view_pos(v), data, n);
+  int rc = segment_write(v->seg->fd, heap_view_pos(v), data, n);
   if (rc < 0) {
     heap_release(&s->heap, v->id);
     return alloc_failed(rc, e);
@@ -213,7 +146,7 @@ static int put(dsp_session *s, const heap_view *v, const uint8_t *data, size_t n
 }
 
 /* Node's fromArrayLike(): empty, pooled under poolSize >>> 1, dedicated otherwise. */
-static int array_like(dsp_session *s, uint64_t n, heap_view *v, sb_error *e) {
+static int array_like(conn_session *s, uint64_t n, heap_view *v, sb_error *e) {
   int rc;
   if (n == 0)
     rc = heap_empty(&s->heap, v);
@@ -225,7 +158,7 @@ static int array_like(dsp_session *s, uint64_t n, heap_view *v, sb_error *e) {
 }
 
 /* Node's createUnsafeBuffer(): a dedicated ArrayBuffer; empty for size 0. */
-static int unsafe_slow(dsp_session *s, uint64_t ab_length, uint64_t length, heap_view *v,
+static int unsafe_slow(conn_session *s, uint64_t ab_length, uint64_t length, heap_view *v,
                        sb_error *e) {
   int rc = ab_length == 0 ? heap_empty(&s->heap, v)
                           : heap_dedicated(&s->heap, ab_length, length,
@@ -241,7 +174,7 @@ static sb_str fill_string(const Shmbufwire__Fill *f) {
 
 /* The repeating pattern of a fill, as _fill() and the binding's Fill() compute it. Sets *n to
  * 0 for "no fill" (a zero fill, or an empty string, which Node turns into 0). */
-static int fill_pattern(dsp_session *s, const Shmbufwire__Fill *f, const uint8_t **pat,
+static int fill_pattern(dispatcher *d, const Shmbufwire__Fill *f, const uint8_t **pat,
                         size_t *n, uint8_t *byte, sb_error *e) {
   *n = 0;
   switch (f->value_case) {
@@ -268,7 +201,7 @@ static int fill_pattern(dsp_session *s, const Shmbufwire__Fill *f, const uint8_t
     if (sb_str_units(str) == 0)
       return 0;
     size_t cap = sb_byte_length(str, enc);
-    uint8_t *out = scratch(s, cap ? cap : 1);
+    uint8_t *out = scratch(d, cap ? cap : 1);
     if (out == NULL)
       return alloc_failed(-ENOMEM, e);
     *n = sb_encode(str, enc, out, cap);
@@ -284,7 +217,8 @@ static int fill_pattern(dsp_session *s, const Shmbufwire__Fill *f, const uint8_t
   }
 }
 
-static int op_alloc(dsp_session *s, const Shmbufwire__Alloc *a, heap_view *v, sb_error *e) {
+static int op_alloc(dispatcher *d, conn_session *s, const Shmbufwire__Alloc *a, heap_view *v,
+                    sb_error *e) {
   int rc = check_size(a->size, e);
   if (rc < 0)
     return rc;
@@ -292,7 +226,7 @@ static int op_alloc(dsp_session *s, const Shmbufwire__Alloc *a, heap_view *v, sb
   size_t n = 0;
   uint8_t byte;
   if (a->fill && a->size > 0) {
-    rc = fill_pattern(s, a->fill, &pat, &n, &byte, e);
+    rc = fill_pattern(d, a->fill, &pat, &n, &byte, e);
     if (rc < 0)
       return rc;
   }
@@ -304,7 +238,7 @@ static int op_alloc(dsp_session *s, const Shmbufwire__Alloc *a, heap_view *v, sb
   if (rc < 0)
     return alloc_failed(rc, e);
   if (n > 0) {
-    rc = seg_fill(v->seg->fd, heap_view_pos(v), size, pat, n);
+    rc = segment_fill(v->seg->fd, heap_view_pos(v), size, pat, n);
     if (rc < 0) {
       heap_release(&s->heap, v->id);
       return alloc_failed(rc, e);
@@ -313,7 +247,7 @@ static int op_alloc(dsp_session *s, const Shmbufwire__Alloc *a, heap_view *v, sb
   return 0;
 }
 
-static int op_alloc_unsafe(dsp_session *s, int64_t size, heap_view *v, sb_error *e) {
+static int op_alloc_unsafe(conn_session *s, int64_t size, heap_view *v, sb_error *e) {
   int rc = check_size(size, e);
   if (rc < 0)
     return rc;
@@ -323,13 +257,13 @@ static int op_alloc_unsafe(dsp_session *s, int64_t size, heap_view *v, sb_error 
   return rc < 0 ? alloc_failed(rc, e) : 0;
 }
 
-static int op_alloc_unsafe_slow(dsp_session *s, int64_t size, heap_view *v, sb_error *e) {
+static int op_alloc_unsafe_slow(conn_session *s, int64_t size, heap_view *v, sb_error *e) {
   int rc = check_size(size, e);
   return rc < 0 ? rc : unsafe_slow(s, (uint64_t)size, (uint64_t)size, v, e);
 }
 
 /* Buffer.from(string, encoding): fromString(), fromStringFast(), createFromString(). */
-static int from_string(dsp_session *s, sb_str str, const char *encoding, heap_view *v,
+static int from_string(dispatcher *d, conn_session *s, sb_str str, const char *encoding, heap_view *v,
                        sb_error *e) {
   sb_enc enc;
   int rc = check_encoding(encoding, &enc, e);
@@ -341,7 +275,7 @@ static int from_string(dsp_session *s, sb_str str, const char *encoding, heap_vi
     return sb_err_set(e, -ERANGE, "ERR_STRING_TOO_LONG",
                       "Cannot create a string longer than 0x1fffffe8 characters");
   sb_from_string_plan plan = sb_from_string_plan_for(str, enc, s->pool_size);
-  uint8_t *out = scratch(s, plan.room ? plan.room : 1);
+  uint8_t *out = scratch(d, plan.room ? plan.room : 1);
   if (out == NULL)
     return alloc_failed(-ENOMEM, e);
   size_t actual = sb_encode(str, enc, out, plan.room);
@@ -357,7 +291,8 @@ static int from_string(dsp_session *s, sb_str str, const char *encoding, heap_vi
   return put(s, v, out, actual, e);
 }
 
-static int op_from(dsp_session *s, const Shmbufwire__From *f, heap_view *v, sb_error *e) {
+static int op_from(dispatcher *d, conn_session *s, const Shmbufwire__From *f, heap_view *v,
+                   sb_error *e) {
   int rc;
   switch (f->source_case) {
   case SHMBUFWIRE__FROM__SOURCE_BYTES:
@@ -365,7 +300,7 @@ static int op_from(dsp_session *s, const Shmbufwire__From *f, heap_view *v, sb_e
     return rc < 0 ? rc : put(s, v, f->bytes.data, f->bytes.len, e);
   case SHMBUFWIRE__FROM__SOURCE_ARRAY: {
     size_t n = f->array ? f->array->n_values : 0;
-    uint8_t *out = scratch(s, n ? n : 1);
+    uint8_t *out = scratch(d, n ? n : 1);
     if (out == NULL)
       return alloc_failed(-ENOMEM, e);
     for (size_t i = 0; i < n; i++)
@@ -374,10 +309,10 @@ static int op_from(dsp_session *s, const Shmbufwire__From *f, heap_view *v, sb_e
     return rc < 0 ? rc : put(s, v, out, n, e);
   }
   case SHMBUFWIRE__FROM__SOURCE_UTF8:
-    return from_string(s, sb_str_utf8((const char *)f->utf8.data, f->utf8.len), f->encoding, v,
+    return from_string(d, s, sb_str_utf8((const char *)f->utf8.data, f->utf8.len), f->encoding, v,
                        e);
   case SHMBUFWIRE__FROM__SOURCE_UTF16:
-    return from_string(s, sb_str_utf16((const uint16_t *)f->utf16.data, f->utf16.len / 2),
+    return from_string(d, s, sb_str_utf16((const uint16_t *)f->utf16.data, f->utf16.len / 2),
                        f->encoding, v, e);
   case SHMBUFWIRE__FROM__SOURCE_BUFFER: {
     heap_view src;
@@ -389,7 +324,7 @@ static int op_from(dsp_session *s, const Shmbufwire__From *f, heap_view *v, sb_e
     rc = array_like(s, src.length, v, e);
     if (rc < 0 || src.length == 0)
       return rc;
-    rc = seg_copy(src.seg->fd, heap_view_pos(&src), v->seg->fd, heap_view_pos(v), src.length);
+    rc = segment_copy(src.seg->fd, heap_view_pos(&src), v->seg->fd, heap_view_pos(v), src.length);
     if (rc < 0) {
       heap_release(&s->heap, v->id);
       return alloc_failed(rc, e);
@@ -403,7 +338,7 @@ static int op_from(dsp_session *s, const Shmbufwire__From *f, heap_view *v, sb_e
   }
 }
 
-static void add_counter(dsp_reply *r, const char *name, uint64_t value, bool gauge,
+static void add_counter(dispatch_reply *r, const char *name, uint64_t value, bool gauge,
                         const char *help) {
   size_t i = r->u.stats.n_counters++;
   Shmbufwire__Counter *c = &r->counters[i];
@@ -415,9 +350,9 @@ static void add_counter(dsp_reply *r, const char *name, uint64_t value, bool gau
   r->counter_ptrs[i] = c;
 }
 
-static void op_stats(dsp_session *s, dsp_reply *r) {
-  const dsp_totals *t = &s->d->t;
-  const dsp_limits *l = &s->d->limits;
+static void op_stats(conn_session *s, dispatch_reply *r) {
+  const session_totals *t = &s->books->t;
+  const session_limits *l = &s->books->limits;
   shmbufwire__stats_reply__init(&r->u.stats);
   r->u.stats.counters = r->counter_ptrs;
   add_counter(r, "connections", t->connections, true, "Open client connections");
@@ -440,7 +375,7 @@ static void op_stats(dsp_session *s, dsp_reply *r) {
   r->msg.stats = &r->u.stats;
 }
 
-static void op_hello(dsp_session *s, const Shmbufwire__Hello *h, dsp_reply *r) {
+static void op_hello(conn_session *s, const Shmbufwire__Hello *h, dispatch_reply *r) {
   if (s->greeted) {
     sb_err_set(&r->err, -EPROTO, "ERR_SHMBUF_PROTOCOL", "hello was already received");
     reply_error(r);
@@ -459,14 +394,14 @@ static void op_hello(dsp_session *s, const Shmbufwire__Hello *h, dsp_reply *r) {
   shmbufwire__welcome__init(w);
   w->version = SB_PROTOCOL_VERSION;
   w->pool_size = s->pool_size;
-  w->max_frame = s->d->limits.max_frame;
+  w->max_frame = s->books->limits.max_frame;
   w->max_length = SB_MAX_LENGTH;
   w->server = "shmbufd " PACKAGE_VERSION;
   r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_WELCOME;
   r->msg.welcome = w;
 }
 
-static void op_release(dsp_session *s, uint64_t id, dsp_reply *r) {
+static void op_release(conn_session *s, uint64_t id, dispatch_reply *r) {
   if (heap_release(&s->heap, id) < 0) {
     char shown[32];
     snprintf(shown, sizeof shown, "%llu", (unsigned long long)id);
@@ -475,9 +410,7 @@ static void op_release(dsp_session *s, uint64_t id, dsp_reply *r) {
     return;
   }
   shmbufwire__released__init(&r->u.released);
-  r->u.released.retired_slabs = s->retired;
-  r->u.released.n_retired_slabs = s->nretired;
-  s->retired_sent = true;
+  r->u.released.retired_slabs = session_retired_tell(s, &r->u.released.n_retired_slabs);
   r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_RELEASED;
   r->msg.released = &r->u.released;
 }
@@ -488,14 +421,13 @@ static bool makes_buffer(Shmbufwire__Request__OpCase op) {
          op == SHMBUFWIRE__REQUEST__OP_LEASE;
 }
 
-static void run(dsp_session *s, const Shmbufwire__Request *q, dsp_reply *r) {
+static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, dispatch_reply *r) {
   heap_view v;
   int rc;
-  uint64_t max_buffers = s->d->limits.conn_max_buffers;
-  if (makes_buffer(q->op_case) && max_buffers && s->heap.buffers >= max_buffers) {
+  if (makes_buffer(q->op_case) && session_at_buffer_cap(s)) {
     sb_err_set(&r->err, -EDQUOT, "ERR_MEMORY_ALLOCATION_FAILED",
                "Array buffer allocation failed: this connection holds its limit of %llu buffers",
-               (unsigned long long)max_buffers);
+               (unsigned long long)s->books->limits.conn_max_buffers);
     reply_error(r);
     return;
   }
@@ -510,7 +442,7 @@ static void run(dsp_session *s, const Shmbufwire__Request *q, dsp_reply *r) {
     op_release(s, q->release->buffer, r);
     return;
   case SHMBUFWIRE__REQUEST__OP_ALLOC:
-    rc = op_alloc(s, q->alloc, &v, &r->err);
+    rc = op_alloc(d, s, q->alloc, &v, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE:
     rc = op_alloc_unsafe(s, q->alloc_unsafe->size, &v, &r->err);
@@ -519,7 +451,7 @@ static void run(dsp_session *s, const Shmbufwire__Request *q, dsp_reply *r) {
     rc = op_alloc_unsafe_slow(s, q->alloc_unsafe_slow->size, &v, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_FROM:
-    rc = op_from(s, q->from, &v, &r->err);
+    rc = op_from(d, s, q->from, &v, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_LEASE:
     rc = heap_dedicated(&s->heap, s->pool_size, s->pool_size, false, true, &v);
@@ -537,19 +469,18 @@ static void run(dsp_session *s, const Shmbufwire__Request *q, dsp_reply *r) {
     reply_buffer(r, &v);
 }
 
-void dsp_handle(dsp_session *s, const uint8_t *payload, size_t len, dsp_reply *r) {
+void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
+                     dispatch_reply *r) {
   shmbufwire__reply__init(&r->msg);
   r->fd = -1;
   r->close = false;
-  s->d->t.requests_total++;
-  sb_arena *arena = &s->d->arena;
-  if (arena->allocator.alloc == NULL)
-    sb_arena_init(arena);
+  s->books->t.requests_total++;
+  sb_arena *arena = &d->arena;
   Shmbufwire__Request *q = shmbufwire__request__unpack(&arena->allocator, len, payload);
   if (q == NULL) {
     sb_arena_reset(arena);
-    dsp_notice(r, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the frame is not a valid request");
-    s->d->t.errors_total++;
+    dispatch_notice(r, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the frame is not a valid request");
+    s->books->t.errors_total++;
     return;
   }
   r->msg.id = q->id;
@@ -558,16 +489,13 @@ void dsp_handle(dsp_session *s, const uint8_t *payload, size_t len, dsp_reply *r
     reply_error(r);
     r->close = true;
   } else {
-    if (s->retired_sent) { /* the last reply told the peer about them */
-      s->nretired = 0;
-      s->retired_sent = false;
-    }
-    share before = share_of(s);
-    run(s, q, r);
-    totals_apply(&s->d->t, before, share_of(s));
-    scratch_trim(s);
+    session_request_starts(s);
+    session_tally before = session_tally_of(s);
+    run(d, s, q, r);
+    session_account(s, before);
+    scratch_trim(d);
   }
   if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
-    s->d->t.errors_total++;
+    s->books->t.errors_total++;
   sb_arena_reset(arena); /* the reply keeps nothing of the request */
 }

@@ -31,18 +31,18 @@ struct heap_pool {
   uint64_t refs; /* live buffers, plus one while current */
 };
 
-void heap_init(heap *h, const slab_ops *ops, void *ctx, uint32_t pool_size,
+void heap_init(buffer_heap *h, const slab_ops *ops, void *ctx, uint32_t pool_size,
                uint64_t warm_limit) {
   memset(h, 0, sizeof *h);
   slab_owner_init(&h->slab, ops, ctx, warm_limit);
   h->pool.size = pool_size;
 }
 
-static heap_slot *slot_at(const heap *h, uint64_t index) {
+static heap_slot *slot_at(const buffer_heap *h, uint64_t index) {
   return &h->blocks[index / BLOCK_SLOTS][index % BLOCK_SLOTS];
 }
 
-static void pool_unref(heap *h, heap_pool *p) {
+static void pool_unref(buffer_heap *h, heap_pool *p) {
   if (--p->refs > 0)
     return;
   slab_free(&h->slab, p->seg, p->off);
@@ -50,7 +50,7 @@ static void pool_unref(heap *h, heap_pool *p) {
   h->pools--;
 }
 
-void heap_fini(heap *h, bool punch) {
+void heap_fini(buffer_heap *h, bool punch) {
   /* Segments go wholesale; only the bookkeeping around them needs walking. */
   for (uint64_t i = 0; i < h->nslots; i++) {
     heap_slot *s = slot_at(h, i);
@@ -71,7 +71,7 @@ void heap_fini(heap *h, bool punch) {
 }
 
 /* A free slot, or NULL with -ENOMEM in *rc. */
-static heap_slot *slot_new(heap *h, uint64_t *index, int *rc) {
+static heap_slot *slot_new(buffer_heap *h, uint64_t *index, int *rc) {
   if (h->free_slot) {
     *index = h->free_slot - 1;
     heap_slot *s = slot_at(h, *index);
@@ -102,7 +102,7 @@ static heap_slot *slot_new(heap *h, uint64_t *index, int *rc) {
   return s;
 }
 
-static void slot_put(heap *h, heap_slot *s, uint64_t index) {
+static void slot_put(buffer_heap *h, heap_slot *s, uint64_t index) {
   s->kind = SLOT_FREE;
   if (++s->gen == 0)
     s->gen = 1;
@@ -110,7 +110,7 @@ static void slot_put(heap *h, heap_slot *s, uint64_t index) {
   h->free_slot = index + 1;
 }
 
-static void view_of(const heap *h, const heap_slot *s, uint64_t index, heap_view *v) {
+static void view_of(const buffer_heap *h, const heap_slot *s, uint64_t index, heap_view *v) {
   v->id = (uint64_t)s->gen << 32 | (index + 1);
   v->length = s->length;
   switch (s->kind) {
@@ -135,7 +135,7 @@ static void view_of(const heap *h, const heap_slot *s, uint64_t index, heap_view
   }
 }
 
-static void slot_commit(heap *h, heap_slot *s, uint64_t index, uint8_t kind, uint64_t length,
+static void slot_commit(buffer_heap *h, heap_slot *s, uint64_t index, uint8_t kind, uint64_t length,
                         heap_view *out) {
   s->kind = kind;
   s->length = length;
@@ -144,7 +144,7 @@ static void slot_commit(heap *h, heap_slot *s, uint64_t index, uint8_t kind, uin
   view_of(h, s, index, out);
 }
 
-int heap_dedicated(heap *h, uint64_t ab_length, uint64_t length, bool zero, bool pooled,
+int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, bool zero, bool pooled,
                    heap_view *out) {
   uint64_t index;
   int rc;
@@ -164,7 +164,7 @@ int heap_dedicated(heap *h, uint64_t ab_length, uint64_t length, bool zero, bool
 }
 
 /* Starts a new pool, as createPool() does; the old one lives on while buffers use it. */
-static int pool_new(heap *h) {
+static int pool_new(buffer_heap *h) {
   heap_pool *p = malloc(sizeof *p);
   if (p == NULL)
     return -ENOMEM;
@@ -182,7 +182,7 @@ static int pool_new(heap *h) {
   return 0;
 }
 
-int heap_pooled(heap *h, uint64_t room, uint64_t used, heap_view *out) {
+int heap_pooled(buffer_heap *h, uint64_t room, uint64_t used, heap_view *out) {
   uint64_t index;
   int rc;
   heap_slot *s = slot_new(h, &index, &rc);
@@ -202,7 +202,7 @@ int heap_pooled(heap *h, uint64_t room, uint64_t used, heap_view *out) {
   return 0;
 }
 
-int heap_empty(heap *h, heap_view *out) {
+int heap_empty(buffer_heap *h, heap_view *out) {
   uint64_t index;
   int rc;
   heap_slot *s = slot_new(h, &index, &rc);
@@ -213,7 +213,7 @@ int heap_empty(heap *h, heap_view *out) {
 }
 
 /* The live slot an id names, or NULL. */
-static heap_slot *slot_find(const heap *h, uint64_t id, uint64_t *index) {
+static heap_slot *slot_find(const buffer_heap *h, uint64_t id, uint64_t *index) {
   uint64_t i = (id & 0xffffffffu);
   if (i == 0 || i > h->nslots)
     return NULL;
@@ -224,7 +224,7 @@ static heap_slot *slot_find(const heap *h, uint64_t id, uint64_t *index) {
   return s;
 }
 
-int heap_get(const heap *h, uint64_t id, heap_view *out) {
+int heap_get(const buffer_heap *h, uint64_t id, heap_view *out) {
   uint64_t index;
   const heap_slot *s = slot_find(h, id, &index);
   if (s == NULL)
@@ -233,7 +233,7 @@ int heap_get(const heap *h, uint64_t id, heap_view *out) {
   return 0;
 }
 
-int heap_release(heap *h, uint64_t id) {
+int heap_release(buffer_heap *h, uint64_t id) {
   uint64_t index;
   heap_slot *s = slot_find(h, id, &index);
   if (s == NULL)

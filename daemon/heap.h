@@ -27,7 +27,7 @@ typedef struct heap_view {
   bool pooled;
 } heap_view;
 
-typedef struct heap {
+typedef struct buffer_heap {
   slab_owner slab;
   sb_pool pool;         /* Node's poolSize and poolOffset for the current pool */
   heap_pool *current;   /* NULL until the first pooled buffer */
@@ -38,36 +38,36 @@ typedef struct heap {
   uint64_t buffers;     /* live buffers */
   uint64_t bytes;       /* sum of their lengths */
   uint64_t pools;       /* live pools, the current one and leased ones included */
-} heap;
+} buffer_heap;
 
 /* Sets up an empty heap whose pools are pool_size bytes. Memory policy comes with ops/ctx
  * (see slab.h). */
-void heap_init(heap *h, const slab_ops *ops, void *ctx, uint32_t pool_size,
+void heap_init(buffer_heap *h, const slab_ops *ops, void *ctx, uint32_t pool_size,
                uint64_t warm_limit);
 
 /* Frees every buffer and segment; `punch` as in slab_owner_fini(). */
-void heap_fini(heap *h, bool punch);
+void heap_fini(buffer_heap *h, bool punch);
 
 /* A buffer of `length` bytes over a new dedicated ArrayBuffer of ab_length >= length bytes
  * (Node's createUnsafeBuffer). `zero`: the bytes read as zeros. `pooled` only marks the view
  * (a leased pool). Returns 0, -ENOMEM, or an error from slab_alloc(). */
-int heap_dedicated(heap *h, uint64_t ab_length, uint64_t length, bool zero, bool pooled,
+int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, bool zero, bool pooled,
                    heap_view *out);
 
 /* A buffer of `used` bytes in the current pool, starting a new pool first when `room` bytes
  * do not fit in the rest of it (Node's allocate(), fromArrayLike() and fromStringFast()).
  * room < pool size / 2. Returns as heap_dedicated(). */
-int heap_pooled(heap *h, uint64_t room, uint64_t used, heap_view *out);
+int heap_pooled(buffer_heap *h, uint64_t room, uint64_t used, heap_view *out);
 
 /* A zero-length buffer over a zero-length ArrayBuffer (Node's new FastBuffer()). */
-int heap_empty(heap *h, heap_view *out);
+int heap_empty(buffer_heap *h, heap_view *out);
 
 /* Looks a buffer up. Returns 0 or -ENOENT (unknown, released, or another connection's). */
-int heap_get(const heap *h, uint64_t id, heap_view *out);
+int heap_get(const buffer_heap *h, uint64_t id, heap_view *out);
 
 /* Releases a buffer; its ArrayBuffer goes when no buffer uses it and it is not the current
  * pool. Returns 0 or -ENOENT. */
-int heap_release(heap *h, uint64_t id);
+int heap_release(buffer_heap *h, uint64_t id);
 
 /* Where a view's first byte is in its segment. */
 static inline uint64_t heap_view_pos(const heap_view *v) { return v->ab_offset + v->byte_offset; }

@@ -24,12 +24,13 @@
 typedef struct app {
   uv_loop_t loop;
   uv_signal_t sigterm, sigint, sighup;
-  cfg_source src;
-  cfg cfg;
+  conf_source src;
+  conf_settings settings;
   uint64_t shm_share; /* the default memory cap, fixed at start */
-  dsp_daemon d;
-  srv *srv;
-  sysd sd;
+  session_books books;
+  dispatcher dispatch;
+  server *server;
+  systemd_notifier sd;
   bool stopping; /* SIGTERM or SIGINT came: no more reloads, no READY=1 after STOPPING=1 */
 } app;
 
@@ -49,8 +50,8 @@ static uint64_t shm_free_share(void) {
   return (uint64_t)v.f_bavail * v.f_frsize / 2;
 }
 
-static void limits_from(app *a, const cfg *c) {
-  dsp_limits *l = &a->d.limits;
+static void limits_from(app *a, const conf_settings *c) {
+  session_limits *l = &a->books.limits;
   l->pool_size = c->pool_size;
   l->max_frame = c->max_frame;
   l->max_memory = c->max_memory ? c->max_memory : a->shm_share;
@@ -60,8 +61,8 @@ static void limits_from(app *a, const cfg *c) {
   log_set_level(c->log_level);
 }
 
-static srv_options options_from(const cfg *c, int fd) {
-  return (srv_options){
+static server_options options_from(const conf_settings *c, int fd) {
+  return (server_options){
       .path = c->socket,
       .fd = fd,
       .mode = c->socket_mode,
@@ -83,7 +84,7 @@ static void make_socket_dir(const char *path) {
     log_info("created %s", dir);
 }
 
-static void on_stopped(srv *s, void *arg) {
+static void on_stopped(server *s, void *arg) {
   app *a = arg;
   (void)s;
   uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -93,28 +94,28 @@ static void on_stopped(srv *s, void *arg) {
 }
 
 static void reload(app *a) {
-  sysd_reloading();
-  cfg next;
-  if (cfg_load(&next, &a->src, &a->cfg) < 0) {
+  systemd_reloading();
+  conf_settings next;
+  if (conf_load(&next, &a->src, &a->settings) < 0) {
     log_warn("reload failed; keeping every current setting");
-    sysd_reloaded(&a->sd);
+    systemd_reloaded(&a->sd);
     return;
   }
-  cfg_log_changes(&a->cfg, &next);
+  conf_log_changes(&a->settings, &next);
   /* What needs a restart stays as it is. */
   free(next.socket);
-  next.socket = strdup(a->cfg.socket);
-  next.socket_mode = a->cfg.socket_mode;
-  srv_options o = options_from(&next, -1);
-  if (next.socket == NULL || srv_update(a->srv, &o) < 0) {
+  next.socket = strdup(a->settings.socket);
+  next.socket_mode = a->settings.socket_mode;
+  server_options o = options_from(&next, -1);
+  if (next.socket == NULL || server_update(a->server, &o) < 0) {
     log_warn("reload: out of memory; keeping every current setting");
-    cfg_free(&next);
+    conf_free(&next);
   } else {
-    cfg_free(&a->cfg);
-    a->cfg = next;
-    limits_from(a, &a->cfg);
+    conf_free(&a->settings);
+    a->settings = next;
+    limits_from(a, &a->settings);
   }
-  sysd_reloaded(&a->sd);
+  systemd_reloaded(&a->sd);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -132,37 +133,39 @@ static void on_signal(uv_signal_t *h, int signum) {
     return;
   a->stopping = true;
   log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-  sysd_stopping(&a->sd);
-  srv_shutdown(a->srv, on_stopped, a);
+  systemd_stopping(&a->sd);
+  server_shutdown(a->server, on_stopped, a);
 }
 
 static int run(app *a, int argc, char **argv) {
   bool exit_now;
-  if (cfg_parse_args(&a->src, argc, argv, &exit_now) < 0)
+  if (conf_parse_args(&a->src, argc, argv, &exit_now) < 0)
     return 2;
   if (exit_now)
     return 0;
-  if (cfg_load(&a->cfg, &a->src, NULL) < 0)
+  if (conf_load(&a->settings, &a->src, NULL) < 0)
     return 1;
   a->shm_share = shm_free_share();
-  limits_from(a, &a->cfg);
+  limits_from(a, &a->settings);
   signal(SIGPIPE, SIG_IGN);
   raise_nofile();
 
   int fd;
   char inherited[PATH_MAX];
-  if (sysd_listen_fd(&fd, inherited, sizeof inherited) < 0)
+  if (systemd_listen_fd(&fd, inherited, sizeof inherited) < 0)
     return 1;
   if (fd < 0)
-    make_socket_dir(a->cfg.socket);
+    make_socket_dir(a->settings.socket);
   uv_loop_init(&a->loop);
-  srv_options o = options_from(&a->cfg, fd);
+  dispatch_init(&a->dispatch, &a->books);
+  server_options o = options_from(&a->settings, fd);
   if (fd >= 0)
-    o.path = inherited; /* for messages only: srv never binds or unlinks an inherited socket */
-  int rc = srv_start(&a->srv, &a->loop, &a->d, &o);
+    o.path = inherited; /* for messages only: server never binds or unlinks an inherited socket */
+  int rc = server_start(&a->server, &a->loop, &a->dispatch, &o);
   if (rc < 0) {
     uv_run(&a->loop, UV_RUN_DEFAULT);
     uv_loop_close(&a->loop);
+    dispatch_fini(&a->dispatch);
     return 1;
   }
   uv_signal_t *sigs[] = {&a->sigterm, &a->sigint, &a->sighup};
@@ -173,18 +176,19 @@ static int run(app *a, int argc, char **argv) {
     uv_signal_start(sigs[i], on_signal, nums[i]);
   }
   const char *where = o.path;
-  sysd_ready(&a->sd, &a->loop, &a->d, where);
+  systemd_ready(&a->sd, &a->loop, &a->books, where);
   log_notice("shmbufd " PACKAGE_VERSION " serving on %s (pool size %u, memory cap %llu bytes)",
-             where, a->d.limits.pool_size, (unsigned long long)a->d.limits.max_memory);
+             where, a->books.limits.pool_size, (unsigned long long)a->books.limits.max_memory);
   uv_run(&a->loop, UV_RUN_DEFAULT);
-  srv_free(a->srv);
+  server_free(a->server);
+  dispatch_fini(&a->dispatch);
   return uv_loop_close(&a->loop) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
   static app a;
   int status = run(&a, argc, argv);
-  cfg_free(&a.cfg);
-  cfg_source_free(&a.src);
+  conf_free(&a.settings);
+  conf_source_free(&a.src);
   return status;
 }

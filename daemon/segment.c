@@ -19,7 +19,7 @@
 
 static const uint8_t zeros[ZERO_CHUNK];
 
-int seg_create(uint64_t size, int *fd_out) {
+int segment_create(uint64_t size, int *fd_out) {
   for (int attempt = 0; attempt < 8; attempt++) {
     uint64_t rnd[2];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
@@ -44,12 +44,12 @@ int seg_create(uint64_t size, int *fd_out) {
   return -EEXIST;
 }
 
-int seg_reserve(int fd, uint64_t off, uint64_t len) {
+int segment_reserve(int fd, uint64_t off, uint64_t len) {
   int err = posix_fallocate(fd, (off_t)off, (off_t)len);
   return err == 0 ? 0 : -err;
 }
 
-int seg_punch(int fd, uint64_t off, uint64_t len) {
+int segment_punch(int fd, uint64_t off, uint64_t len) {
   if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
     return -errno;
   return 0;
@@ -82,7 +82,7 @@ static int write_all(int fd, uint64_t off, struct iovec *iov, int n, uint64_t le
   return 0;
 }
 
-int seg_zero(int fd, uint64_t off, uint64_t len) {
+int segment_zero(int fd, uint64_t off, uint64_t len) {
   struct iovec iov[ZERO_IOV];
   while (len > 0) {
     int n = 0;
@@ -101,21 +101,21 @@ int seg_zero(int fd, uint64_t off, uint64_t len) {
   return 0;
 }
 
-int seg_write(int fd, uint64_t off, const void *data, size_t n) {
+int segment_write(int fd, uint64_t off, const void *data, size_t n) {
   struct iovec iov = {(void *)data, n};
   return write_all(fd, off, &iov, 1, n);
 }
 
-int seg_fill(int fd, uint64_t off, uint64_t len, const uint8_t *pat, size_t n) {
+int segment_fill(int fd, uint64_t off, uint64_t len, const uint8_t *pat, size_t n) {
   if (n == 1 && pat[0] == 0)
-    return seg_zero(fd, off, len);
+    return segment_zero(fd, off, len);
   /* Repeat the pattern into one block of whole periods, then write that block. */
   uint8_t block[ZERO_CHUNK];
   size_t per = n <= sizeof block ? sizeof block / n * n : 0;
   if (per == 0) /* a pattern longer than the block: write it as it is, period by period */
     for (uint64_t done = 0; done < len; done += n) {
       size_t l = len - done < n ? (size_t)(len - done) : n;
-      int rc = seg_write(fd, off + done, pat, l);
+      int rc = segment_write(fd, off + done, pat, l);
       if (rc < 0)
         return rc;
     }
@@ -124,7 +124,7 @@ int seg_fill(int fd, uint64_t off, uint64_t len, const uint8_t *pat, size_t n) {
       memcpy(block + i, pat, n);
     for (uint64_t done = 0; done < len; done += per) {
       size_t l = len - done < per ? (size_t)(len - done) : per;
-      int rc = seg_write(fd, off + done, block, l);
+      int rc = segment_write(fd, off + done, block, l);
       if (rc < 0)
         return rc;
     }
@@ -132,7 +132,7 @@ int seg_fill(int fd, uint64_t off, uint64_t len, const uint8_t *pat, size_t n) {
   return 0;
 }
 
-int seg_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len) {
+int segment_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len) {
   static uint8_t bounce[COPY_CHUNK];
   while (len > 0) {
     size_t l = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
@@ -144,7 +144,7 @@ int seg_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len)
     }
     if ((size_t)r < l) /* past a truncated end */
       memset(bounce + r, 0, l - (size_t)r);
-    int rc = seg_write(dst, dst_off, bounce, l);
+    int rc = segment_write(dst, dst_off, bounce, l);
     if (rc < 0)
       return rc;
     src_off += l;
@@ -154,7 +154,7 @@ int seg_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len)
   return 0;
 }
 
-void seg_close(int fd) {
+void segment_close(int fd) {
   if (fd >= 0)
     close(fd);
 }

@@ -11,32 +11,32 @@
  * with O_CREAT|O_EXCL and mode 0600 under an unguessable name, unlinked at once, so a crash
  * leaves nothing in /dev/shm. Returns 0 and the fd in *fd (O_RDWR, close-on-exec), or a
  * negative errno. */
-int seg_create(uint64_t size, int *fd);
+int segment_create(uint64_t size, int *fd);
 
 /* Reserves [off, off + len) with posix_fallocate, so touching it can never SIGBUS.
  * Returns 0, -ENOSPC when /dev/shm is full, or another negative errno. */
-int seg_reserve(int fd, uint64_t off, uint64_t len);
+int segment_reserve(int fd, uint64_t off, uint64_t len);
 
 /* Gives [off, off + len) back to the kernel; it reads as zeros afterwards, in every process
  * that maps it. Returns 0 or a negative errno. */
-int seg_punch(int fd, uint64_t off, uint64_t len);
+int segment_punch(int fd, uint64_t off, uint64_t len);
 
 /* Writes zeros over [off, off + len) without giving the pages back, so mappings that have
  * them faulted in stay warm. Returns 0 or a negative errno. */
-int seg_zero(int fd, uint64_t off, uint64_t len);
+int segment_zero(int fd, uint64_t off, uint64_t len);
 
 /* Writes n bytes at off. Returns 0 or a negative errno. */
-int seg_write(int fd, uint64_t off, const void *data, size_t n);
+int segment_write(int fd, uint64_t off, const void *data, size_t n);
 
 /* Writes the pattern [pat, pat + n) repeatedly over [off, off + len); n > 0. Returns 0 or a
  * negative errno. */
-int seg_fill(int fd, uint64_t off, uint64_t len, const uint8_t *pat, size_t n);
+int segment_fill(int fd, uint64_t off, uint64_t len, const uint8_t *pat, size_t n);
 
 /* Copies len bytes from (src, src_off) to (dst, dst_off); bytes a truncation removed from the
  * source read as zeros. The ranges may be in the same object but must not overlap.
  * Returns 0 or a negative errno. */
-int seg_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len);
+int segment_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len);
 
-void seg_close(int fd);
+void segment_close(int fd);
 
 #endif

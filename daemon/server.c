@@ -26,48 +26,48 @@
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
-typedef struct pending_fd {
+typedef struct server_pending_fd {
   uint64_t pos; /* stream position of the reply the fd belongs to */
   int fd;       /* our duplicate, closed once sent */
-} pending_fd;
+} server_pending_fd;
 
-typedef struct conn {
+typedef struct server_conn {
   uv_poll_t poll;
-  srv *srv;
+  server *server;
   int fd;
   int events;
   struct ucred peer;
   sb_bytes in, out;
   uint64_t out_pos; /* stream position of out's first byte */
-  pending_fd *fds;
+  server_pending_fd *fds;
   size_t nfds, cap_fds;
   uint64_t partial_since; /* loop time a half-received frame started; 0: none */
   bool eof, closing, closed, in_session;
-  dsp_session sess;
-  struct conn *prev, *next;
-} conn;
+  conn_session sess;
+  struct server_conn *prev, *next;
+} server_conn;
 
-struct srv {
+struct server {
   uv_loop_t *loop;
   uv_pipe_t listener;
   uv_timer_t sweep;
   uv_timer_t grace;
-  dsp_daemon *d;
-  char *bound;          /* the socket file we created, removed by srv_free() */
+  dispatcher *d;
+  char *bound;          /* the socket file we created, removed by server_free() */
   char *path;           /* for messages */
-  srv_options opt;      /* lists point at our own copies */
-  conn *conns;
+  server_options opt;      /* lists point at our own copies */
+  server_conn *conns;
   uint32_t nconns;
   bool accept_paused;   /* a peer waits in the listener for a free slot */
   bool shutting_down;
   bool grace_closing;
   int handles;          /* open handles of our own, to know when shutdown is over */
-  void (*done)(srv *s, void *arg);
+  void (*done)(server *s, void *arg);
   void *done_arg;
-  dsp_reply reply;      /* one request at a time */
+  dispatch_reply reply;      /* one request at a time */
 };
 
-static void conn_pump(conn *c);
+static void conn_pump(server_conn *c);
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
@@ -75,7 +75,7 @@ static void conn_pump(conn *c);
  * them to its first byte), so each sendmsg carries the fds of replies not yet started, and
  * stops before a reply whose fd did not fit. Returns 0 (maybe with bytes left: EAGAIN) or a
  * negative errno. */
-static int conn_flush(conn *c) {
+static int conn_flush(server_conn *c) {
   while (c->out.len > 0) {
     size_t len = c->out.len, nf = c->nfds < MAX_FDS_PER_SEND ? c->nfds : MAX_FDS_PER_SEND;
     if (nf < c->nfds && c->fds[nf].pos - c->out_pos < len)
@@ -118,7 +118,7 @@ static int conn_flush(conn *c) {
 
 /* Queues a packed reply, and a duplicate of its slab fd: the slab may be destroyed by a later
  * request before this reply leaves. Returns 0 or a negative errno. */
-static int conn_queue(conn *c, const dsp_reply *r) {
+static int conn_queue(server_conn *c, const dispatch_reply *r) {
   uint64_t pos = c->out_pos + c->out.len;
   int rc = sb_frame_append(&c->out, &r->msg.base, UINT32_MAX);
   if (rc < 0)
@@ -129,7 +129,7 @@ static int conn_queue(conn *c, const dsp_reply *r) {
     return 0;
   if (c->nfds == c->cap_fds) {
     size_t cap = c->cap_fds ? c->cap_fds * 2 : 4;
-    pending_fd *f = realloc(c->fds, cap * sizeof *f);
+    server_pending_fd *f = realloc(c->fds, cap * sizeof *f);
     if (f == NULL)
       return -ENOMEM;
     c->fds = f;
@@ -138,17 +138,17 @@ static int conn_queue(conn *c, const dsp_reply *r) {
   int fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0)
     return -errno;
-  c->fds[c->nfds++] = (pending_fd){pos, fd};
+  c->fds[c->nfds++] = (server_pending_fd){pos, fd};
   return 0;
 }
 
 /* ---- connection lifetime ------------------------------------------------------------------- */
 
 /* One of our handles is closed; during shutdown the last one calls `done`. */
-static void handle_closed(srv *s) {
+static void handle_closed(server *s) {
   s->handles--;
   if (s->handles == 0 && s->done) {
-    void (*done)(srv *, void *) = s->done;
+    void (*done)(server *, void *) = s->done;
     s->done = NULL;
     done(s, s->done_arg);
   }
@@ -158,18 +158,18 @@ static void on_own_closed(uv_handle_t *h) { handle_closed(h->data); }
 
 /* During shutdown: once no connection is left, the grace timer goes too, and the last
  * close calls `done`. */
-static void shutdown_progress(srv *s) {
+static void shutdown_progress(server *s) {
   if (s->shutting_down && s->conns == NULL && !s->grace_closing) {
     s->grace_closing = true;
     uv_close((uv_handle_t *)&s->grace, on_own_closed);
   }
 }
 
-static void accept_one(srv *s);
+static void accept_one(server *s);
 
 static void on_conn_closed(uv_handle_t *h) {
-  conn *c = container_of(h, conn, poll);
-  srv *s = c->srv;
+  server_conn *c = container_of(h, server_conn, poll);
+  server *s = c->server;
   for (size_t i = 0; i < c->nfds; i++)
     close(c->fds[i].fd);
   free(c->fds);
@@ -177,7 +177,7 @@ static void on_conn_closed(uv_handle_t *h) {
   /* A peer that went away gives everything back, even memory it may still map; a daemon
    * that is stopping leaves its peers their data. */
   if (c->in_session)
-    dsp_session_fini(&c->sess, !s->shutting_down);
+    session_fini(&c->sess, !s->shutting_down);
   sb_bytes_free(&c->in);
   sb_bytes_free(&c->out);
   free(c);
@@ -188,11 +188,11 @@ static void on_conn_closed(uv_handle_t *h) {
   handle_closed(s);
 }
 
-static void conn_close(conn *c) {
+static void conn_close(server_conn *c) {
   if (c->closed)
     return;
   c->closed = true;
-  srv *s = c->srv;
+  server *s = c->server;
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -207,31 +207,30 @@ static void conn_close(conn *c) {
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-static void frame_violation(conn *c, long why) {
+static void frame_violation(server_conn *c, long why) {
   char msg[160];
   if (why == -EMSGSIZE) {
-    const uint8_t *p = sb_bytes_head(&c->in);
-    uint32_t l = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t l = sb_frame_length(sb_bytes_head(&c->in));
     snprintf(msg, sizeof msg, "a frame of %u bytes exceeds the limit of %u bytes", l,
-             c->srv->d->limits.max_frame);
+             c->server->d->books->limits.max_frame);
   } else
     snprintf(msg, sizeof msg, "a frame of length 0 is not allowed");
   log_info("pid %d: %s; closing", (int)c->peer.pid, msg);
-  dsp_notice(&c->srv->reply, (int)why, "ERR_SHMBUF_PROTOCOL", msg);
-  if (conn_queue(c, &c->srv->reply) < 0)
+  dispatch_notice(&c->server->reply, (int)why, "ERR_SHMBUF_PROTOCOL", msg);
+  if (conn_queue(c, &c->server->reply) < 0)
     c->closing = true;
   sb_bytes_consume(&c->in, c->in.len);
 }
 
 /* Answers the complete frames held, while the peer's unread replies stay under the
  * high-water mark (or all of them, when `all`). */
-static void conn_process(conn *c, bool all) {
-  srv *s = c->srv;
+static void conn_process(server_conn *c, bool all) {
+  server *s = c->server;
   bool consumed = false;
   while (!c->closing && (all || c->out.len < OUT_HIGH)) {
     const uint8_t *payload;
     uint32_t len;
-    long n = sb_frame_next(sb_bytes_head(&c->in), c->in.len, s->d->limits.max_frame, &payload,
+    long n = sb_frame_next(sb_bytes_head(&c->in), c->in.len, s->d->books->limits.max_frame, &payload,
                            &len);
     if (n == 0)
       break;
@@ -239,7 +238,7 @@ static void conn_process(conn *c, bool all) {
       frame_violation(c, n);
       break;
     }
-    dsp_handle(&c->sess, payload, len, &s->reply);
+    dispatch_handle(s->d, &c->sess, payload, len, &s->reply);
     sb_bytes_consume(&c->in, (size_t)n);
     consumed = true;
     if (conn_queue(c, &s->reply) < 0) {
@@ -256,20 +255,19 @@ static void conn_process(conn *c, bool all) {
 }
 
 /* Bytes the frame being received still needs, beyond those held (0 when unknown). */
-static size_t frame_need(const conn *c) {
+static size_t frame_need(const server_conn *c) {
   if (c->in.len < SB_FRAME_HEADER)
     return 0;
-  const uint8_t *p = sb_bytes_head(&c->in);
-  uint64_t l = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+  uint64_t l = sb_frame_length(sb_bytes_head(&c->in));
   uint64_t total = l + SB_FRAME_HEADER;
-  return total > c->in.len && l <= c->srv->d->limits.max_frame ? (size_t)(total - c->in.len) : 0;
+  return total > c->in.len && l <= c->server->d->books->limits.max_frame ? (size_t)(total - c->in.len) : 0;
 }
 
-static bool conn_wants_read(const conn *c) {
+static bool conn_wants_read(const server_conn *c) {
   return !c->eof && !c->closing && c->out.len < OUT_HIGH;
 }
 
-static void conn_read(conn *c) {
+static void conn_read(server_conn *c) {
   for (int round = 0; round < READ_ROUNDS && conn_wants_read(c); round++) {
     size_t want = frame_need(c);
     if (want < READ_MIN)
@@ -302,7 +300,7 @@ static void conn_read(conn *c) {
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
-  conn *c = container_of(h, conn, poll);
+  server_conn *c = container_of(h, server_conn, poll);
   if (status < 0) {
     conn_close(c);
     return;
@@ -313,7 +311,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 }
 
 /* Answers what can be answered, writes what can be written, then decides what to wait for. */
-static void conn_pump(conn *c) {
+static void conn_pump(server_conn *c) {
   if (c->closed)
     return;
   for (;;) {
@@ -346,7 +344,14 @@ static void conn_pump(conn *c) {
 
 /* ---- accepting ------------------------------------------------------------------------------ */
 
-static bool id_listed(uint32_t id, const uint32_t *list, size_t n) {
+static bool uid_listed(uid_t id, const uid_t *list, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (list[i] == id)
+      return true;
+  return false;
+}
+
+static bool gid_listed(gid_t id, const gid_t *list, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (list[i] == id)
       return true;
@@ -354,12 +359,12 @@ static bool id_listed(uint32_t id, const uint32_t *list, size_t n) {
 }
 
 /* Admission by credentials: open to whoever can reach the socket until a list is set. */
-static bool admitted(const srv *s, const struct ucred *p) {
-  const srv_options *o = &s->opt;
+static bool admitted(const server *s, const struct ucred *p) {
+  const server_options *o = &s->opt;
   if (o->n_allow_uids == 0 && o->n_allow_gids == 0)
     return true;
-  return p->uid == 0 || p->uid == geteuid() || id_listed(p->uid, o->allow_uids, o->n_allow_uids) ||
-         id_listed(p->gid, o->allow_gids, o->n_allow_gids);
+  return p->uid == 0 || p->uid == geteuid() || uid_listed(p->uid, o->allow_uids, o->n_allow_uids) ||
+         gid_listed(p->gid, o->allow_gids, o->n_allow_gids);
 }
 
 static void on_tmp_closed(uv_handle_t *h) { free(h); }
@@ -367,7 +372,7 @@ static void on_tmp_closed(uv_handle_t *h) { free(h); }
 /* Takes the next pending connection off the listener. libuv keeps one accepted socket
  * waiting (and stops polling the listener) until we call uv_accept(), which is how the
  * connection cap pauses accepting. */
-static void accept_one(srv *s) {
+static void accept_one(server *s) {
   uv_pipe_t *tmp = malloc(sizeof *tmp);
   if (tmp == NULL) {
     s->accept_paused = true;
@@ -387,14 +392,14 @@ static void accept_one(srv *s) {
     log_warn("accept: %s", uv_strerror(rc));
     return;
   }
-  conn *c = calloc(1, sizeof *c);
+  server_conn *c = calloc(1, sizeof *c);
   if (c == NULL || uv_poll_init(s->loop, &c->poll, fd) < 0) {
     log_err("accept: out of memory");
     free(c);
     close(fd);
     return;
   }
-  c->srv = s;
+  c->server = s;
   c->fd = fd;
   socklen_t sl = sizeof c->peer;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) < 0)
@@ -406,24 +411,24 @@ static void accept_one(srv *s) {
   s->nconns++;
   s->handles++;
   if (admitted(s, &c->peer)) {
-    dsp_session_init(&c->sess, s->d);
+    session_init(&c->sess, s->d->books);
     c->in_session = true;
     log_debug("pid %d uid %u: connected", (int)c->peer.pid, (unsigned)c->peer.uid);
   } else {
-    s->d->t.refused_total++;
+    s->d->books->t.refused_total++;
     char msg[96];
     snprintf(msg, sizeof msg, "uid %u gid %u is not allowed to use this daemon",
              (unsigned)c->peer.uid, (unsigned)c->peer.gid);
     log_notice("refused pid %d: %s", (int)c->peer.pid, msg);
-    dsp_notice(&s->reply, -EACCES, "ERR_SHMBUF_ACCESS", msg);
+    dispatch_notice(&s->reply, -EACCES, "ERR_SHMBUF_ACCESS", msg);
     if (conn_queue(c, &s->reply) < 0)
       c->closing = true;
   }
   conn_pump(c);
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  srv *s = container_of((uv_pipe_t *)server, srv, listener);
+static void on_connection(uv_stream_t *listener, int status) {
+  server *s = container_of((uv_pipe_t *)listener, server, listener);
   if (status < 0) {
     log_warn("listen: %s", uv_strerror(status));
     return;
@@ -438,11 +443,11 @@ static void on_connection(uv_stream_t *server, int status) {
 }
 
 static void on_sweep(uv_timer_t *t) {
-  srv *s = container_of(t, srv, sweep);
+  server *s = container_of(t, server, sweep);
   uint64_t limit = s->opt.frame_timeout_ms, now = uv_now(s->loop);
   if (limit == 0)
     return;
-  for (conn *c = s->conns, *next; c; c = next) {
+  for (server_conn *c = s->conns, *next; c; c = next) {
     next = c->next;
     if (c->partial_since && now - c->partial_since > limit) {
       log_notice("pid %d: a frame stayed half-received for over %llu ms; closing",
@@ -467,7 +472,7 @@ static bool socket_is_live(const char *path) {
   return rc == 0 || (err != ECONNREFUSED && err != ENOENT);
 }
 
-static int bind_path(srv *s, const char *path, unsigned mode) {
+static int bind_path(server *s, const char *path, unsigned mode) {
   if (strlen(path) >= sizeof((struct sockaddr_un *)0)->sun_path) {
     log_err("socket path too long (at most %zu bytes): %s",
             sizeof((struct sockaddr_un *)0)->sun_path - 1, path);
@@ -507,7 +512,7 @@ static int bind_path(srv *s, const char *path, unsigned mode) {
   return 0;
 }
 
-static int copy_lists(srv *s, const srv_options *o) {
+static int copy_lists(server *s, const server_options *o) {
   uid_t *u = NULL;
   gid_t *g = NULL;
   if (o->n_allow_uids && (u = malloc(o->n_allow_uids * sizeof *u)) == NULL)
@@ -532,7 +537,7 @@ static int copy_lists(srv *s, const srv_options *o) {
   return 0;
 }
 
-int srv_update(srv *s, const srv_options *o) {
+int server_update(server *s, const server_options *o) {
   int rc = copy_lists(s, o);
   if (rc == 0 && s->accept_paused &&
       (!s->opt.max_connections || s->nconns < s->opt.max_connections)) {
@@ -543,15 +548,15 @@ int srv_update(srv *s, const srv_options *o) {
 }
 
 static void on_failed_close(uv_handle_t *h) {
-  srv *s = h->data;
+  server *s = h->data;
   free((void *)s->opt.allow_uids);
   free((void *)s->opt.allow_gids);
   free(s->path);
   free(s);
 }
 
-int srv_start(srv **out, uv_loop_t *loop, dsp_daemon *d, const srv_options *o) {
-  srv *s = calloc(1, sizeof *s);
+int server_start(server **out, uv_loop_t *loop, dispatcher *d, const server_options *o) {
+  server *s = calloc(1, sizeof *s);
   if (s == NULL)
     return -ENOMEM;
   s->loop = loop;
@@ -592,13 +597,13 @@ int srv_start(srv **out, uv_loop_t *loop, dsp_daemon *d, const srv_options *o) {
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 static void on_grace(uv_timer_t *t) {
-  srv *s = t->data;
+  server *s = t->data;
   log_warn("%u connections did not drain in time; closing them", s->nconns);
   while (s->conns)
     conn_close(s->conns);
 }
 
-void srv_shutdown(srv *s, void (*done)(srv *s, void *arg), void *arg) {
+void server_shutdown(server *s, void (*done)(server *s, void *arg), void *arg) {
   if (s->shutting_down)
     return;
   s->shutting_down = true;
@@ -607,7 +612,7 @@ void srv_shutdown(srv *s, void (*done)(srv *s, void *arg), void *arg) {
   uv_close((uv_handle_t *)&s->listener, on_own_closed);
   uv_close((uv_handle_t *)&s->sweep, on_own_closed);
   uv_timer_start(&s->grace, on_grace, GRACE_MS, 0);
-  for (conn *c = s->conns, *next; c; c = next) {
+  for (server_conn *c = s->conns, *next; c; c = next) {
     next = c->next;
     if (c->in_session)
       conn_process(c, true); /* every request already received gets its answer */
@@ -617,7 +622,7 @@ void srv_shutdown(srv *s, void (*done)(srv *s, void *arg), void *arg) {
   shutdown_progress(s);
 }
 
-void srv_free(srv *s) {
+void server_free(server *s) {
   if (s->bound)
     unlink(s->bound);
   free(s->bound);

@@ -19,9 +19,9 @@
 
 #include "dispatch.h"
 
-typedef struct srv srv;
+typedef struct server server;
 
-typedef struct srv_options {
+typedef struct server_options {
   const char *path;          /* socket path to bind; also shown in messages */
   int fd;                    /* an inherited listening socket (socket activation), or -1 */
   unsigned mode;             /* file mode of a socket we bind */
@@ -31,23 +31,23 @@ typedef struct srv_options {
   size_t n_allow_uids;       /* these, root and the daemon's own uid get in */
   const gid_t *allow_gids;
   size_t n_allow_gids;
-} srv_options;
+} server_options;
 
 /* Binds (or adopts o->fd) and starts serving on loop. A stale socket file left by a dead
  * instance is replaced; a live instance on the same path is refused with -EADDRINUSE.
  * Returns 0 or a negative errno; a message naming the problem goes to the log. */
-int srv_start(srv **out, uv_loop_t *loop, dsp_daemon *d, const srv_options *o);
+int server_start(server **out, uv_loop_t *loop, dispatcher *d, const server_options *o);
 
 /* Applies options that can change at run time (limits and allow-lists; not path or fd).
  * The lists are copied. Returns 0 or -ENOMEM (the old options stay). */
-int srv_update(srv *s, const srv_options *o);
+int server_update(server *s, const server_options *o);
 
 /* Stops accepting, answers every request already received, flushes, closes every
  * connection (leaving clients their mappings), then calls done. Connections that cannot
  * be flushed within a few seconds are closed anyway. */
-void srv_shutdown(srv *s, void (*done)(srv *s, void *arg), void *arg);
+void server_shutdown(server *s, void (*done)(server *s, void *arg), void *arg);
 
 /* Frees a server whose shutdown has completed, removing the socket file it bound. */
-void srv_free(srv *s);
+void server_free(server *s);
 
 #endif

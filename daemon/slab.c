@@ -85,7 +85,7 @@ static int map_find_run(const uint64_t *m, unsigned n) {
 
 /* ---- segments ---------------------------------------------------------------------------- */
 
-static void seg_link(slab_owner *o, slab_seg *s) {
+static void slab_seg_link(slab_owner *o, slab_seg *s) {
   s->prev = NULL;
   s->next = o->segs;
   if (o->segs)
@@ -94,7 +94,7 @@ static void seg_link(slab_owner *o, slab_seg *s) {
   o->nsegs++;
 }
 
-static void seg_unlink(slab_owner *o, slab_seg *s) {
+static void slab_seg_unlink(slab_owner *o, slab_seg *s) {
   if (s->prev)
     s->prev->next = s->next;
   else
@@ -104,7 +104,7 @@ static void seg_unlink(slab_owner *o, slab_seg *s) {
   o->nsegs--;
 }
 
-static int seg_new(slab_owner *o, uint64_t size, bool solo, slab_seg **out) {
+static int slab_seg_new(slab_owner *o, uint64_t size, bool solo, slab_seg **out) {
   slab_seg *s = calloc(1, sizeof *s);
   if (s == NULL)
     return -ENOMEM;
@@ -128,21 +128,21 @@ static int seg_new(slab_owner *o, uint64_t size, bool solo, slab_seg **out) {
   s->id = ++o->next_id;
   s->size = size;
   s->solo = solo;
-  seg_link(o, s);
+  slab_seg_link(o, s);
   *out = s;
   return 0;
 }
 
 /* Destroys a segment that holds nothing reserved. */
-static void seg_discard(slab_owner *o, slab_seg *s) {
+static void slab_seg_discard(slab_owner *o, slab_seg *s) {
   o->ops->destroy(s->fd);
-  seg_unlink(o, s);
+  slab_seg_unlink(o, s);
   free(s->pages);
   free(s);
 }
 
 /* Gives a segment's reserved bytes back and destroys it. */
-static void seg_destroy(slab_owner *o, slab_seg *s, bool punch) {
+static void slab_seg_destroy(slab_owner *o, slab_seg *s, bool punch) {
   uint64_t bytes;
   if (s->solo)
     bytes = s->size;
@@ -159,17 +159,17 @@ static void seg_destroy(slab_owner *o, slab_seg *s, bool punch) {
   if (bytes > 0) /* charge() takes a request (> 0) or a refund (< 0), never nothing */
     o->ops->charge(o->ctx, -(int64_t)bytes);
   o->ops->retire(o->ctx, s);
-  seg_discard(o, s);
+  slab_seg_discard(o, s);
 }
 
-static bool seg_empty(const slab_seg *s) { return s->used_pages == 0; }
+static bool slab_seg_empty(const slab_seg *s) { return s->used_pages == 0; }
 
 /* Keeps one empty segment as a spare, so an owner that frees and allocates around a
  * segment boundary does not create, send and map a segment each time. */
-static void seg_maybe_destroy(slab_owner *o, slab_seg *s) {
+static void slab_seg_maybe_destroy(slab_owner *o, slab_seg *s) {
   for (slab_seg *t = o->segs; t; t = t->next)
-    if (t != s && !t->solo && seg_empty(t)) {
-      seg_destroy(o, s, true);
+    if (t != s && !t->solo && slab_seg_empty(t)) {
+      slab_seg_destroy(o, s, true);
       return;
     }
 }
@@ -213,8 +213,8 @@ static void run_put(slab_owner *o, slab_seg *s, unsigned first, unsigned n) {
     o->reserved -= bytes;
     o->ops->charge(o->ctx, -(int64_t)bytes);
   }
-  if (seg_empty(s))
-    seg_maybe_destroy(o, s);
+  if (slab_seg_empty(s))
+    slab_seg_maybe_destroy(o, s);
 }
 
 /* Finds n free pages in some segment, making a new segment when none has room. */
@@ -233,7 +233,7 @@ static int run_alloc(slab_owner *o, unsigned n, slab_seg **seg, unsigned *first,
     }
   }
   slab_seg *s;
-  int rc = seg_new(o, SLAB_SEG_SIZE, false, &s);
+  int rc = slab_seg_new(o, SLAB_SEG_SIZE, false, &s);
   if (rc < 0)
     return rc;
   rc = run_take(o, s, 0, n, dirty);
@@ -332,7 +332,7 @@ void slab_owner_init(slab_owner *o, const slab_ops *ops, void *ctx, uint64_t war
 
 void slab_owner_fini(slab_owner *o, bool punch) {
   while (o->segs)
-    seg_destroy(o, o->segs, punch);
+    slab_seg_destroy(o, o->segs, punch);
   memset(o->partial, 0, sizeof o->partial);
 }
 
@@ -342,11 +342,11 @@ static int solo_alloc(slab_owner *o, uint64_t size, slab_seg **seg, uint64_t *of
   if (rc < 0)
     return rc;
   slab_seg *s;
-  rc = seg_new(o, bytes, true, &s);
+  rc = slab_seg_new(o, bytes, true, &s);
   if (rc == 0) {
     rc = o->ops->reserve(s->fd, 0, bytes);
     if (rc < 0)
-      seg_discard(o, s);
+      slab_seg_discard(o, s);
   }
   if (rc < 0) {
     o->ops->charge(o->ctx, -(int64_t)bytes);
@@ -397,7 +397,7 @@ int slab_alloc(slab_owner *o, uint64_t size, unsigned flags, slab_seg **seg, uin
 void slab_free(slab_owner *o, slab_seg *s, uint64_t off) {
   if (s->solo) {
     s->used_pages = 0;
-    seg_destroy(o, s, true);
+    slab_seg_destroy(o, s, true);
     return;
   }
   slab_page *p = &s->pages[off / SLAB_PAGE];

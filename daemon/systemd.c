@@ -42,7 +42,7 @@ static const char *wrong_kind(int fd) {
   return "not listening";
 }
 
-int sysd_listen_fd(int *fd, char *path, size_t cap) {
+int systemd_listen_fd(int *fd, char *path, size_t cap) {
   *fd = -1;
   int n = sd_listen_fds(1);
   if (n < 0) {
@@ -67,8 +67,8 @@ int sysd_listen_fd(int *fd, char *path, size_t cap) {
   return 0;
 }
 
-static void status_line(const dsp_daemon *d, char *out, size_t cap) {
-  const dsp_totals *t = &d->t;
+static void status_line(const session_books *b, char *out, size_t cap) {
+  const session_totals *t = &b->t;
   snprintf(out, cap,
            "STATUS=%llu connections, %llu buffers, %llu bytes in %llu slabs, %.1f MiB reserved",
            (unsigned long long)t->connections, (unsigned long long)t->buffers,
@@ -77,9 +77,9 @@ static void status_line(const dsp_daemon *d, char *out, size_t cap) {
 }
 
 static void on_status(uv_timer_t *t) {
-  sysd *n = t->data;
+  systemd_notifier *n = t->data;
   char line[sizeof n->last];
-  status_line(n->d, line, sizeof line);
+  status_line(n->books, line, sizeof line);
   if (strcmp(line, n->last) != 0) {
     memcpy(n->last, line, sizeof line);
     sd_notify(0, line);
@@ -91,10 +91,10 @@ static void on_watchdog(uv_timer_t *t) {
   sd_notify(0, "WATCHDOG=1");
 }
 
-void sysd_ready(sysd *n, uv_loop_t *loop, const dsp_daemon *d, const char *where) {
+void systemd_ready(systemd_notifier *n, uv_loop_t *loop, const session_books *books, const char *where) {
   memset(n, 0, sizeof *n);
-  n->d = d;
-  status_line(d, n->last, sizeof n->last);
+  n->books = books;
+  status_line(books, n->last, sizeof n->last);
   char msg[sizeof n->last + 64];
   snprintf(msg, sizeof msg, "READY=1\n%s, on %s", n->last, where);
   sd_notify(0, msg);
@@ -114,7 +114,7 @@ void sysd_ready(sysd *n, uv_loop_t *loop, const dsp_daemon *d, const char *where
   }
 }
 
-void sysd_reloading(void) {
+void systemd_reloading(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   char msg[96];
@@ -123,14 +123,14 @@ void sysd_reloading(void) {
   sd_notify(0, msg);
 }
 
-void sysd_reloaded(sysd *n) {
+void systemd_reloaded(systemd_notifier *n) {
   char msg[sizeof n->last + 16];
-  status_line(n->d, n->last, sizeof n->last);
+  status_line(n->books, n->last, sizeof n->last);
   snprintf(msg, sizeof msg, "READY=1\n%s", n->last);
   sd_notify(0, msg);
 }
 
-void sysd_stopping(sysd *n) {
+void systemd_stopping(systemd_notifier *n) {
   sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
   if (n->open >= 1)
     uv_close((uv_handle_t *)&n->status, NULL);

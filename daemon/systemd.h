@@ -6,30 +6,30 @@
 
 #include <uv.h>
 
-#include "dispatch.h"
+#include "session.h"
 
-typedef struct sysd {
+typedef struct systemd_notifier {
   uv_timer_t status;   /* STATUS= refresh, every few seconds at most */
   uv_timer_t watchdog; /* WATCHDOG=1 at half of WATCHDOG_USEC, from the loop itself */
-  const dsp_daemon *d;
+  const session_books *books;
   char last[256];
   int open;
-} sysd;
+} systemd_notifier;
 
 /* The listening socket systemd passed, checked to be one Unix stream socket that listens.
  * Returns 0 with *fd = -1 when none was passed, 0 with the fd and the path it is bound to (for
  * messages) in path, or -EINVAL (more than one fd, or the wrong kind), with the reason logged.
  * LISTEN_* are unset either way, so nothing the daemon starts inherits them. */
-int sysd_listen_fd(int *fd, char *path, size_t cap);
+int systemd_listen_fd(int *fd, char *path, size_t cap);
 
 /* Says READY=1 with a first STATUS=, and starts the status and watchdog timers. */
-void sysd_ready(sysd *n, uv_loop_t *loop, const dsp_daemon *d, const char *where);
+void systemd_ready(systemd_notifier *n, uv_loop_t *loop, const session_books *books, const char *where);
 
 /* RELOADING=1 ... READY=1 around a configuration reload. */
-void sysd_reloading(void);
-void sysd_reloaded(sysd *n);
+void systemd_reloading(void);
+void systemd_reloaded(systemd_notifier *n);
 
 /* Says STOPPING=1 and closes the timers. */
-void sysd_stopping(sysd *n);
+void systemd_stopping(systemd_notifier *n);
 
 #endif

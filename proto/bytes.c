@@ -29,15 +29,6 @@ int sb_bytes_reserve(sb_bytes *b, size_t n) {
   return 0;
 }
 
-int sb_bytes_append(sb_bytes *b, const void *data, size_t n) {
-  int rc = sb_bytes_reserve(b, n);
-  if (rc < 0 || n == 0)
-    return rc;
-  memcpy(sb_bytes_tail(b), data, n);
-  b->len += n;
-  return 0;
-}
-
 void sb_bytes_consume(sb_bytes *b, size_t n) {
   b->off += n;
   b->len -= n;

@@ -17,9 +17,6 @@ typedef struct sb_bytes {
  * Returns 0 or -ENOMEM (the buffer is unchanged then). */
 int sb_bytes_reserve(sb_bytes *b, size_t n);
 
-/* Appends n bytes. Returns 0 or -ENOMEM. */
-int sb_bytes_append(sb_bytes *b, const void *data, size_t n);
-
 /* Drops n held bytes from the front. */
 void sb_bytes_consume(sb_bytes *b, size_t n);
 

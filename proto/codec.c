@@ -13,12 +13,6 @@
 
 /* ---- names ------------------------------------------------------------------------------- */
 
-static const char *const NAMES[] = {
-    [SB_ENC_UTF8] = "utf8",     [SB_ENC_UTF16LE] = "utf16le", [SB_ENC_LATIN1] = "latin1",
-    [SB_ENC_ASCII] = "ascii",   [SB_ENC_BASE64] = "base64",   [SB_ENC_BASE64URL] = "base64url",
-    [SB_ENC_HEX] = "hex",
-};
-
 static const struct {
   const char *name;
   sb_enc enc;
@@ -49,8 +43,6 @@ int sb_enc_parse(const char *name, size_t len, sb_enc *out) {
   }
   return -EINVAL;
 }
-
-const char *sb_enc_name(sb_enc enc) { return NAMES[enc]; }
 
 /* ---- UTF-8 and UTF-16 ---------------------------------------------------------------------- */
 

@@ -37,9 +37,6 @@ static inline sb_str sb_str_utf16(const uint16_t *u, size_t n) { return (sb_str)
  * encoding, in any letter case. Returns 0, or -EINVAL for a name Node does not know. */
 int sb_enc_parse(const char *name, size_t len, sb_enc *out);
 
-/* The canonical name: "utf8", "utf16le", "latin1", "ascii", "base64", "base64url", "hex". */
-const char *sb_enc_name(sb_enc enc);
-
 /* string.length: the number of UTF-16 code units. */
 size_t sb_str_units(sb_str s);
 

@@ -300,7 +300,7 @@ END_TEST
 
 /* ---- the rest of the interface --------------------------------------------------------------- */
 
-/* The interface as issue 3 gives it, line for line. */
+/* The documented interface, line for line. */
 static const char *const INTERFACE[] = {
     "shmbuf [-s|--socket PATH] COMMAND ...",
     "  default socket: $SHMBUF_SOCKET, else the daemon's default path",
@@ -324,7 +324,7 @@ static const char *const INTERFACE[] = {
     "                                                            standard input and run them all "
     "on one connection",
     "  stats [--json | --prometheus]                             the daemon's counters",
-    "  demo                                                      the seed's examples, printed as "
+    "  demo                                                      Node's Buffer examples, printed as "
     "Node prints them",
     "  --help, --version",
 };

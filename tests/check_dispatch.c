@@ -16,12 +16,14 @@
 #include "fuzz/fuzz.h"
 #include "harness.h"
 
-static dsp_daemon daemon_state;
-static dsp_reply reply;
+static session_books books;
+static dispatcher dispatch;
+static dispatch_reply reply;
 
 static void limits(uint64_t max_memory, uint64_t conn_bytes, uint64_t conn_buffers) {
-  memset(&daemon_state, 0, sizeof daemon_state);
-  daemon_state.limits = (dsp_limits){.pool_size = 8192,
+  memset(&books, 0, sizeof books);
+  dispatch_init(&dispatch, &books);
+  books.limits = (session_limits){.pool_size = 8192,
                                      .max_frame = 1u << 20,
                                      .max_memory = max_memory,
                                      .conn_max_bytes = conn_bytes,
@@ -30,14 +32,14 @@ static void limits(uint64_t max_memory, uint64_t conn_bytes, uint64_t conn_buffe
 }
 
 /* Sends one request through dispatch, as the server would. */
-static const dsp_reply *ask(dsp_session *s, Shmbufwire__Request *q) {
+static const dispatch_reply *ask(conn_session *s, Shmbufwire__Request *q) {
   uint8_t buf[256];
   size_t n = shmbufwire__request__pack(q, buf);
-  dsp_handle(s, buf, n, &reply);
+  dispatch_handle(&dispatch, s, buf, n, &reply);
   return &reply;
 }
 
-static void greet(dsp_session *s) {
+static void greet(conn_session *s) {
   Shmbufwire__Request q;
   Shmbufwire__Hello h;
   shmbufwire__request__init(&q);
@@ -50,7 +52,7 @@ static void greet(dsp_session *s) {
 }
 
 /* allocUnsafeSlow(size): the buffer id, or the negative errnum of the error reply. */
-static int64_t slow(dsp_session *s, int64_t size) {
+static int64_t slow(conn_session *s, int64_t size) {
   Shmbufwire__Request q;
   Shmbufwire__Size sz;
   shmbufwire__request__init(&q);
@@ -59,7 +61,7 @@ static int64_t slow(dsp_session *s, int64_t size) {
   q.id = 2;
   q.op_case = SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW;
   q.alloc_unsafe_slow = &sz;
-  const dsp_reply *r = ask(s, &q);
+  const dispatch_reply *r = ask(s, &q);
   if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
     ck_assert_str_eq(r->msg.error->code, "ERR_MEMORY_ALLOCATION_FAILED");
     return r->msg.error->errnum;
@@ -68,7 +70,7 @@ static int64_t slow(dsp_session *s, int64_t size) {
   return (int64_t)r->msg.buffer->buffer;
 }
 
-static void release(dsp_session *s, int64_t id) {
+static void release(conn_session *s, int64_t id) {
   Shmbufwire__Request q;
   Shmbufwire__Release rel;
   shmbufwire__request__init(&q);
@@ -82,8 +84,8 @@ static void release(dsp_session *s, int64_t id) {
 
 START_TEST(connection_quota) {
   limits(0, 1u << 20, 0);
-  dsp_session s;
-  dsp_session_init(&s, &daemon_state);
+  conn_session s;
+  session_init(&s, &books);
   greet(&s);
   int64_t a = slow(&s, 600 << 10);
   ck_assert_int_gt(a, 0);
@@ -93,16 +95,16 @@ START_TEST(connection_quota) {
   ck_assert_int_gt(slow(&s, 300 << 10), 0); /* what fits still fits */
   release(&s, a);
   ck_assert_int_gt(slow(&s, 600 << 10), 0); /* and what was given back counts no more */
-  dsp_session_fini(&s, true);
-  ck_assert_uint_eq(daemon_state.t.reserved, 0);
+  session_fini(&s, true);
+  ck_assert_uint_eq(books.t.reserved, 0);
 }
 END_TEST
 
 START_TEST(daemon_cap_spans_connections) {
   limits(1u << 20, 0, 0);
-  dsp_session a, b;
-  dsp_session_init(&a, &daemon_state);
-  dsp_session_init(&b, &daemon_state);
+  conn_session a, b;
+  session_init(&a, &books);
+  session_init(&b, &books);
   greet(&a);
   greet(&b);
   int64_t big = slow(&a, 800 << 10);
@@ -110,19 +112,19 @@ START_TEST(daemon_cap_spans_connections) {
   ck_assert_int_eq(slow(&b, 400 << 10), -ENOMEM);
   ck_assert_str_eq(reply.err.message, "Array buffer allocation failed: the daemon's memory limit "
                                       "is reached");
-  ck_assert_uint_le(daemon_state.t.reserved, 1u << 20);
-  dsp_session_fini(&a, true); /* a connection that ends frees room for the others */
+  ck_assert_uint_le(books.t.reserved, 1u << 20);
+  session_fini(&a, true); /* a connection that ends frees room for the others */
   ck_assert_int_gt(slow(&b, 400 << 10), 0);
-  dsp_session_fini(&b, true);
-  ck_assert_uint_eq(daemon_state.t.reserved, 0);
-  ck_assert_uint_eq(daemon_state.t.connections, 0);
+  session_fini(&b, true);
+  ck_assert_uint_eq(books.t.reserved, 0);
+  ck_assert_uint_eq(books.t.connections, 0);
 }
 END_TEST
 
 START_TEST(buffer_count_limit) {
   limits(0, 0, 100);
-  dsp_session s;
-  dsp_session_init(&s, &daemon_state);
+  conn_session s;
+  session_init(&s, &books);
   greet(&s);
   int64_t ids[100];
   for (int i = 0; i < 100; i++)
@@ -132,8 +134,8 @@ START_TEST(buffer_count_limit) {
                                       "limit of 100 buffers");
   release(&s, ids[50]);
   ck_assert_int_gt(slow(&s, 16), 0);
-  dsp_session_fini(&s, true);
-  ck_assert_uint_eq(daemon_state.t.buffers, 0);
+  session_fini(&s, true);
+  ck_assert_uint_eq(books.t.buffers, 0);
 }
 END_TEST
 

@@ -176,7 +176,7 @@ static const call scripts[][20] = {
 };
 
 START_TEST(placement_matches_node) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   const call *calls = scripts[_i];
   struct {
@@ -240,7 +240,7 @@ END_TEST
 /* ---- views --------------------------------------------------------------------------------- */
 
 START_TEST(views) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view p, d, l, z, e;
   ck_assert_int_eq(heap_pooled(&h, 100, 100, &p), 0);
@@ -297,7 +297,7 @@ START_TEST(views) {
 END_TEST
 
 START_TEST(empty_takes_nothing) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a, e, b;
   ck_assert_int_eq(heap_pooled(&h, 5, 5, &a), 0);
@@ -323,7 +323,7 @@ END_TEST
  * a punch of exactly its page. */
 START_TEST(pool_freed_when_unused_and_not_current) {
   const uint32_t ps = 16 * KIB;
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, ps, 0);
   heap_view a, b, c;
   ck_assert_int_eq(heap_pooled(&h, 100, 100, &a), 0);
@@ -390,7 +390,7 @@ START_TEST(pool_freed_when_unused_and_not_current) {
 END_TEST
 
 START_TEST(dedicated_freed_on_release) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a, s;
   ck_assert_int_eq(heap_dedicated(&h, 100 * KIB, 100 * KIB, false, false, &a), 0);
@@ -416,7 +416,7 @@ END_TEST
 /* ---- ids ----------------------------------------------------------------------------------- */
 
 START_TEST(ids) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a, b, c, g;
   ck_assert_int_eq(heap_pooled(&h, 10, 10, &a), 0);
@@ -471,7 +471,7 @@ START_TEST(ids) {
 END_TEST
 
 START_TEST(ids_of_another_heap) {
-  heap h1, h2;
+  buffer_heap h1, h2;
   heap_init(&h1, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_init(&h2, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a[3], b, g;
@@ -498,7 +498,7 @@ END_TEST
 /* ---- failures ------------------------------------------------------------------------------ */
 
 START_TEST(refused_memory) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a, x, v;
   ck_assert_int_eq(heap_pooled(&h, 4000, 4000, &a), 0);
@@ -532,7 +532,7 @@ END_TEST
 /* ---- fini ---------------------------------------------------------------------------------- */
 
 START_TEST(fini_frees_everything) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 64 * KIB);
   static uint64_t made[2000];
   int n = 0;
@@ -569,7 +569,7 @@ END_TEST
 
 /* After heap_fini() the heap is empty, not broken: a connection object may be recycled. */
 START_TEST(fini_then_reuse) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a, b;
   ck_assert_int_eq(heap_pooled(&h, 10, 10, &a), 0);
@@ -630,7 +630,7 @@ static void check_disjoint(const live *l, int n) {
 }
 
 START_TEST(random_walk) {
-  heap h;
+  buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 256 * KIB);
   enum { MAX = 300 };
   static live l[MAX];

@@ -24,7 +24,7 @@
 
 static int make(uint64_t size) {
   int fd = -1;
-  ck_assert_int_eq(seg_create(size, &fd), 0);
+  ck_assert_int_eq(segment_create(size, &fd), 0);
   ck_assert_int_ge(fd, 0);
   return fd;
 }
@@ -72,7 +72,7 @@ static void write_pattern(int fd, uint64_t off, size_t n) {
   uint8_t *b = malloc(n);
   for (size_t i = 0; i < n; i++)
     b[i] = pattern_at(off + i);
-  ck_assert_int_eq(seg_write(fd, off, b, n), 0);
+  ck_assert_int_eq(segment_write(fd, off, b, n), 0);
   free(b);
 }
 
@@ -153,22 +153,22 @@ START_TEST(create_sparse_anonymous) {
   target2[l] = '\0';
   ck_assert_str_ne(target, target2);
   ck_assert_uint_eq(file_size(fd2), 16 * KIB);
-  seg_close(fd2);
+  segment_close(fd2);
 
   /* new pages read as zeros */
   assert_zero(fd, 0, 64 * KIB);
   assert_zero(fd, 4 * MIB - 64 * KIB, 64 * KIB);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
 START_TEST(create_zero_and_close) {
   int fd = make(0);
   ck_assert_uint_eq(file_size(fd), 0);
-  seg_close(fd);
+  segment_close(fd);
   ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
   ck_assert_int_eq(errno, EBADF);
-  seg_close(-1); /* a no-op */
+  segment_close(-1); /* a no-op */
 }
 END_TEST
 
@@ -176,7 +176,7 @@ END_TEST
 
 START_TEST(reserve_allocates) {
   int fd = make(4 * MIB);
-  ck_assert_int_eq(seg_reserve(fd, 1 * MIB, 512 * KIB), 0);
+  ck_assert_int_eq(segment_reserve(fd, 1 * MIB, 512 * KIB), 0);
   uint64_t a = allocated(fd);
   ck_assert_uint_ge(a, 512 * KIB);
   ck_assert_uint_lt(a, 1 * MIB); /* only the range */
@@ -184,26 +184,26 @@ START_TEST(reserve_allocates) {
   assert_zero(fd, 1 * MIB, 512 * KIB);
   /* reserving again is harmless and keeps what is there */
   write_pattern(fd, 1 * MIB, 4 * KIB);
-  ck_assert_int_eq(seg_reserve(fd, 1 * MIB, 512 * KIB), 0);
+  ck_assert_int_eq(segment_reserve(fd, 1 * MIB, 512 * KIB), 0);
   assert_pattern(fd, 1 * MIB, 4 * KIB);
   ck_assert_uint_eq(allocated(fd), a);
   /* the whole object */
-  ck_assert_int_eq(seg_reserve(fd, 0, 4 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, 4 * MIB), 0);
   ck_assert_uint_ge(allocated(fd), 4 * MIB);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
 START_TEST(punch_reads_zero) {
   int fd = make(1 * MIB);
-  ck_assert_int_eq(seg_reserve(fd, 0, 1 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, 1 * MIB), 0);
   uint8_t *m = mmap(NULL, 1 * MIB, PROT_READ, MAP_SHARED, fd, 0);
   ck_assert_ptr_ne(m, MAP_FAILED);
   write_pattern(fd, 0, 1 * MIB);
   ck_assert_uint_eq(m[300 * KIB], pattern_at(300 * KIB)); /* fault the page in */
   uint64_t before = allocated(fd);
 
-  ck_assert_int_eq(seg_punch(fd, 256 * KIB, 128 * KIB), 0);
+  ck_assert_int_eq(segment_punch(fd, 256 * KIB, 128 * KIB), 0);
   assert_zero(fd, 256 * KIB, 128 * KIB);
   assert_pattern(fd, 0, 256 * KIB);
   assert_pattern(fd, 384 * KIB, 640 * KIB);
@@ -214,13 +214,13 @@ START_TEST(punch_reads_zero) {
     ck_assert_uint_eq(m[i], 0);
   ck_assert_uint_eq(m[255 * KIB], pattern_at(255 * KIB));
   munmap(m, 1 * MIB);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
 START_TEST(zero_keeps_pages) {
   int fd = make(4 * MIB);
-  ck_assert_int_eq(seg_reserve(fd, 0, 4 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, 4 * MIB), 0);
   write_pattern(fd, 0, 4 * MIB);
   uint8_t *m = mmap(NULL, 4 * MIB, PROT_READ, MAP_SHARED, fd, 0);
   ck_assert_ptr_ne(m, MAP_FAILED);
@@ -228,7 +228,7 @@ START_TEST(zero_keeps_pages) {
 
   /* unaligned, and longer than one batch of iovecs (16 * 64 KiB) */
   uint64_t off = 12345, len = 3 * MIB + 4321;
-  ck_assert_int_eq(seg_zero(fd, off, len), 0);
+  ck_assert_int_eq(segment_zero(fd, off, len), 0);
   assert_pattern(fd, 0, off);
   assert_zero(fd, off, len);
   assert_pattern(fd, off + len, 4 * MIB - off - len);
@@ -240,14 +240,14 @@ START_TEST(zero_keeps_pages) {
   ck_assert_uint_eq(file_size(fd), 4 * MIB);
 
   /* small, and nothing at all */
-  ck_assert_int_eq(seg_zero(fd, 7, 1), 0);
+  ck_assert_int_eq(segment_zero(fd, 7, 1), 0);
   ck_assert_uint_eq(m[7], 0);
   ck_assert_uint_eq(m[6], pattern_at(6));
   ck_assert_uint_eq(m[8], pattern_at(8));
-  ck_assert_int_eq(seg_zero(fd, 9, 0), 0);
+  ck_assert_int_eq(segment_zero(fd, 9, 0), 0);
   ck_assert_uint_eq(m[9], pattern_at(9));
   munmap(m, 4 * MIB);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
@@ -255,10 +255,10 @@ END_TEST
 
 START_TEST(write_at_offsets) {
   int fd = make(256 * KIB);
-  ck_assert_int_eq(seg_reserve(fd, 0, 256 * KIB), 0);
-  ck_assert_int_eq(seg_write(fd, 100, "hello", 5), 0);
-  ck_assert_int_eq(seg_write(fd, 256 * KIB - 3, "end", 3), 0);
-  ck_assert_int_eq(seg_write(fd, 50, "", 0), 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, 256 * KIB), 0);
+  ck_assert_int_eq(segment_write(fd, 100, "hello", 5), 0);
+  ck_assert_int_eq(segment_write(fd, 256 * KIB - 3, "end", 3), 0);
+  ck_assert_int_eq(segment_write(fd, 50, "", 0), 0);
   uint8_t *b = read_all(fd, 0, 256 * KIB);
   ck_assert_mem_eq(b + 100, "hello", 5);
   ck_assert_mem_eq(b + 256 * KIB - 3, "end", 3);
@@ -268,16 +268,16 @@ START_TEST(write_at_offsets) {
   write_pattern(fd, 1000, 200 * KIB);
   assert_pattern(fd, 1000, 200 * KIB);
   ck_assert_uint_eq(file_size(fd), 256 * KIB);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
 static void check_fill(const uint8_t *pat, size_t n, uint64_t off, uint64_t len) {
   uint64_t size = off + len + 5000;
   int fd = make(size);
-  ck_assert_int_eq(seg_reserve(fd, 0, size), 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, size), 0);
   write_pattern(fd, 0, size);
-  ck_assert_int_eq(seg_fill(fd, off, len, pat, n), 0);
+  ck_assert_int_eq(segment_fill(fd, off, len, pat, n), 0);
   uint8_t *b = read_all(fd, 0, size);
   for (uint64_t i = 0; i < size; i++) {
     uint8_t want = i >= off && i < off + len ? pat[(i - off) % n] : pattern_at(i);
@@ -288,7 +288,7 @@ static void check_fill(const uint8_t *pat, size_t n, uint64_t off, uint64_t len)
   }
   free(b);
   ck_assert_uint_eq(file_size(fd), size);
-  seg_close(fd);
+  segment_close(fd);
 }
 
 START_TEST(fill_one_byte) {
@@ -326,9 +326,9 @@ START_TEST(fill_nothing) {
   int fd = make(16 * KIB);
   write_pattern(fd, 0, 16 * KIB);
   const uint8_t pat[2] = {9, 9};
-  ck_assert_int_eq(seg_fill(fd, 100, 0, pat, 2), 0);
+  ck_assert_int_eq(segment_fill(fd, 100, 0, pat, 2), 0);
   assert_pattern(fd, 0, 16 * KIB);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
@@ -337,13 +337,13 @@ END_TEST
 START_TEST(copy_between_objects) {
   uint64_t len = 700 * KIB + 77; /* more than the 256 KiB bounce buffer, twice */
   int src = make(1 * MIB), dst = make(2 * MIB);
-  ck_assert_int_eq(seg_reserve(src, 0, 1 * MIB), 0);
-  ck_assert_int_eq(seg_reserve(dst, 0, 2 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(src, 0, 1 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(dst, 0, 2 * MIB), 0);
   write_pattern(src, 0, 1 * MIB);
   uint8_t fillb = 0xee;
-  ck_assert_int_eq(seg_fill(dst, 0, 2 * MIB, &fillb, 1), 0);
+  ck_assert_int_eq(segment_fill(dst, 0, 2 * MIB, &fillb, 1), 0);
 
-  ck_assert_int_eq(seg_copy(src, 1000, dst, 500 * KIB + 3, len), 0);
+  ck_assert_int_eq(segment_copy(src, 1000, dst, 500 * KIB + 3, len), 0);
   uint8_t *b = read_all(dst, 0, 2 * MIB);
   for (uint64_t i = 0; i < 2 * MIB; i++) {
     uint8_t want = i >= 500 * KIB + 3 && i < 500 * KIB + 3 + len
@@ -354,17 +354,17 @@ START_TEST(copy_between_objects) {
   }
   free(b);
   assert_pattern(src, 0, 1 * MIB); /* the source is untouched */
-  ck_assert_int_eq(seg_copy(src, 0, dst, 0, 0), 0);
-  seg_close(src);
-  seg_close(dst);
+  ck_assert_int_eq(segment_copy(src, 0, dst, 0, 0), 0);
+  segment_close(src);
+  segment_close(dst);
 }
 END_TEST
 
 START_TEST(copy_within_object) {
   int fd = make(1 * MIB);
-  ck_assert_int_eq(seg_reserve(fd, 0, 1 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, 1 * MIB), 0);
   write_pattern(fd, 0, 300 * KIB);
-  ck_assert_int_eq(seg_copy(fd, 10, fd, 600 * KIB, 300 * KIB - 10), 0);
+  ck_assert_int_eq(segment_copy(fd, 10, fd, 600 * KIB, 300 * KIB - 10), 0);
   uint8_t *b = read_all(fd, 600 * KIB, 300 * KIB - 10);
   for (uint64_t i = 0; i < 300 * KIB - 10; i++)
     if (b[i] != pattern_at(10 + i))
@@ -372,22 +372,22 @@ START_TEST(copy_within_object) {
   free(b);
   assert_pattern(fd, 0, 300 * KIB);
   assert_zero(fd, 300 * KIB, 300 * KIB);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
 START_TEST(copy_from_truncated) {
   int src = make(1 * MIB), dst = make(1 * MIB);
-  ck_assert_int_eq(seg_reserve(src, 0, 1 * MIB), 0);
-  ck_assert_int_eq(seg_reserve(dst, 0, 1 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(src, 0, 1 * MIB), 0);
+  ck_assert_int_eq(segment_reserve(dst, 0, 1 * MIB), 0);
   write_pattern(src, 0, 1 * MIB);
   uint8_t fillb = 0x55;
-  ck_assert_int_eq(seg_fill(dst, 0, 1 * MIB, &fillb, 1), 0);
+  ck_assert_int_eq(segment_fill(dst, 0, 1 * MIB, &fillb, 1), 0);
   /* a client shrinks the source under us */
   ck_assert_int_eq(ftruncate(src, 300 * KIB + 5), 0);
 
   /* [200 KiB, 200 KiB + 600 KiB): the first 100 KiB + 5 bytes exist, the rest is gone */
-  ck_assert_int_eq(seg_copy(src, 200 * KIB, dst, 100, 600 * KIB), 0);
+  ck_assert_int_eq(segment_copy(src, 200 * KIB, dst, 100, 600 * KIB), 0);
   uint8_t *b = read_all(dst, 0, 1 * MIB);
   for (uint64_t i = 0; i < 1 * MIB; i++) {
     uint8_t want;
@@ -403,14 +403,14 @@ START_TEST(copy_from_truncated) {
   free(b);
 
   /* wholly past the end: all zeros; the source is not grown back */
-  ck_assert_int_eq(seg_copy(src, 512 * KIB, dst, 0, 64 * KIB), 0);
+  ck_assert_int_eq(segment_copy(src, 512 * KIB, dst, 0, 64 * KIB), 0);
   assert_zero(dst, 0, 64 * KIB);
   ck_assert_uint_eq(file_size(src), 300 * KIB + 5);
   ck_assert_int_eq(ftruncate(src, 0), 0);
-  ck_assert_int_eq(seg_copy(src, 0, dst, 64 * KIB, 300 * KIB), 0);
+  ck_assert_int_eq(segment_copy(src, 0, dst, 64 * KIB, 300 * KIB), 0);
   assert_zero(dst, 64 * KIB, 300 * KIB);
-  seg_close(src);
-  seg_close(dst);
+  segment_close(src);
+  segment_close(dst);
 }
 END_TEST
 
@@ -418,23 +418,23 @@ END_TEST
  * never faults and never fails because of it. */
 START_TEST(write_to_truncated) {
   int fd = make(256 * KIB);
-  ck_assert_int_eq(seg_reserve(fd, 0, 256 * KIB), 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, 256 * KIB), 0);
   ck_assert_int_eq(ftruncate(fd, 4 * KIB), 0);
   write_pattern(fd, 100 * KIB, 10 * KIB);
   assert_pattern(fd, 100 * KIB, 10 * KIB);
   ck_assert_int_eq(ftruncate(fd, 4 * KIB), 0);
-  ck_assert_int_eq(seg_zero(fd, 50 * KIB, 100 * KIB), 0);
+  ck_assert_int_eq(segment_zero(fd, 50 * KIB, 100 * KIB), 0);
   assert_zero(fd, 0, 150 * KIB);
   ck_assert_int_eq(ftruncate(fd, 0), 0);
   const uint8_t pat[3] = {4, 5, 6};
-  ck_assert_int_eq(seg_fill(fd, 10, 90000, pat, 3), 0);
+  ck_assert_int_eq(segment_fill(fd, 10, 90000, pat, 3), 0);
   uint8_t *b = read_all(fd, 10, 90000);
   size_t bad = 0;
   for (size_t i = 0; i < 90000; i++)
     bad += b[i] != pat[i % 3];
   ck_assert_uint_eq(bad, 0);
   free(b);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
@@ -447,40 +447,40 @@ START_TEST(reserve_on_a_full_dev_shm) {
   ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
   ck_assert_int_eq(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m"), 0);
   int fd;
-  ck_assert_int_eq(seg_create(8u << 20, &fd), 0); /* sparse: larger than the fs is fine */
-  ck_assert_int_eq(seg_reserve(fd, 0, 512u << 10), 0);
-  ck_assert_int_eq(seg_reserve(fd, 512u << 10, 1u << 20), -ENOSPC);
-  ck_assert_int_eq(seg_reserve(fd, 512u << 10, 256u << 10), 0); /* a failure takes nothing */
+  ck_assert_int_eq(segment_create(8u << 20, &fd), 0); /* sparse: larger than the fs is fine */
+  ck_assert_int_eq(segment_reserve(fd, 0, 512u << 10), 0);
+  ck_assert_int_eq(segment_reserve(fd, 512u << 10, 1u << 20), -ENOSPC);
+  ck_assert_int_eq(segment_reserve(fd, 512u << 10, 256u << 10), 0); /* a failure takes nothing */
   uint8_t *p = mmap(NULL, 768u << 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ck_assert_ptr_ne(p, MAP_FAILED);
   memset(p, 0x77, 768u << 10); /* every reserved byte can be touched */
-  ck_assert_int_eq(seg_punch(fd, 0, 512u << 10), 0);
-  ck_assert_int_eq(seg_reserve(fd, 1u << 20, 512u << 10), 0); /* punched memory is free again */
+  ck_assert_int_eq(segment_punch(fd, 0, 512u << 10), 0);
+  ck_assert_int_eq(segment_reserve(fd, 1u << 20, 512u << 10), 0); /* punched memory is free again */
   munmap(p, 768u << 10);
-  seg_close(fd);
+  segment_close(fd);
 }
 END_TEST
 
 START_TEST(errors_are_negative_errno) {
   uint8_t x = 1;
-  ck_assert_int_eq(seg_reserve(-1, 0, 4096), -EBADF);
-  ck_assert_int_eq(seg_punch(-1, 0, 4096), -EBADF);
-  ck_assert_int_eq(seg_zero(-1, 0, 4096), -EBADF);
-  ck_assert_int_eq(seg_write(-1, 0, &x, 1), -EBADF);
-  ck_assert_int_eq(seg_fill(-1, 0, 10, &x, 1), -EBADF);
+  ck_assert_int_eq(segment_reserve(-1, 0, 4096), -EBADF);
+  ck_assert_int_eq(segment_punch(-1, 0, 4096), -EBADF);
+  ck_assert_int_eq(segment_zero(-1, 0, 4096), -EBADF);
+  ck_assert_int_eq(segment_write(-1, 0, &x, 1), -EBADF);
+  ck_assert_int_eq(segment_fill(-1, 0, 10, &x, 1), -EBADF);
   int fd = make(4096);
-  ck_assert_int_eq(seg_copy(-1, 0, fd, 0, 10), -EBADF);
-  ck_assert_int_eq(seg_copy(fd, 0, -1, 0, 10), -EBADF);
+  ck_assert_int_eq(segment_copy(-1, 0, fd, 0, 10), -EBADF);
+  ck_assert_int_eq(segment_copy(fd, 0, -1, 0, 10), -EBADF);
   /* a read-only fd (what a client would hold) cannot be written through */
   char link[64];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   int ro = open(link, O_RDONLY | O_CLOEXEC);
   ck_assert_int_ge(ro, 0);
-  ck_assert_int_eq(seg_write(ro, 0, &x, 1), -EBADF);
-  ck_assert_int_lt(seg_reserve(ro, 0, 4096), 0);
+  ck_assert_int_eq(segment_write(ro, 0, &x, 1), -EBADF);
+  ck_assert_int_lt(segment_reserve(ro, 0, 4096), 0);
   close(ro);
-  ck_assert_int_lt(seg_create((uint64_t)1 << 63, &ro), 0); /* no such size */
-  seg_close(fd);
+  ck_assert_int_lt(segment_create((uint64_t)1 << 63, &ro), 0); /* no such size */
+  segment_close(fd);
 }
 END_TEST
 

@@ -280,8 +280,8 @@ START_TEST(unknown_fields_are_ignored) {
   /* field 100, varint 1, appended to the message; the length grows by 3 */
   uint8_t *p = sb_bytes_head(&out);
   p[3] += 3;
-  ck_assert_int_eq(sb_bytes_append(&out, "\xa0\x06\x01", 3), 0);
   sbt_write(fd, sb_bytes_head(&out), out.len);
+  sbt_write(fd, "\xa0\x06\x01", 3);
   sb_bytes_free(&out);
   Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 2000);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);

@@ -912,13 +912,13 @@ static void real_retire(void *ctx, const slab_seg *seg) {
   (void)ctx;
   (void)seg;
 }
-static const slab_ops real_ops = {seg_create, seg_reserve, seg_punch, seg_zero,
-                                  seg_close,  real_charge, real_retire};
+static const slab_ops real_ops = {segment_create, segment_reserve, segment_punch, segment_zero,
+                                  segment_close,  real_charge, real_retire};
 
 static void scribble(const chunk *c) {
   uint8_t *b = malloc(c->size);
   memset(b, 0xa5, c->size);
-  ck_assert_int_eq(seg_write(c->seg->fd, c->off, b, c->size), 0);
+  ck_assert_int_eq(segment_write(c->seg->fd, c->off, b, c->size), 0);
   free(b);
 }
 

@@ -260,7 +260,7 @@ static void copy_units(char *socket_unit, char *service_unit, size_t cap) {
   write_file(service_unit, fixed);
 }
 
-START_TEST(units_say_what_the_issue_asks) {
+START_TEST(units_have_what_the_service_needs) {
   static char sock[OUT_CAP], svc[OUT_CAP];
   read_file("systemd/shmbufd.socket", sock, sizeof sock);
   read_file("systemd/shmbufd.service", svc, sizeof svc);
@@ -684,7 +684,7 @@ static Suite *systemd_suite(void) {
   TCase *t = tcase_create("units");
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_set_timeout(t, 60);
-  tcase_add_test(t, units_say_what_the_issue_asks);
+  tcase_add_test(t, units_have_what_the_service_needs);
   tcase_add_test(t, verify_prints_nothing);
   tcase_add_test(t, security_exposure_is_low);
   tcase_add_test(t, documented_man_pages_exist);

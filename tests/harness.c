@@ -3,6 +3,8 @@
 
 #include "harness.h"
 
+#include "frame.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -171,7 +173,7 @@ Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms) {
   uint8_t h[4];
   if (!read_exact(fd, h, 4, fds, nfds, timeout_ms))
     return NULL;
-  uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+  uint32_t len = sb_frame_length(h);
   ck_assert_uint_le(len, 1u << 20);
   uint8_t *p = malloc(len ? len : 1);
   ck_assert_ptr_nonnull(p);

@@ -14,7 +14,7 @@
 
 #define FUZZ_MAX_FRAME (1u << 20)
 
-static dsp_daemon daemon_state = {
+static session_books books = {
     .limits = {.pool_size = 8192,
                .max_frame = FUZZ_MAX_FRAME,
                .max_memory = 64u << 20,
@@ -24,7 +24,7 @@ static dsp_daemon daemon_state = {
 };
 
 /* A reply must be packable, and a buffer must lie inside its slab. */
-static void check_reply(const dsp_reply *r, sb_bytes *out) {
+static void check_reply(const dispatch_reply *r, sb_bytes *out) {
   if (sb_frame_append(out, &r->msg.base, UINT32_MAX) < 0)
     abort();
   sb_bytes_consume(out, out->len);
@@ -38,25 +38,28 @@ static void check_reply(const dsp_reply *r, sb_bytes *out) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static dsp_reply r;
-  dsp_session s;
+  static dispatch_reply r;
+  static dispatcher d;
+  conn_session s;
   sb_bytes out = {0};
-  dsp_session_init(&s, &daemon_state);
+  if (d.books == NULL)
+    dispatch_init(&d, &books);
+  session_init(&s, &books);
   for (size_t off = 0; off < size;) {
     const uint8_t *payload;
     uint32_t len;
     long n = sb_frame_next(data + off, size - off, FUZZ_MAX_FRAME, &payload, &len);
     if (n <= 0) /* incomplete, or a violation the server answers with a notice and a close */
       break;
-    dsp_handle(&s, payload, len, &r);
+    dispatch_handle(&d, &s, payload, len, &r);
     check_reply(&r, &out);
     if (r.close)
       break;
     off += (size_t)n;
   }
-  dsp_session_fini(&s, true);
+  session_fini(&s, true);
   sb_bytes_free(&out);
-  const dsp_totals *t = &daemon_state.t;
+  const session_totals *t = &books.t;
   if (t->connections || t->buffers || t->bytes || t->pools || t->slabs || t->reserved || t->warm)
     abort();
   return 0;
