@@ -15,6 +15,11 @@
 
 /* ---- buffers the daemon makes ------------------------------------------------------------- */
 
+/* An encoding name as the wire carries it: UTF-8 bytes, empty for "not given". */
+static ProtobufCBinaryData encoding_bytes(const char *name) {
+  return (ProtobufCBinaryData){name ? strlen(name) : 0, (uint8_t *)name};
+}
+
 /* Makes a handle for a buffer reply. Returns 0 or a negative errno (the daemon's buffer is
  * given back then). */
 static int adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
@@ -153,7 +158,7 @@ int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill, s
   f.value_case = SHMBUFWIRE__FILL__VALUE_UTF8;
   f.utf8.data = (uint8_t *)fill;
   f.utf8.len = client_cstr_len(fill, len);
-  f.encoding = (char *)(encoding ? encoding : "");
+  f.encoding = encoding_bytes(encoding);
   return alloc_with(c, size, &f, out);
 }
 
@@ -262,7 +267,7 @@ int shmbuf_from_string(shmbuf_client *c, const char *str, size_t len, const char
   f.source_case = SHMBUFWIRE__FROM__SOURCE_UTF8;
   f.utf8.data = (uint8_t *)str;
   f.utf8.len = client_cstr_len(str, len);
-  f.encoding = (char *)(encoding ? encoding : "");
+  f.encoding = encoding_bytes(encoding);
   return from_with(c, &f, out);
 }
 
@@ -275,7 +280,7 @@ int shmbuf_from_utf16(shmbuf_client *c, const uint16_t *units, size_t n, const c
   f.source_case = SHMBUFWIRE__FROM__SOURCE_UTF16;
   f.utf16.data = (uint8_t *)units;
   f.utf16.len = n * 2;
-  f.encoding = (char *)(encoding ? encoding : "");
+  f.encoding = encoding_bytes(encoding);
   return from_with(c, &f, out);
 }
 

@@ -11,23 +11,40 @@
 #include "errors.h"
 #include "shmbuf.h"
 
+/* Node's messages are never cut, so one that outgrows the inline room lives on the heap (the
+ * thread keeps the latest, and frees it when the next failure is recorded). */
 static _Thread_local struct {
   char code[48];
-  char message[SB_ERR_MESSAGE_MAX];
+  char *message;
+  char inline_message[512];
   bool set;
 } last;
 
 int errors_fail(int errnum, const char *code, const char *fmt, ...) {
   va_list ap;
   snprintf(last.code, sizeof last.code, "%s", code);
+  if (last.message != last.inline_message)
+    free(last.message);
+  last.message = last.inline_message;
   va_start(ap, fmt);
-  vsnprintf(last.message, sizeof last.message, fmt, ap);
+  int n = vsnprintf(last.inline_message, sizeof last.inline_message, fmt, ap);
   va_end(ap);
+  char *whole;
+  if (n >= (int)sizeof last.inline_message && (whole = malloc((size_t)n + 1)) != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(whole, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    last.message = whole;
+  }
   last.set = true;
   return errnum;
 }
 
-int errors_fail_node(const sb_error *e) { return errors_fail(e->errnum, e->code, "%s", e->message); }
+int errors_fail_node(sb_error *e) {
+  int rc = errors_fail(e->errnum, e->code, "%s", e->message);
+  sb_error_release(e);
+  return rc;
+}
 
 int errors_no_memory(void) { return errors_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory"); }
 

@@ -12,8 +12,8 @@
 int errors_fail(int errnum, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* errors_fail() with a failure proto/node.c built the way Node reports it. */
-int errors_fail_node(const sb_error *e);
+/* errors_fail() with a failure proto/node.c built the way Node reports it; e is released. */
+int errors_fail_node(sb_error *e);
 
 /* errors_fail() for memory the library itself could not get. */
 int errors_no_memory(void);

@@ -38,6 +38,7 @@ typedef struct conf_key {
   size_t off;
   uint64_t min, max; /* numeric bounds */
   bool runtime;      /* a reload applies it */
+  bool has_auto;     /* "auto" lets the daemon derive it (CONF_AUTO*) */
   const char *arg, *help;
 } conf_key;
 
@@ -46,30 +47,57 @@ typedef struct conf_key {
 #define GB (1024ull * 1024 * 1024)
 
 static const conf_key keys[] = {
-    {"socket", T_PATH, offsetof(conf_settings, socket), 0, 0, false, "PATH", "socket path"},
-    {"socket_mode", T_MODE, offsetof(conf_settings, socket_mode), 0, 0777, false, "MODE",
+    {"socket", T_PATH, offsetof(conf_settings, socket), 0, 0, false, false, "PATH", "socket path"},
+    {"socket_mode", T_MODE, offsetof(conf_settings, socket_mode), 0, 0777, false, false, "MODE",
      "file mode of the socket (default 0660)"},
-    {"pool_size", T_BYTES32, offsetof(conf_settings, pool_size), 8, 64 * MB, true, "BYTES",
+    {"pool_size", T_BYTES32, offsetof(conf_settings, pool_size), 8, 64 * MB, true, false, "BYTES",
      "Buffer.poolSize for new connections (default 8192)"},
-    {"max_memory", T_BYTES, offsetof(conf_settings, max_memory), 0, UINT64_MAX, true, "BYTES",
-     "cap on shared memory reserved for clients (default: half of /dev/shm's free space)"},
-    {"max_frame", T_BYTES32, offsetof(conf_settings, max_frame), 64, 1 * GB, true, "BYTES",
-     "largest request frame (default 16M)"},
-    {"max_connections", T_COUNT32, offsetof(conf_settings, max_connections), 0, UINT32_MAX, true, "N",
-     "connections served at once; more wait (default 4096, 0: no cap)"},
-    {"connection_max_bytes", T_BYTES, offsetof(conf_settings, conn_max_bytes), 0, UINT64_MAX, true,
-     "BYTES", "shared memory one connection may reserve (default 0: no cap)"},
-    {"connection_max_buffers", T_COUNT, offsetof(conf_settings, conn_max_buffers), 0, UINT64_MAX, true,
-     "N", "live buffers one connection may hold (default 4194304, 0: no cap)"},
-    {"frame_timeout", T_TIME, offsetof(conf_settings, frame_timeout_ms), 0, UINT32_MAX, true, "TIME",
-     "longest a frame may stay half-received (default 10s, 0: forever)"},
-    {"warm_bytes", T_BYTES, offsetof(conf_settings, warm_bytes), 0, UINT64_MAX, true, "BYTES",
-     "freed memory a new connection keeps for reuse (default 2M)"},
-    {"log_level", T_LEVEL, offsetof(conf_settings, log_level), 0, 0, true, "LEVEL",
+    {"max_memory", T_BYTES, offsetof(conf_settings, max_memory), 0, UINT64_MAX, true, true,
+     "BYTES", "shared memory and bookkeeping all clients may have (default auto: half of the "
+     "memory the daemon may use, the machine's or its cgroup's limit; 0: no cap)"},
+    {"max_frame", T_BYTES32, offsetof(conf_settings, max_frame), 64, 1 * GB, true, false, "BYTES",
+     "largest request frame; a connection keeps the limit it was welcomed with (default 16M)"},
+    {"max_connections", T_COUNT32, offsetof(conf_settings, max_connections), 0, UINT32_MAX, true,
+     false, "N", "connections served at once; more wait (default 4096, 0: no cap)"},
+    {"max_connections_per_user", T_COUNT32, offsetof(conf_settings, user_max_connections), 0,
+     UINT32_MAX, true, false, "N",
+     "connections one user may have at once; more are refused (default 256, 0: no cap)"},
+    {"connection_max_bytes", T_BYTES, offsetof(conf_settings, conn_max_bytes), 0, UINT64_MAX,
+     true, true, "BYTES",
+     "shared memory and bookkeeping one connection may have (default auto: a quarter of "
+     "max_memory; 0: no cap)"},
+    {"user_max_bytes", T_BYTES, offsetof(conf_settings, user_max_bytes), 0, UINT64_MAX, true,
+     true, "BYTES",
+     "the same for all connections of one user (default auto: half of max_memory; 0: no cap)"},
+    {"connection_max_buffers", T_COUNT, offsetof(conf_settings, conn_max_buffers), 0, UINT64_MAX,
+     true, false, "N", "live buffers one connection may hold (default 4194304, 0: no cap)"},
+    {"connection_max_slabs", T_COUNT32, offsetof(conf_settings, conn_max_slabs), 0, UINT32_MAX - 1,
+     true, true, "N",
+     "shared-memory objects (each an fd in the daemon) one connection may hold (default auto: "
+     "a sixteenth of the daemon's fd limit; 0: no cap)"},
+    {"user_max_slabs", T_COUNT32, offsetof(conf_settings, user_max_slabs), 0, UINT32_MAX - 1, true,
+     true, "N",
+     "the same for all connections of one user (default auto: a quarter of the fd limit; "
+     "0: no cap)"},
+    {"frame_timeout", T_TIME, offsetof(conf_settings, frame_timeout_ms), 0, UINT32_MAX, true,
+     false, "TIME",
+     "longest the daemon waits for the rest of a half-received frame (default 10s, 0: forever)"},
+    {"handshake_timeout", T_TIME, offsetof(conf_settings, handshake_timeout_ms), 0, UINT32_MAX,
+     true, false, "TIME", "longest a new connection may take to say hello (default 10s, 0: "
+     "forever)"},
+    {"idle_timeout", T_TIME, offsetof(conf_settings, idle_timeout_ms), 0, UINT32_MAX, true, false,
+     "TIME", "a connection that holds nothing and sends nothing this long is closed (default "
+     "10min, 0: never)"},
+    {"input_budget", T_BYTES, offsetof(conf_settings, input_budget), 0, UINT64_MAX, true, true,
+     "BYTES", "memory all half-received frames may take together; the largest wait past it "
+     "(default auto: 64M or twice max_frame, whichever is more; 0: no cap)"},
+    {"warm_bytes", T_BYTES, offsetof(conf_settings, warm_bytes), 0, UINT64_MAX, true, false,
+     "BYTES", "freed memory a new connection keeps for reuse (default 2M)"},
+    {"log_level", T_LEVEL, offsetof(conf_settings, log_level), 0, 0, true, false, "LEVEL",
      "err, warning, notice, info or debug (default info)"},
-    {"allow_users", T_UIDS, offsetof(conf_settings, allow_uids), 0, 0, true, "USER,...",
+    {"allow_users", T_UIDS, offsetof(conf_settings, allow_uids), 0, 0, true, false, "USER,...",
      "only these users (plus root and the daemon's) may connect"},
-    {"allow_groups", T_GIDS, offsetof(conf_settings, allow_gids), 0, 0, true, "GROUP,...",
+    {"allow_groups", T_GIDS, offsetof(conf_settings, allow_gids), 0, 0, true, false, "GROUP,...",
      "only members of these primary groups (plus the above) may connect"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -96,10 +124,15 @@ static int conf_defaults(conf_settings *c) {
   c->socket = strdup(path);
   c->socket_mode = 0660;
   c->pool_size = SB_POOL_SIZE_DEFAULT;
+  c->max_memory = c->conn_max_bytes = c->user_max_bytes = c->input_budget = CONF_AUTO64;
+  c->conn_max_slabs = c->user_max_slabs = CONF_AUTO32;
   c->max_frame = SB_FRAME_MAX_DEFAULT;
   c->max_connections = 4096;
+  c->user_max_connections = 256;
   c->conn_max_buffers = 4u << 20;
   c->frame_timeout_ms = 10000;
+  c->handshake_timeout_ms = 10000;
+  c->idle_timeout_ms = 600000;
   c->warm_bytes = 2 * MB;
   c->log_level = LOG_INFO;
   return c->socket ? 0 : -ENOMEM;
@@ -167,8 +200,8 @@ static int parse_time(const char *s, uint64_t *ms) {
 }
 
 /* Parses a list of names or numbers separated by commas or spaces. */
-static int parse_ids(const char *s, bool users, uint32_t **out, size_t *n) {
-  uint32_t *ids = NULL;
+static int parse_ids(const char *s, bool users, id_t **out, size_t *n) {
+  id_t *ids = NULL;
   size_t count = 0;
   char *copy = strdup(s), *save = NULL;
   if (copy == NULL)
@@ -187,14 +220,14 @@ static int parse_ids(const char *s, bool users, uint32_t **out, size_t *n) {
       }
       id = pw ? pw->pw_uid : gr->gr_gid;
     }
-    uint32_t *more = realloc(ids, (count + 1) * sizeof *ids);
+    id_t *more = realloc(ids, (count + 1) * sizeof *ids);
     if (more == NULL) {
       free(copy);
       free(ids);
       return -ENOMEM;
     }
     ids = more;
-    ids[count++] = (uint32_t)id;
+    ids[count++] = (id_t)id;
   }
   free(copy);
   *out = ids;
@@ -206,6 +239,13 @@ static int parse_ids(const char *s, bool users, uint32_t **out, size_t *n) {
 static int set_key(conf_settings *c, const conf_key *k, const char *v) {
   uint64_t n = 0;
   int rc = 0;
+  if (k->has_auto && strcmp(v, "auto") == 0) {
+    if (k->type == T_BYTES || k->type == T_COUNT)
+      *(uint64_t *)field(c, k) = CONF_AUTO64;
+    else
+      *(uint32_t *)field(c, k) = CONF_AUTO32;
+    return 0;
+  }
   switch (k->type) {
   case T_PATH: {
     char *p = strdup(v);
@@ -247,13 +287,13 @@ static int set_key(conf_settings *c, const conf_key *k, const char *v) {
   }
   case T_UIDS:
   case T_GIDS: {
-    uint32_t *ids;
+    id_t *ids;
     size_t count;
     rc = parse_ids(v, k->type == T_UIDS, &ids, &count);
     if (rc < 0)
       return rc;
-    free(*(uint32_t **)field(c, k));
-    *(uint32_t **)field(c, k) = ids;
+    free(*(id_t **)field(c, k));
+    *(id_t **)field(c, k) = ids;
     *list_count(c, k) = count;
     return 0;
   }
@@ -282,13 +322,13 @@ static int copy_key(conf_settings *dst, const conf_settings *src, const conf_key
   case T_UIDS:
   case T_GIDS: {
     size_t n = *list_count((conf_settings *)src, k);
-    uint32_t *ids = NULL;
+    id_t *ids = NULL;
     if (n && (ids = malloc(n * sizeof *ids)) == NULL)
       return -ENOMEM;
     if (n)
-      memcpy(ids, *(uint32_t *const *)cfield(src, k), n * sizeof *ids);
-    free(*(uint32_t **)field(dst, k));
-    *(uint32_t **)field(dst, k) = ids;
+      memcpy(ids, *(id_t *const *)cfield(src, k), n * sizeof *ids);
+    free(*(id_t **)field(dst, k));
+    *(id_t **)field(dst, k) = ids;
     *list_count(dst, k) = n;
     return 0;
   }
@@ -391,7 +431,10 @@ static void show(const conf_settings *c, const conf_key *k, char *out, size_t ca
     break;
   case T_BYTES:
   case T_COUNT:
-    snprintf(out, cap, "%llu", (unsigned long long)*(const uint64_t *)cfield(c, k));
+    if (k->has_auto && *(const uint64_t *)cfield(c, k) == CONF_AUTO64)
+      snprintf(out, cap, "auto");
+    else
+      snprintf(out, cap, "%llu", (unsigned long long)*(const uint64_t *)cfield(c, k));
     break;
   case T_LEVEL:
     snprintf(out, cap, "%s", log_level_name(*(const int *)cfield(c, k)));
@@ -399,7 +442,7 @@ static void show(const conf_settings *c, const conf_key *k, char *out, size_t ca
   case T_UIDS:
   case T_GIDS: {
     size_t n = *list_count((conf_settings *)c, k), o = 0;
-    const uint32_t *ids = *(uint32_t *const *)cfield(c, k);
+    const id_t *ids = *(id_t *const *)cfield(c, k);
     out[0] = '\0';
     for (size_t i = 0; i < n && o < cap; i++)
       o += (size_t)snprintf(out + o, cap - o, "%s%u", i ? "," : "", ids[i]);
@@ -408,7 +451,10 @@ static void show(const conf_settings *c, const conf_key *k, char *out, size_t ca
     break;
   }
   default:
-    snprintf(out, cap, "%u", *(const uint32_t *)cfield(c, k));
+    if (k->has_auto && *(const uint32_t *)cfield(c, k) == CONF_AUTO32)
+      snprintf(out, cap, "auto");
+    else
+      snprintf(out, cap, "%u", *(const uint32_t *)cfield(c, k));
   }
 }
 

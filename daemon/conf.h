@@ -12,16 +12,28 @@
 
 #define CFG_DEFAULT_FILE SYSCONFDIR "/shmbuf/shmbufd.conf"
 
+/* A limit left to the daemon to derive from the host (see shmbufd(8)). */
+#define CONF_AUTO64 UINT64_MAX
+#define CONF_AUTO32 UINT32_MAX
+
+/* Every limit: 0 is no cap; CONF_AUTO* where the key allows "auto". */
 typedef struct conf_settings {
   char *socket;            /* socket path */
   uint32_t socket_mode;    /* file mode of a socket the daemon binds */
   uint32_t pool_size;      /* Buffer.poolSize for new connections */
-  uint64_t max_memory;     /* cap on bytes reserved in shm; 0: half of /dev/shm's free space */
+  uint64_t max_memory;     /* shared memory and bookkeeping, all clients */
   uint32_t max_frame;      /* largest frame accepted */
   uint32_t max_connections;
-  uint64_t conn_max_bytes;   /* per connection: bytes reserved in shm; 0: no cap */
-  uint64_t conn_max_buffers; /* per connection: live buffers; 0: no cap */
-  uint32_t frame_timeout_ms; /* a frame may stay half-received this long; 0: forever */
+  uint32_t user_max_connections; /* connections one uid may have */
+  uint64_t conn_max_bytes;   /* shared memory and bookkeeping, one connection */
+  uint64_t user_max_bytes;   /* the same, all connections of one uid */
+  uint64_t conn_max_buffers; /* live buffers, one connection */
+  uint32_t conn_max_slabs;   /* shared-memory objects (daemon fds), one connection */
+  uint32_t user_max_slabs;   /* the same, all connections of one uid */
+  uint32_t frame_timeout_ms; /* waiting time a frame may take to arrive */
+  uint32_t handshake_timeout_ms; /* a new connection must say hello within this */
+  uint32_t idle_timeout_ms;  /* a connection holding nothing and silent this long goes */
+  uint64_t input_budget;     /* all half-received frames together */
   uint64_t warm_bytes;       /* freed memory a connection keeps reserved for reuse */
   int log_level;
   uid_t *allow_uids;

@@ -15,6 +15,12 @@
 
 #define SCRATCH_KEEP (64u << 10)
 #define UNSAFE_SLOW_ZEROED 64 /* V8 keeps ArrayBuffers this small on its heap, zeroed */
+#define RESERVE_STEP (8u << 20) /* fallocate per slice of a job's reservation */
+/* What decoding one request may take beyond the arena's block: protobuf-c keeps every
+ * unknown field and a scan record per field, so a frame of tiny fields costs many times its
+ * size; a legitimate request needs less than twice its size. */
+#define ARENA_PER_FRAME_BYTE 4u
+#define ARENA_SLACK (64u << 10)
 
 /* ---- the dispatcher ---------------------------------------------------------------------- */
 
@@ -61,33 +67,20 @@ static void reply_error(dispatch_reply *r) {
   r->msg.error = &r->u.error;
 }
 
-void dispatch_notice(dispatch_reply *r, int errnum, const char *code, const char *message) {
+/* Forgets what the last reply held. */
+static void reply_reset(dispatch_reply *r) {
   shmbufwire__reply__init(&r->msg);
+  sb_error_release(&r->err);
   r->fd = -1;
+  r->close = false;
+  r->job = (dispatch_job){.kind = DISPATCH_JOB_NONE, .dst = -1, .src = -1};
+}
+
+void dispatch_notice(dispatch_reply *r, int errnum, const char *code, const char *message) {
+  reply_reset(r);
   r->close = true;
   sb_err_set(&r->err, errnum, code, "%s", message);
   reply_error(r);
-}
-
-static void reply_buffer(dispatch_reply *r, const heap_view *v) {
-  Shmbufwire__Buffer *b = &r->u.buffer;
-  shmbufwire__buffer__init(b);
-  b->buffer = v->id;
-  b->byte_offset = v->byte_offset;
-  b->length = v->length;
-  b->ab_length = v->ab_length;
-  b->pooled = v->pooled;
-  if (v->seg) {
-    b->slab = v->seg->id;
-    b->ab_offset = v->ab_offset;
-    if (!v->seg->announced) {
-      v->seg->announced = true;
-      b->slab_size = v->seg->size;
-      r->fd = v->seg->fd;
-    }
-  }
-  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_BUFFER;
-  r->msg.buffer = b;
 }
 
 /* ---- argument checks as Node makes them ---------------------------------------------------- */
@@ -98,28 +91,35 @@ static int check_size(int64_t size, sb_error *e) {
   return 0;
 }
 
-static int check_encoding(const char *name, sb_enc *enc, sb_error *e) {
-  if (name == NULL || name[0] == '\0') { /* not given: utf8 */
+/* An encoding name as it came: bytes, which may hold anything (a NUL is part of the name, as
+ * in a JS string, and makes it one Node does not know). Empty means not given: utf8. */
+static int check_encoding(ProtobufCBinaryData name, sb_enc *enc, sb_error *e) {
+  if (name.len == 0) {
     *enc = SB_ENC_UTF8;
     return 0;
   }
-  size_t len = strlen(name);
-  if (sb_enc_parse(name, len, enc) < 0)
-    return sb_err_encoding(e, name, len);
+  if (sb_enc_parse((const char *)name.data, name.len, enc) < 0)
+    return sb_err_encoding(e, (const char *)name.data, name.len);
   return 0;
 }
 
-static int alloc_failed(int rc, sb_error *e) {
+/* An allocation that failed, as Node reports it, with what refused it. */
+static int alloc_failed(conn_session *s, int rc, sb_error *e) {
   const char *why;
   switch (rc) {
   case -EDQUOT:
-    why = "this connection's limit is reached";
+    why = s->refusal ? s->refusal : "this connection's limit is reached";
     break;
   case -ENOMEM:
-    why = "the daemon's memory limit is reached";
+    why = s->refusal ? s->refusal : "the system is out of memory";
     break;
   case -ENOSPC:
-    why = "/dev/shm is full";
+    s->books->t.enospc_total++;
+    why = "the system is out of shared memory";
+    break;
+  case -EMFILE:
+  case -ENFILE:
+    why = "the daemon has no file descriptor to spare";
     break;
   case -EFBIG:
     why = "the size is too large";
@@ -131,6 +131,135 @@ static int alloc_failed(int rc, sb_error *e) {
                     why);
 }
 
+/* A buffer reply for v, with an fd of the peer's own when its slab is new to the peer.
+ * Returns 0, or a negative errno (no fd to spare) after giving the buffer back. */
+static int reply_buffer(conn_session *s, dispatch_reply *r, const heap_view *v) {
+  Shmbufwire__Buffer *b = &r->u.buffer;
+  shmbufwire__buffer__init(b);
+  b->buffer = v->id;
+  b->byte_offset = v->byte_offset;
+  b->length = v->length;
+  b->ab_length = v->ab_length;
+  b->pooled = v->pooled;
+  if (v->seg) {
+    b->slab = v->seg->id;
+    b->ab_offset = v->ab_offset;
+    if (!v->seg->announced) {
+      int rc = segment_open_for_peer(v->seg->fd, true, &r->fd);
+      if (rc < 0) {
+        heap_release(&s->heap, v->id);
+        return alloc_failed(s, rc, &r->err);
+      }
+      v->seg->announced = true;
+      b->slab_size = v->seg->size;
+    }
+  }
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_BUFFER;
+  r->msg.buffer = b;
+  return 0;
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+/* A new ArrayBuffer of ab_length bytes whose chunk may be left unreserved: when it is (a
+ * segment of its own), the job starts with reserving it. */
+static int dedicated(conn_session *s, uint64_t ab_length, uint64_t length, unsigned flags,
+                     heap_view *v, dispatch_job *j, sb_error *e) {
+  bool lazy = ab_length > SLAB_RUN_MAX;
+  int rc = heap_dedicated(&s->heap, ab_length, length, flags | (lazy ? HEAP_UNRESERVED : 0), v);
+  if (rc < 0)
+    return alloc_failed(s, rc, e);
+  j->buffer = v->id;
+  if (lazy) {
+    j->kind = DISPATCH_JOB_RESERVE;
+    j->dst = v->seg->fd;
+    j->dst_off = v->ab_offset;
+    j->reserve = slab_chunk_size(ab_length);
+  }
+  return 0;
+}
+
+/* Turns a job (kind RESERVE or not yet set) into a fill of the new buffer v. */
+static int job_fill(dispatch_job *j, const heap_view *v, const uint8_t *pat, size_t n) {
+  if ((j->pattern = malloc(n)) == NULL)
+    return -ENOMEM;
+  memcpy(j->pattern, pat, n);
+  j->npattern = n;
+  j->kind = DISPATCH_JOB_FILL;
+  j->dst = v->seg->fd;
+  j->dst_off = heap_view_pos(v);
+  j->len = v->length;
+  return 0;
+}
+
+static void job_copy(dispatch_job *j, const heap_view *src, const heap_view *v) {
+  j->kind = DISPATCH_JOB_COPY;
+  j->src = src->seg->fd;
+  j->src_off = heap_view_pos(src);
+  j->dst = v->seg->fd;
+  j->dst_off = heap_view_pos(v);
+  j->len = src->length;
+}
+
+void dispatch_job_drop(dispatch_job *j) {
+  free(j->pattern);
+  *j = (dispatch_job){.kind = DISPATCH_JOB_NONE, .dst = -1, .src = -1};
+}
+
+/* One slice of a job's work, at most `budget` bytes. Returns 0 or a negative errno. */
+static int job_slice(dispatch_job *j, uint64_t budget) {
+  if (j->reserved < j->reserve) {
+    uint64_t n = j->reserve - j->reserved;
+    n = n < RESERVE_STEP ? n : RESERVE_STEP;
+    int rc = segment_reserve(j->dst, j->dst_off + j->reserved, n);
+    j->reserved += n;
+    return rc;
+  }
+  uint64_t n = j->len - j->done;
+  n = n < budget ? n : budget;
+  int rc;
+  if (j->kind == DISPATCH_JOB_COPY)
+    rc = segment_copy(j->src, j->src_off + j->done, j->dst, j->dst_off + j->done, n);
+  else { /* whole periods, so the next slice starts the pattern afresh */
+    uint64_t periods = n / j->npattern;
+    n = periods ? periods * j->npattern : j->len - j->done < j->npattern ? j->len - j->done
+                                                                          : j->npattern;
+    rc = segment_fill(j->dst, j->dst_off + j->done, n, j->pattern, j->npattern);
+  }
+  j->done += n;
+  return rc;
+}
+
+int dispatch_job_run(dispatcher *d, conn_session *s, dispatch_job *j, uint64_t budget,
+                     dispatch_reply *r) {
+  (void)d;
+  uint64_t spent = 0;
+  while (j->reserved < j->reserve || (j->kind != DISPATCH_JOB_RESERVE && j->done < j->len)) {
+    if (spent >= budget)
+      return 0;
+    uint64_t before = j->reserved + j->done;
+    int rc = job_slice(j, budget - spent);
+    spent += j->reserved + j->done - before;
+    if (rc < 0) {
+      uint64_t request = j->request;
+      session_tally tally = session_tally_of(s);
+      heap_release(&s->heap, j->buffer);
+      session_account(s, tally);
+      dispatch_job_drop(j);
+      reply_reset(r);
+      r->msg.id = request;
+      s->refusal = NULL;
+      alloc_failed(s, rc, &r->err);
+      reply_error(r);
+      r->msg.retired_slabs = session_retired_tell(s, &r->msg.n_retired_slabs);
+      s->books->t.errors_total++;
+      return rc;
+    }
+  }
+  dispatch_job_drop(j);
+  return 1;
+}
+
 /* ---- operations ---------------------------------------------------------------------------- */
 
 /* Writes a new buffer's bytes; on failure the buffer is given back. */
@@ -140,30 +269,38 @@ static int put(conn_session *s, const heap_view *v, const uint8_t *data, size_t 
   int rc = segment_write(v->seg->fd, heap_view_pos(v), data, n);
   if (rc < 0) {
     heap_release(&s->heap, v->id);
-    return alloc_failed(rc, e);
+    return alloc_failed(s, rc, e);
   }
   return 0;
 }
 
-/* Node's fromArrayLike(): empty, pooled under poolSize >>> 1, dedicated otherwise. */
-static int array_like(conn_session *s, uint64_t n, heap_view *v, sb_error *e) {
+/* Node's fromArrayLike(): empty, pooled under poolSize >>> 1, dedicated otherwise. The bytes
+ * are the caller's to write; with `j`, a big dedicated one may be left to reserve. */
+static int array_like(conn_session *s, uint64_t n, heap_view *v, dispatch_job *j, sb_error *e) {
   int rc;
   if (n == 0)
     rc = heap_empty(&s->heap, v);
   else if (sb_pool_takes(n, s->pool_size))
     rc = heap_pooled(&s->heap, n, n, v);
+  else if (j)
+    return dedicated(s, n, n, 0, v, j, e);
   else
-    rc = heap_dedicated(&s->heap, n, n, false, false, v);
-  return rc < 0 ? alloc_failed(rc, e) : 0;
+    rc = heap_dedicated(&s->heap, n, n, 0, v);
+  return rc < 0 ? alloc_failed(s, rc, e) : 0;
 }
 
 /* Node's createUnsafeBuffer(): a dedicated ArrayBuffer; empty for size 0. */
 static int unsafe_slow(conn_session *s, uint64_t ab_length, uint64_t length, heap_view *v,
-                       sb_error *e) {
-  int rc = ab_length == 0 ? heap_empty(&s->heap, v)
-                          : heap_dedicated(&s->heap, ab_length, length,
-                                           ab_length <= UNSAFE_SLOW_ZEROED, false, v);
-  return rc < 0 ? alloc_failed(rc, e) : 0;
+                       dispatch_job *j, sb_error *e) {
+  if (ab_length == 0) {
+    int rc = heap_empty(&s->heap, v);
+    return rc < 0 ? alloc_failed(s, rc, e) : 0;
+  }
+  unsigned zero = ab_length <= UNSAFE_SLOW_ZEROED ? HEAP_ZERO : 0;
+  if (j)
+    return dedicated(s, ab_length, length, zero, v, j, e);
+  int rc = heap_dedicated(&s->heap, ab_length, length, zero, v);
+  return rc < 0 ? alloc_failed(s, rc, e) : 0;
 }
 
 static sb_str fill_string(const Shmbufwire__Fill *f) {
@@ -174,8 +311,8 @@ static sb_str fill_string(const Shmbufwire__Fill *f) {
 
 /* The repeating pattern of a fill, as _fill() and the binding's Fill() compute it. Sets *n to
  * 0 for "no fill" (a zero fill, or an empty string, which Node turns into 0). */
-static int fill_pattern(dispatcher *d, const Shmbufwire__Fill *f, const uint8_t **pat,
-                        size_t *n, uint8_t *byte, sb_error *e) {
+static int fill_pattern(dispatcher *d, conn_session *s, const Shmbufwire__Fill *f,
+                        const uint8_t **pat, size_t *n, uint8_t *byte, sb_error *e) {
   *n = 0;
   switch (f->value_case) {
   case SHMBUFWIRE__FILL__VALUE_NUMBER:
@@ -203,7 +340,7 @@ static int fill_pattern(dispatcher *d, const Shmbufwire__Fill *f, const uint8_t 
     size_t cap = sb_byte_length(str, enc);
     uint8_t *out = scratch(d, cap ? cap : 1);
     if (out == NULL)
-      return alloc_failed(-ENOMEM, e);
+      return alloc_failed(s, -ENOMEM, e);
     *n = sb_encode(str, enc, out, cap);
     if (*n == 0)
       return sb_err_fill_value(e, str);
@@ -218,7 +355,7 @@ static int fill_pattern(dispatcher *d, const Shmbufwire__Fill *f, const uint8_t 
 }
 
 static int op_alloc(dispatcher *d, conn_session *s, const Shmbufwire__Alloc *a, heap_view *v,
-                    sb_error *e) {
+                    dispatch_job *j, sb_error *e) {
   int rc = check_size(a->size, e);
   if (rc < 0)
     return rc;
@@ -226,86 +363,77 @@ static int op_alloc(dispatcher *d, conn_session *s, const Shmbufwire__Alloc *a, 
   size_t n = 0;
   uint8_t byte;
   if (a->fill && a->size > 0) {
-    rc = fill_pattern(d, a->fill, &pat, &n, &byte, e);
+    rc = fill_pattern(d, s, a->fill, &pat, &n, &byte, e);
     if (rc < 0)
       return rc;
   }
   uint64_t size = (uint64_t)a->size;
-  if (size == 0)
+  if (size == 0) {
     rc = heap_empty(&s->heap, v);
-  else
-    rc = heap_dedicated(&s->heap, size, size, n == 0, false, v);
-  if (rc < 0)
-    return alloc_failed(rc, e);
-  if (n > 0) {
-    rc = segment_fill(v->seg->fd, heap_view_pos(v), size, pat, n);
-    if (rc < 0) {
-      heap_release(&s->heap, v->id);
-      return alloc_failed(rc, e);
-    }
+    return rc < 0 ? alloc_failed(s, rc, e) : 0;
+  }
+  if ((rc = dedicated(s, size, size, n == 0 ? HEAP_ZERO : 0, v, j, e)) < 0 || n == 0)
+    return rc;
+  if (job_fill(j, v, pat, n) < 0) {
+    heap_release(&s->heap, v->id);
+    return alloc_failed(s, -ENOMEM, e);
   }
   return 0;
 }
 
-static int op_alloc_unsafe(conn_session *s, int64_t size, heap_view *v, sb_error *e) {
+static int op_alloc_unsafe(conn_session *s, int64_t size, heap_view *v, dispatch_job *j,
+                           sb_error *e) {
   int rc = check_size(size, e);
   if (rc < 0)
     return rc;
   if (!sb_pool_takes((uint64_t)size, s->pool_size))
-    return unsafe_slow(s, (uint64_t)size, (uint64_t)size, v, e);
+    return unsafe_slow(s, (uint64_t)size, (uint64_t)size, v, j, e);
   rc = heap_pooled(&s->heap, (uint64_t)size, (uint64_t)size, v);
-  return rc < 0 ? alloc_failed(rc, e) : 0;
+  return rc < 0 ? alloc_failed(s, rc, e) : 0;
 }
 
-static int op_alloc_unsafe_slow(conn_session *s, int64_t size, heap_view *v, sb_error *e) {
-  int rc = check_size(size, e);
-  return rc < 0 ? rc : unsafe_slow(s, (uint64_t)size, (uint64_t)size, v, e);
-}
-
-/* Buffer.from(string, encoding): fromString(), fromStringFast(), createFromString(). */
-static int from_string(dispatcher *d, conn_session *s, sb_str str, const char *encoding, heap_view *v,
-                       sb_error *e) {
+/* Buffer.from(string, encoding): fromString(), fromStringFast(), createFromString(). The bytes
+ * come with the request, so they are written at once: their frame took as long to arrive. */
+static int from_string(dispatcher *d, conn_session *s, sb_str str, ProtobufCBinaryData encoding,
+                       heap_view *v, sb_error *e) {
   sb_enc enc;
   int rc = check_encoding(encoding, &enc, e);
   if (rc < 0)
     return rc;
   if (sb_str_units(str) == 0)
-    return array_like(s, 0, v, e);
+    return array_like(s, 0, v, NULL, e);
   if (sb_str_units(str) > SB_MAX_STRING_LENGTH) /* no JS string is that long */
     return sb_err_set(e, -ERANGE, "ERR_STRING_TOO_LONG",
                       "Cannot create a string longer than 0x1fffffe8 characters");
   sb_from_string_plan plan = sb_from_string_plan_for(str, enc, s->pool_size);
   uint8_t *out = scratch(d, plan.room ? plan.room : 1);
   if (out == NULL)
-    return alloc_failed(-ENOMEM, e);
+    return alloc_failed(s, -ENOMEM, e);
   size_t actual = sb_encode(str, enc, out, plan.room);
   if (plan.pooled) {
     rc = heap_pooled(&s->heap, plan.room, actual, v);
     if (rc < 0)
-      return alloc_failed(rc, e);
-  } else {
-    rc = unsafe_slow(s, plan.room, actual, v, e);
-    if (rc < 0)
-      return rc;
-  }
+      return alloc_failed(s, rc, e);
+  } else if ((rc = unsafe_slow(s, plan.room, actual, v, NULL, e)) < 0)
+    return rc;
   return put(s, v, out, actual, e);
 }
 
 static int op_from(dispatcher *d, conn_session *s, const Shmbufwire__From *f, heap_view *v,
-                   sb_error *e) {
+                   dispatch_job *j, sb_error *e) {
   int rc;
   switch (f->source_case) {
   case SHMBUFWIRE__FROM__SOURCE_BYTES:
-    rc = array_like(s, f->bytes.len, v, e);
+    rc = array_like(s, f->bytes.len, v, NULL, e);
     return rc < 0 ? rc : put(s, v, f->bytes.data, f->bytes.len, e);
   case SHMBUFWIRE__FROM__SOURCE_ARRAY: {
     size_t n = f->array ? f->array->n_values : 0;
     uint8_t *out = scratch(d, n ? n : 1);
     if (out == NULL)
-      return alloc_failed(-ENOMEM, e);
+      return alloc_failed(s, -ENOMEM, e);
     for (size_t i = 0; i < n; i++)
       out[i] = sb_to_uint8(f->array->values[i]);
-    rc = array_like(s, n, v, e);
+    rc = array_like(s, n, v, NULL, e);
     return rc < 0 ? rc : put(s, v, out, n, e);
   }
   case SHMBUFWIRE__FROM__SOURCE_UTF8:
@@ -321,14 +449,9 @@ static int op_from(dispatcher *d, conn_session *s, const Shmbufwire__From *f, he
       snprintf(shown, sizeof shown, "%llu", (unsigned long long)f->buffer);
       return sb_err_arg_value(e, -ENOENT, "buffer", shown);
     }
-    rc = array_like(s, src.length, v, e);
-    if (rc < 0 || src.length == 0)
+    if ((rc = array_like(s, src.length, v, j, e)) < 0 || src.length == 0)
       return rc;
-    rc = segment_copy(src.seg->fd, heap_view_pos(&src), v->seg->fd, heap_view_pos(v), src.length);
-    if (rc < 0) {
-      heap_release(&s->heap, v->id);
-      return alloc_failed(rc, e);
-    }
+    job_copy(j, &src, v); /* after a reservation, when there is one */
     return 0;
   }
   default:
@@ -337,6 +460,8 @@ static int op_from(dispatcher *d, conn_session *s, const Shmbufwire__From *f, he
                       "ArrayBuffer, or Array or an Array-like Object. Received undefined");
   }
 }
+
+/* ---- the other requests -------------------------------------------------------------------- */
 
 static void add_counter(dispatch_reply *r, const char *name, uint64_t value, bool gauge,
                         const char *help) {
@@ -351,6 +476,7 @@ static void add_counter(dispatch_reply *r, const char *name, uint64_t value, boo
 }
 
 static void op_stats(conn_session *s, dispatch_reply *r) {
+  session_measure_all(s->books);
   const session_totals *t = &s->books->t;
   const session_limits *l = &s->books->limits;
   shmbufwire__stats_reply__init(&r->u.stats);
@@ -358,16 +484,23 @@ static void op_stats(conn_session *s, dispatch_reply *r) {
   add_counter(r, "connections", t->connections, true, "Open client connections");
   add_counter(r, "buffers", t->buffers, true, "Live buffers");
   add_counter(r, "bytes", t->bytes, true, "Sum of the lengths of live buffers");
-  add_counter(r, "pools", t->pools, true, "Live pools (8 KiB ArrayBuffers shared by small buffers)");
+  add_counter(r, "pools", t->pools, true, "Live pools (ArrayBuffers shared by small buffers)");
   add_counter(r, "slabs", t->slabs, true, "Shared-memory objects held for clients");
-  add_counter(r, "reserved_bytes", t->reserved, true, "Bytes reserved in /dev/shm");
+  add_counter(r, "reserved_bytes", t->reserved, true, "Shared memory reserved for clients");
+  add_counter(r, "resident_bytes", t->resident, true,
+              "Shared memory the kernel holds for clients' slabs, as measured");
+  add_counter(r, "metadata_bytes", t->buffers * SESSION_BUFFER_COST, true,
+              "Bookkeeping of live buffers, charged like shared memory");
   add_counter(r, "warm_bytes", t->warm, true, "Reserved bytes kept for reuse by their connection");
-  add_counter(r, "max_memory_bytes", l->max_memory, true, "Cap on reserved bytes (0: none)");
+  add_counter(r, "max_memory_bytes", l->max_memory, true,
+              "Cap on shared memory and bookkeeping (0: none)");
   add_counter(r, "pool_size_bytes", l->pool_size, true, "Buffer.poolSize for new connections");
   add_counter(r, "connections_total", t->connections_total, false, "Connections accepted");
   add_counter(r, "connections_refused_total", t->refused_total, false, "Connections refused");
   add_counter(r, "requests_total", t->requests_total, false, "Requests served");
   add_counter(r, "errors_total", t->errors_total, false, "Requests answered with an error");
+  add_counter(r, "enospc_total", t->enospc_total, false,
+              "Allocations the system had no shared memory for");
   add_counter(r, "session_buffers", s->heap.buffers, true, "Live buffers of this connection");
   add_counter(r, "session_reserved_bytes", s->heap.slab.reserved, true,
               "Bytes reserved by this connection");
@@ -390,11 +523,12 @@ static void op_hello(conn_session *s, const Shmbufwire__Hello *h, dispatch_reply
     return;
   }
   s->greeted = true;
+  s->max_frame = s->books->limits.max_frame; /* the promise this connection keeps */
   Shmbufwire__Welcome *w = &r->u.welcome;
   shmbufwire__welcome__init(w);
   w->version = SB_PROTOCOL_VERSION;
   w->pool_size = s->pool_size;
-  w->max_frame = s->books->limits.max_frame;
+  w->max_frame = s->max_frame;
   w->max_length = SB_MAX_LENGTH;
   w->server = "shmbufd " PACKAGE_VERSION;
   r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_WELCOME;
@@ -409,8 +543,7 @@ static void op_release(conn_session *s, uint64_t id, dispatch_reply *r) {
     reply_error(r);
     return;
   }
-  shmbufwire__released__init(&r->u.released);
-  r->u.released.retired_slabs = session_retired_tell(s, &r->u.released.n_retired_slabs);
+  shmbufwire__released__init(&r->u.released); /* retired_slabs: see dispatch_handle() */
   r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_RELEASED;
   r->msg.released = &r->u.released;
 }
@@ -424,10 +557,10 @@ static bool makes_buffer(Shmbufwire__Request__OpCase op) {
 static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, dispatch_reply *r) {
   heap_view v;
   int rc;
-  if (makes_buffer(q->op_case) && session_at_buffer_cap(s)) {
-    sb_err_set(&r->err, -EDQUOT, "ERR_MEMORY_ALLOCATION_FAILED",
-               "Array buffer allocation failed: this connection holds its limit of %llu buffers",
-               (unsigned long long)s->books->limits.conn_max_buffers);
+  dispatch_job *j = &r->job;
+  s->refusal = NULL;
+  if (makes_buffer(q->op_case) && (rc = session_admit_buffer(s)) < 0) {
+    alloc_failed(s, rc, &r->err);
     reply_error(r);
     return;
   }
@@ -442,43 +575,47 @@ static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, di
     op_release(s, q->release->buffer, r);
     return;
   case SHMBUFWIRE__REQUEST__OP_ALLOC:
-    rc = op_alloc(d, s, q->alloc, &v, &r->err);
+    rc = op_alloc(d, s, q->alloc, &v, j, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE:
-    rc = op_alloc_unsafe(s, q->alloc_unsafe->size, &v, &r->err);
+    rc = op_alloc_unsafe(s, q->alloc_unsafe->size, &v, j, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW:
-    rc = op_alloc_unsafe_slow(s, q->alloc_unsafe_slow->size, &v, &r->err);
+    rc = check_size(q->alloc_unsafe_slow->size, &r->err);
+    if (rc == 0)
+      rc = unsafe_slow(s, (uint64_t)q->alloc_unsafe_slow->size,
+                       (uint64_t)q->alloc_unsafe_slow->size, &v, j, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_FROM:
-    rc = op_from(d, s, q->from, &v, &r->err);
+    rc = op_from(d, s, q->from, &v, j, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_LEASE:
-    rc = heap_dedicated(&s->heap, s->pool_size, s->pool_size, false, true, &v);
+    rc = heap_dedicated(&s->heap, s->pool_size, s->pool_size, HEAP_LEASED, &v);
     if (rc < 0)
-      alloc_failed(rc, &r->err);
+      alloc_failed(s, rc, &r->err);
     break;
   default:
     sb_err_set(&r->err, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the request names no operation");
     reply_error(r);
     return;
   }
-  if (rc < 0)
-    reply_error(r);
-  else
-    reply_buffer(r, &v);
+  if (rc == 0 && (rc = reply_buffer(s, r, &v)) == 0) {
+    if (j->kind != DISPATCH_JOB_NONE)
+      j->request = q->id;
+    return;
+  }
+  dispatch_job_drop(j);
+  reply_error(r);
 }
 
 void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
                      dispatch_reply *r) {
-  shmbufwire__reply__init(&r->msg);
-  r->fd = -1;
-  r->close = false;
+  reply_reset(r);
   s->books->t.requests_total++;
-  sb_arena *arena = &d->arena;
-  Shmbufwire__Request *q = shmbufwire__request__unpack(&arena->allocator, len, payload);
+  sb_arena_limit(&d->arena, len * ARENA_PER_FRAME_BYTE + ARENA_SLACK);
+  Shmbufwire__Request *q = shmbufwire__request__unpack(&d->arena.allocator, len, payload);
   if (q == NULL) {
-    sb_arena_reset(arena);
+    sb_arena_reset(&d->arena);
     dispatch_notice(r, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the frame is not a valid request");
     s->books->t.errors_total++;
     return;
@@ -494,8 +631,14 @@ void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, siz
     run(d, s, q, r);
     session_account(s, before);
     scratch_trim(d);
+    /* every reply tells what was retired, so the list never outgrows one request */
+    r->msg.retired_slabs = session_retired_tell(s, &r->msg.n_retired_slabs);
+    if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED) {
+      r->u.released.retired_slabs = r->msg.retired_slabs;
+      r->u.released.n_retired_slabs = r->msg.n_retired_slabs;
+    }
   }
   if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
     s->books->t.errors_total++;
-  sb_arena_reset(arena); /* the reply keeps nothing of the request */
+  sb_arena_reset(&d->arena); /* the reply keeps nothing of the request */
 }

@@ -144,14 +144,17 @@ static void slot_commit(buffer_heap *h, heap_slot *s, uint64_t index, uint8_t ki
   view_of(h, s, index, out);
 }
 
-int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, bool zero, bool pooled,
+int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, unsigned flags,
                    heap_view *out) {
+  bool pooled = flags & HEAP_LEASED;
   uint64_t index;
   int rc;
   heap_slot *s = slot_new(h, &index, &rc);
   if (s == NULL)
     return rc;
-  rc = slab_alloc(&h->slab, ab_length, zero ? SLAB_ZERO : 0, &s->u.seg, &s->off);
+  rc = slab_alloc(&h->slab, ab_length,
+                  (flags & HEAP_ZERO ? SLAB_ZERO : 0) | (flags & HEAP_UNRESERVED ? SLAB_UNRESERVED : 0),
+                  &s->u.seg, &s->off);
   if (rc < 0) {
     slot_put(h, s, index);
     return rc;

@@ -48,10 +48,15 @@ void heap_init(buffer_heap *h, const slab_ops *ops, void *ctx, uint32_t pool_siz
 /* Frees every buffer and segment; `punch` as in slab_owner_fini(). */
 void heap_fini(buffer_heap *h, bool punch);
 
+/* Flags for heap_dedicated(). */
+#define HEAP_ZERO 1u       /* the bytes read as zeros */
+#define HEAP_LEASED 2u     /* a whole pool leased to the client: the view is marked pooled */
+#define HEAP_UNRESERVED 4u /* SLAB_UNRESERVED for the ArrayBuffer's chunk */
+
 /* A buffer of `length` bytes over a new dedicated ArrayBuffer of ab_length >= length bytes
- * (Node's createUnsafeBuffer). `zero`: the bytes read as zeros. `pooled` only marks the view
- * (a leased pool). Returns 0, -ENOMEM, or an error from slab_alloc(). */
-int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, bool zero, bool pooled,
+ * (Node's createUnsafeBuffer), with HEAP_* flags. Returns 0, -ENOMEM, or an error from
+ * slab_alloc(). */
+int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, unsigned flags,
                    heap_view *out);
 
 /* A buffer of `used` bytes in the current pool, starting a new pool first when `room` bytes

@@ -10,12 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <uv.h>
 
 #include "conf.h"
+#include "host.h"
 #include "dispatch.h"
 #include "log.h"
 #include "server.h"
@@ -26,48 +25,51 @@ typedef struct app {
   uv_signal_t sigterm, sigint, sighup;
   conf_source src;
   conf_settings settings;
-  uint64_t shm_share; /* the default memory cap, fixed at start */
+  uint64_t memory;     /* what the host lets the daemon use, read at start */
+  uint64_t fds;        /* the daemon's fd limit, raised at start */
   session_books books;
   dispatcher dispatch;
   server *server;
   systemd_notifier sd;
+  uv_work_t reload;    /* a reload reads settings (and resolves names) off the loop */
+  conf_settings next;  /* what it read */
+  int reload_rc;
+  bool reloading, reload_again;
   bool stopping; /* SIGTERM or SIGINT came: no more reloads, no READY=1 after STOPPING=1 */
 } app;
 
-/* Each connection holds a socket and an fd per slab: take every fd the hard limit allows. */
-static void raise_nofile(void) {
-  struct rlimit r;
-  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &r);
-  }
+static uint64_t or_auto64(uint64_t v, uint64_t derived) { return v == CONF_AUTO64 ? derived : v; }
+static uint32_t or_auto32(uint32_t v, uint64_t derived) {
+  return v == CONF_AUTO32 ? (uint32_t)(derived < UINT32_MAX ? derived : UINT32_MAX - 1) : v;
 }
 
-static uint64_t shm_free_share(void) {
-  struct statvfs v;
-  if (statvfs("/dev/shm", &v) < 0)
-    return 0;
-  return (uint64_t)v.f_bavail * v.f_frsize / 2;
-}
-
+/* The limits in force, with "auto" ones derived from the host (see shmbufd(8)). */
 static void limits_from(app *a, const conf_settings *c) {
   session_limits *l = &a->books.limits;
   l->pool_size = c->pool_size;
   l->max_frame = c->max_frame;
-  l->max_memory = c->max_memory ? c->max_memory : a->shm_share;
-  l->conn_max_bytes = c->conn_max_bytes;
+  l->max_memory = or_auto64(c->max_memory, a->memory / 2);
+  l->conn_max_bytes = or_auto64(c->conn_max_bytes, l->max_memory / 4);
+  l->user_max_bytes = or_auto64(c->user_max_bytes, l->max_memory / 2);
   l->conn_max_buffers = c->conn_max_buffers;
+  l->conn_max_slabs = or_auto32(c->conn_max_slabs, a->fds / 16);
+  l->user_max_slabs = or_auto32(c->user_max_slabs, a->fds / 4);
+  l->user_max_connections = c->user_max_connections;
   l->warm_bytes = c->warm_bytes;
   log_set_level(c->log_level);
 }
 
 static server_options options_from(const conf_settings *c, int fd) {
+  uint64_t twice = 2 * (uint64_t)c->max_frame;
   return (server_options){
       .path = c->socket,
       .fd = fd,
       .mode = c->socket_mode,
       .max_connections = c->max_connections,
       .frame_timeout_ms = c->frame_timeout_ms,
+      .handshake_timeout_ms = c->handshake_timeout_ms,
+      .idle_timeout_ms = c->idle_timeout_ms,
+      .input_budget = or_auto64(c->input_budget, twice > (64u << 20) ? twice : 64u << 20),
       .allow_uids = c->allow_uids,
       .n_allow_uids = c->n_allow_uids,
       .allow_gids = c->allow_gids,
@@ -93,29 +95,59 @@ static void on_stopped(server *s, void *arg) {
   log_notice("stopped");
 }
 
-static void reload(app *a) {
-  systemd_reloading();
-  conf_settings next;
-  if (conf_load(&next, &a->src, &a->settings) < 0) {
+/* Reading the settings may block (a file on slow storage, user and group names through NSS):
+ * it happens on libuv's threadpool, and only what it read is applied on the loop. */
+static void reload_read(uv_work_t *w) {
+  app *a = w->data;
+  a->reload_rc = conf_load(&a->next, &a->src, &a->settings);
+}
+
+static void reload(app *a);
+
+static void reload_apply(uv_work_t *w, int status) {
+  app *a = w->data;
+  conf_settings *next = &a->next;
+  a->reloading = false;
+  if (status < 0 || a->reload_rc < 0)
     log_warn("reload failed; keeping every current setting");
-    systemd_reloaded(&a->sd);
-    return;
-  }
-  conf_log_changes(&a->settings, &next);
-  /* What needs a restart stays as it is. */
-  free(next.socket);
-  next.socket = strdup(a->settings.socket);
-  next.socket_mode = a->settings.socket_mode;
-  server_options o = options_from(&next, -1);
-  if (next.socket == NULL || server_update(a->server, &o) < 0) {
-    log_warn("reload: out of memory; keeping every current setting");
-    conf_free(&next);
-  } else {
-    conf_free(&a->settings);
-    a->settings = next;
-    limits_from(a, &a->settings);
+  else if (a->stopping)
+    conf_free(next);
+  else {
+    conf_log_changes(&a->settings, next);
+    /* What needs a restart stays as it is. */
+    free(next->socket);
+    next->socket = strdup(a->settings.socket);
+    next->socket_mode = a->settings.socket_mode;
+    server_options o = options_from(next, -1);
+    if (next->socket == NULL || server_update(a->server, &o) < 0) {
+      log_warn("reload: out of memory; keeping every current setting");
+      conf_free(next);
+    } else {
+      conf_free(&a->settings);
+      a->settings = *next;
+      limits_from(a, &a->settings);
+    }
   }
   systemd_reloaded(&a->sd);
+  if (a->reload_again && !a->stopping) {
+    a->reload_again = false;
+    reload(a);
+  }
+}
+
+static void reload(app *a) {
+  if (a->reloading) { /* the one under way may have read the file too early */
+    a->reload_again = true;
+    return;
+  }
+  systemd_reloading();
+  a->reloading = true;
+  a->reload.data = a;
+  if (uv_queue_work(&a->loop, &a->reload, reload_read, reload_apply) < 0) {
+    a->reloading = false;
+    log_warn("reload failed; keeping every current setting");
+    systemd_reloaded(&a->sd);
+  }
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -145,10 +177,10 @@ static int run(app *a, int argc, char **argv) {
     return 0;
   if (conf_load(&a->settings, &a->src, NULL) < 0)
     return 1;
-  a->shm_share = shm_free_share();
+  a->memory = host_memory_bytes();
+  a->fds = host_fd_limit();
   limits_from(a, &a->settings);
   signal(SIGPIPE, SIG_IGN);
-  raise_nofile();
 
   int fd;
   char inherited[PATH_MAX];
@@ -189,6 +221,7 @@ int main(int argc, char **argv) {
   static app a;
   int status = run(&a, argc, argv);
   conf_free(&a.settings);
+  session_books_fini(&a.books);
   conf_source_free(&a.src);
   return status;
 }

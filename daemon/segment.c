@@ -5,11 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -19,29 +18,43 @@
 
 static const uint8_t zeros[ZERO_CHUNK];
 
+/* Executable mappings of client memory are never needed; where the kernel knows the flag
+ * (6.3+), the object can never be made executable either. */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+
 int segment_create(uint64_t size, int *fd_out) {
-  for (int attempt = 0; attempt < 8; attempt++) {
-    uint64_t rnd[2];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-      return -EIO;
-    char name[64];
-    snprintf(name, sizeof name, "/shmbuf-%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
-    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      if (errno == EEXIST)
-        continue;
-      return -errno;
-    }
-    shm_unlink(name);
-    if (ftruncate(fd, (off_t)size) < 0) {
-      int err = -errno;
-      close(fd);
-      return err;
-    }
-    *fd_out = fd;
-    return 0;
+  int fd = memfd_create("shmbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+  if (fd < 0 && errno == EINVAL)
+    fd = memfd_create("shmbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    return -errno;
+  if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
   }
-  return -EEXIST;
+  *fd_out = fd;
+  return 0;
+}
+
+int segment_open_for_peer(int fd, bool writable, int *out) {
+  char path[32];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int peer = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (peer < 0)
+    return -errno;
+  *out = peer;
+  return 0;
+}
+
+int segment_resident(int fd, uint64_t *bytes) {
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return -errno;
+  *bytes = (uint64_t)st.st_blocks * 512;
+  return 0;
 }
 
 int segment_reserve(int fd, uint64_t off, uint64_t len) {
@@ -55,8 +68,7 @@ int segment_punch(int fd, uint64_t off, uint64_t len) {
   return 0;
 }
 
-/* pwritev until done; a short write means the client shrank the object under us, which
- * pwrite simply grows back, so only real errors end the loop. */
+/* pwritev until done: a short write is retried from where it stopped. */
 static int write_all(int fd, uint64_t off, struct iovec *iov, int n, uint64_t len) {
   while (len > 0) {
     ssize_t w = pwritev(fd, iov, n, (off_t)off);
@@ -142,14 +154,14 @@ int segment_copy(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t 
         continue;
       return -errno;
     }
-    if ((size_t)r < l) /* past a truncated end */
-      memset(bounce + r, 0, l - (size_t)r);
-    int rc = segment_write(dst, dst_off, bounce, l);
+    if (r == 0) /* past the end: the size is sealed, so the range was never inside */
+      return -EIO;
+    int rc = segment_write(dst, dst_off, bounce, (size_t)r);
     if (rc < 0)
       return rc;
-    src_off += l;
-    dst_off += l;
-    len -= l;
+    src_off += (uint64_t)r;
+    dst_off += (uint64_t)r;
+    len -= (uint64_t)r;
   }
   return 0;
 }

@@ -119,7 +119,7 @@ static int slab_seg_new(slab_owner *o, uint64_t size, bool solo, slab_seg **out)
       s->pages[i].index = (uint16_t)i;
     }
   }
-  int rc = o->ops->create(size, &s->fd);
+  int rc = o->ops->create(o->ctx, size, &s->fd);
   if (rc < 0) {
     free(s->pages);
     free(s);
@@ -336,14 +336,15 @@ void slab_owner_fini(slab_owner *o, bool punch) {
   memset(o->partial, 0, sizeof o->partial);
 }
 
-static int solo_alloc(slab_owner *o, uint64_t size, slab_seg **seg, uint64_t *off, bool *dirty) {
+static int solo_alloc(slab_owner *o, uint64_t size, bool reserve, slab_seg **seg, uint64_t *off,
+                      bool *dirty) {
   uint64_t bytes = round_up(size, SLAB_SOLO_ALIGN);
   int rc = o->ops->charge(o->ctx, (int64_t)bytes);
   if (rc < 0)
     return rc;
   slab_seg *s;
   rc = slab_seg_new(o, bytes, true, &s);
-  if (rc == 0) {
+  if (rc == 0 && reserve) {
     rc = o->ops->reserve(s->fd, 0, bytes);
     if (rc < 0)
       slab_seg_discard(o, s);
@@ -360,7 +361,8 @@ static int solo_alloc(slab_owner *o, uint64_t size, slab_seg **seg, uint64_t *of
   return 0;
 }
 
-static int alloc_once(slab_owner *o, uint64_t size, slab_seg **seg, uint64_t *off, bool *dirty) {
+static int alloc_once(slab_owner *o, uint64_t size, unsigned flags, slab_seg **seg, uint64_t *off,
+                      bool *dirty) {
   if (size <= SLAB_SMALL_MAX)
     return small_alloc(o, class_of(size), seg, off, dirty);
   if (size <= SLAB_RUN_MAX) {
@@ -372,16 +374,16 @@ static int alloc_once(slab_owner *o, uint64_t size, slab_seg **seg, uint64_t *of
     *off = (uint64_t)first * SLAB_PAGE;
     return 0;
   }
-  return solo_alloc(o, size, seg, off, dirty);
+  return solo_alloc(o, size, !(flags & SLAB_UNRESERVED), seg, off, dirty);
 }
 
 int slab_alloc(slab_owner *o, uint64_t size, unsigned flags, slab_seg **seg, uint64_t *off) {
   if (size == 0 || size > ((uint64_t)1 << 46))
     return -EFBIG;
   bool dirty;
-  int rc = alloc_once(o, size, seg, off, &dirty);
+  int rc = alloc_once(o, size, flags, seg, off, &dirty);
   if ((rc == -EDQUOT || rc == -ENOMEM || rc == -ENOSPC) && slab_drop_warm(o) > 0)
-    rc = alloc_once(o, size, seg, off, &dirty);
+    rc = alloc_once(o, size, flags, seg, off, &dirty);
   if (rc < 0)
     return rc;
   if ((flags & SLAB_ZERO) && dirty) {

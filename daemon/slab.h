@@ -33,7 +33,8 @@ typedef struct slab_page slab_page;
 
 /* The backend: segment.c in the daemon, counting fakes in unit tests. */
 typedef struct slab_ops {
-  int (*create)(uint64_t size, int *fd);
+  /* Makes a segment of `size` bytes; ctx may refuse it (-EDQUOT, -EMFILE). */
+  int (*create)(void *ctx, uint64_t size, int *fd);
   int (*reserve)(int fd, uint64_t off, uint64_t len);
   int (*punch)(int fd, uint64_t off, uint64_t len);
   int (*zero)(int fd, uint64_t off, uint64_t len);
@@ -71,7 +72,10 @@ typedef struct slab_owner {
 } slab_owner;
 
 /* Flags for slab_alloc(). */
-#define SLAB_ZERO 1u /* the chunk must read as zeros */
+#define SLAB_ZERO 1u       /* the chunk must read as zeros */
+#define SLAB_UNRESERVED 2u /* a chunk over SLAB_RUN_MAX (a segment of its own) is charged but left
+                            * unreserved: the caller reserves [0, slab_chunk_size(size)) of it,
+                            * in slices if it likes, before anyone may touch it */
 
 /* Sets up an owner with no memory. `warm_limit` bounds the freed-but-reserved bytes kept
  * for reuse. */

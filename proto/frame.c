@@ -53,13 +53,14 @@ static void *arena_alloc(void *data, size_t n) {
     a->used += n;
     return p;
   }
-  if (n > SIZE_MAX - ARENA_ALIGN)
+  if (n > SIZE_MAX - ARENA_ALIGN || (a->limit && n + ARENA_ALIGN > a->limit - a->spilled))
     return NULL;
   void **block = malloc(n + ARENA_ALIGN);
   if (block == NULL)
     return NULL;
   *block = a->spill;
   a->spill = block;
+  a->spilled += n + ARENA_ALIGN;
   return (uint8_t *)block + ARENA_ALIGN;
 }
 
@@ -72,7 +73,10 @@ void sb_arena_init(sb_arena *a) {
   a->allocator = (ProtobufCAllocator){arena_alloc, arena_free, a};
   a->used = 0;
   a->spill = NULL;
+  a->spilled = a->limit = 0;
 }
+
+void sb_arena_limit(sb_arena *a, size_t bytes) { a->limit = bytes; }
 
 void sb_arena_reset(sb_arena *a) {
   while (a->spill) {
@@ -80,5 +84,5 @@ void sb_arena_reset(sb_arena *a) {
     free(a->spill);
     a->spill = next;
   }
-  a->used = 0;
+  a->used = a->spilled = 0;
 }

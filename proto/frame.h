@@ -33,6 +33,7 @@ typedef struct sb_arena {
   ProtobufCAllocator allocator; /* pass &arena.allocator to *__unpack(); never free_unpacked */
   size_t used;
   void *spill;                  /* malloc'd blocks, linked through their first word */
+  size_t spilled, limit;        /* bytes spilled, and how many may be (0: no limit) */
   _Alignas(16) uint8_t block[8192];
 } sb_arena;
 
@@ -40,6 +41,10 @@ void sb_arena_init(sb_arena *a);
 
 /* Frees everything unpacked into the arena. */
 void sb_arena_reset(sb_arena *a);
+
+/* Caps what the next unpacks may spill beyond the block (0: no cap); past it, allocations
+ * fail and so does the unpack. Stays until changed. */
+void sb_arena_limit(sb_arena *a, size_t bytes);
 
 /* Appends msg to out as one frame. Returns 0, -EMSGSIZE when it is larger than max, or
  * -ENOMEM. */

@@ -111,13 +111,32 @@ size_t sb_js_number(double v, bool separators, char *out) {
   return (size_t)(o - out);
 }
 
-int sb_err_set(sb_error *e, int errnum, const char *code, const char *fmt, ...) {
-  va_list ap;
+void sb_error_release(sb_error *e) {
+  if (e->message != e->inline_message)
+    free(e->message);
+  e->message = NULL;
+}
+
+/* Sets code and errnum, and points the message at the inline room. */
+static void err_begin(sb_error *e, int errnum, const char *code) {
   e->errnum = errnum;
   e->code = code;
+  e->message = e->inline_message;
+}
+
+int sb_err_set(sb_error *e, int errnum, const char *code, const char *fmt, ...) {
+  va_list ap;
+  err_begin(e, errnum, code);
   va_start(ap, fmt);
-  vsnprintf(e->message, sizeof e->message, fmt, ap);
+  int n = vsnprintf(e->inline_message, sizeof e->inline_message, fmt, ap);
   va_end(ap);
+  char *whole;
+  if (n >= (int)sizeof e->inline_message && (whole = malloc((size_t)n + 1)) != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(whole, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    e->message = whole;
+  }
   return errnum;
 }
 
@@ -134,8 +153,22 @@ int sb_err_size(sb_error *e, double received) {
 }
 
 int sb_err_encoding(sb_error *e, const char *name, size_t len) {
-  return sb_err_set(e, -EINVAL, "ERR_UNKNOWN_ENCODING", "Unknown encoding: %.*s",
-                    (int)(len > 400 ? 400 : len), name);
+  static const char prefix[] = "Unknown encoding: ";
+  size_t max = sizeof prefix - 1 + sb_decode_utf8_max(len, SB_ENC_UTF8) + 1;
+  char *m = max <= sizeof e->inline_message ? e->inline_message : malloc(max);
+  err_begin(e, -EINVAL, "ERR_UNKNOWN_ENCODING");
+  if (m == NULL) { /* out of memory: the name's start, on a character boundary */
+    size_t room = (sizeof e->inline_message - sizeof prefix) / 3;
+    while (room > 0 && room < len && ((uint8_t)name[room] & 0xc0) == 0x80)
+      room--;
+    len = len < room ? len : room;
+    m = e->inline_message;
+  }
+  memcpy(m, prefix, sizeof prefix - 1);
+  m[sizeof prefix - 1 + sb_decode_utf8((const uint8_t *)name, len, SB_ENC_UTF8,
+                                       m + sizeof prefix - 1)] = '\0';
+  e->message = m;
+  return e->errnum;
 }
 
 int sb_err_arg_value(sb_error *e, int errnum, const char *name, const char *shown) {

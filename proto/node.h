@@ -56,14 +56,22 @@ sb_from_string_plan sb_from_string_plan_for(sb_str s, sb_enc enc, uint32_t pool_
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-#define SB_ERR_MESSAGE_MAX 512
+#define SB_ERR_MESSAGE_INLINE 512
 
-/* A failure as Node would report it: code (static string), message, and a negative errno. */
+/* A failure as Node would report it: code (static string), message (valid UTF-8, whole: Node
+ * does not cut its messages either), and a negative errno. A message longer than the inline
+ * room is allocated: give it back with sb_error_release() before the error is built again or
+ * forgotten. Do not copy an sb_error. */
 typedef struct sb_error {
   int errnum;
   const char *code;
-  char message[SB_ERR_MESSAGE_MAX];
+  char *message;
+  char inline_message[SB_ERR_MESSAGE_INLINE];
 } sb_error;
+
+/* Frees an allocated message (the error reads as having none afterwards). An sb_error that
+ * was never built must be zeroed first. */
+void sb_error_release(sb_error *e);
 
 /* Each builder fills *e and returns e->errnum, so `return sb_err_...(e, ...)` reads well. */
 
@@ -74,7 +82,9 @@ int sb_err_range(sb_error *e, const char *name, const char *range, double receiv
 /* ERR_OUT_OF_RANGE for a size argument: range ">= 0 && <= 4294967296". */
 int sb_err_size(sb_error *e, double received);
 
-/* ERR_UNKNOWN_ENCODING, -EINVAL: Unknown encoding: <name>. */
+/* ERR_UNKNOWN_ENCODING, -EINVAL: Unknown encoding: <name>, the name as UTF-8 whatever its
+ * length (a name that is not well-formed UTF-8 shows U+FFFD for each maximal invalid subpart,
+ * as the JS string it stands for would). */
 int sb_err_encoding(sb_error *e, const char *name, size_t len);
 
 /* ERR_INVALID_ARG_VALUE, -EINVAL: The argument '<name>' is invalid. Received <shown>.

@@ -35,7 +35,7 @@ static void limits(uint64_t max_memory, uint64_t conn_bytes, uint64_t conn_buffe
 static const dispatch_reply *ask(conn_session *s, Shmbufwire__Request *q) {
   uint8_t buf[256];
   size_t n = shmbufwire__request__pack(q, buf);
-  dispatch_handle(&dispatch, s, buf, n, &reply);
+  fuzz_answer(&dispatch, s, buf, n, &reply);
   return &reply;
 }
 
@@ -85,7 +85,7 @@ static void release(conn_session *s, int64_t id) {
 START_TEST(connection_quota) {
   limits(0, 1u << 20, 0);
   conn_session s;
-  session_init(&s, &books);
+  session_init(&s, &books, 0);
   greet(&s);
   int64_t a = slow(&s, 600 << 10);
   ck_assert_int_gt(a, 0);
@@ -103,8 +103,8 @@ END_TEST
 START_TEST(daemon_cap_spans_connections) {
   limits(1u << 20, 0, 0);
   conn_session a, b;
-  session_init(&a, &books);
-  session_init(&b, &books);
+  session_init(&a, &books, 0);
+  session_init(&b, &books, 0);
   greet(&a);
   greet(&b);
   int64_t big = slow(&a, 800 << 10);
@@ -124,7 +124,7 @@ END_TEST
 START_TEST(buffer_count_limit) {
   limits(0, 0, 100);
   conn_session s;
-  session_init(&s, &books);
+  session_init(&s, &books, 0);
   greet(&s);
   int64_t ids[100];
   for (int i = 0; i < 100; i++)

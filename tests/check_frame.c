@@ -315,7 +315,7 @@ START_TEST(append_round_trip) {
   from.source_case = SHMBUFWIRE__FROM__SOURCE_UTF16;
   from.utf16.data = blob;
   from.utf16.len = sizeof blob;
-  from.encoding = "hex";
+  from.encoding = (ProtobufCBinaryData){3, (uint8_t *)"hex"};
   Shmbufwire__Request q3 = SHMBUFWIRE__REQUEST__INIT;
   q3.id = 3;
   q3.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
@@ -358,7 +358,8 @@ START_TEST(append_round_trip) {
   ck_assert_uint_eq(r->id, 3);
   ck_assert_int_eq(r->op_case, SHMBUFWIRE__REQUEST__OP_FROM);
   ck_assert_int_eq(r->from->source_case, SHMBUFWIRE__FROM__SOURCE_UTF16);
-  ck_assert_str_eq(r->from->encoding, "hex");
+  ck_assert_uint_eq(r->from->encoding.len, 3);
+  ck_assert_int_eq(memcmp(r->from->encoding.data, "hex", 3), 0);
   ck_assert_uint_eq(r->from->utf16.len, sizeof blob);
   ck_assert_mem_eq(r->from->utf16.data, blob, sizeof blob);
   shmbufwire__request__free_unpacked(r, NULL);

@@ -37,7 +37,8 @@ typedef struct fake {
 
 static fake *F;
 
-static int f_create(uint64_t size, int *fd) {
+static int f_create(void *ctx, uint64_t size, int *fd) {
+  (void)ctx;
   if (F->nsegs == MAX_FSEGS)
     return -EMFILE;
   F->size[F->nsegs] = size;
@@ -197,7 +198,7 @@ START_TEST(placement_matches_node) {
     else if (sb_pool_takes(c->size, SB_POOL_SIZE_DEFAULT))
       rc = heap_pooled(&h, c->size, c->size, &v);
     else
-      rc = heap_dedicated(&h, c->size, c->size, false, false, &v);
+      rc = heap_dedicated(&h, c->size, c->size, 0, &v);
     ck_assert_int_eq(rc, 0);
     buffers++;
     bytes += c->length;
@@ -250,7 +251,7 @@ START_TEST(views) {
   ck_assert_uint_eq(p.byte_offset, 0);
 
   /* Buffer.from('zz'.repeat(3000), 'hex'): length 0 over a 3000-byte ArrayBuffer */
-  ck_assert_int_eq(heap_dedicated(&h, 3000, 0, false, false, &d), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 3000, 0, 0, &d), 0);
   ck_assert(!d.pooled);
   ck_assert_uint_eq(d.ab_length, 3000);
   ck_assert_uint_eq(d.length, 0);
@@ -259,7 +260,7 @@ START_TEST(views) {
   ck_assert_uint_le(d.ab_offset + 3000, d.seg->size);
 
   /* a leased pool: dedicated memory shown as pooled */
-  ck_assert_int_eq(heap_dedicated(&h, SB_POOL_SIZE_DEFAULT, SB_POOL_SIZE_DEFAULT, false, true, &l),
+  ck_assert_int_eq(heap_dedicated(&h, SB_POOL_SIZE_DEFAULT, SB_POOL_SIZE_DEFAULT, HEAP_LEASED, &l),
                    0);
   ck_assert(l.pooled);
   ck_assert_uint_eq(l.ab_length, SB_POOL_SIZE_DEFAULT);
@@ -267,7 +268,7 @@ START_TEST(views) {
 
   /* alloc(): zeroed; fresh memory needs no zeroing */
   unsigned zeros = F->zeros;
-  ck_assert_int_eq(heap_dedicated(&h, 5000, 5000, true, false, &z), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 5000, 5000, HEAP_ZERO, &z), 0);
   ck_assert_uint_eq(F->zeros, zeros);
 
   ck_assert_int_eq(heap_empty(&h, &e), 0);
@@ -393,8 +394,8 @@ START_TEST(dedicated_freed_on_release) {
   buffer_heap h;
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a, s;
-  ck_assert_int_eq(heap_dedicated(&h, 100 * KIB, 100 * KIB, false, false, &a), 0);
-  ck_assert_int_eq(heap_dedicated(&h, 3 * MIB, 3 * MIB, true, false, &s), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 100 * KIB, 100 * KIB, 0, &a), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 3 * MIB, 3 * MIB, HEAP_ZERO, &s), 0);
   ck_assert(s.seg->solo);
   int64_t charged = F->charged;
   ck_assert_int_ge(charged, 100 * KIB + 3 * MIB);
@@ -420,7 +421,7 @@ START_TEST(ids) {
   heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
   heap_view a, b, c, g;
   ck_assert_int_eq(heap_pooled(&h, 10, 10, &a), 0);
-  ck_assert_int_eq(heap_dedicated(&h, 9000, 9000, false, false, &b), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 9000, 9000, 0, &b), 0);
   ck_assert_int_eq(heap_empty(&h, &c), 0);
 
   /* unknown ids */
@@ -477,7 +478,7 @@ START_TEST(ids_of_another_heap) {
   heap_view a[3], b, g;
   for (int i = 0; i < 3; i++)
     ck_assert_int_eq(heap_pooled(&h1, 10, 10, &a[i]), 0);
-  ck_assert_int_eq(heap_dedicated(&h2, 50, 50, false, false, &b), 0);
+  ck_assert_int_eq(heap_dedicated(&h2, 50, 50, 0, &b), 0);
   for (int i = 0; i < 3; i++) {
     int rc = heap_get(&h2, a[i].id, &g);
     /* not found, or h2's own buffer: never h1's memory */
@@ -503,15 +504,15 @@ START_TEST(refused_memory) {
   heap_view a, x, v;
   ck_assert_int_eq(heap_pooled(&h, 4000, 4000, &a), 0);
   /* the other 8 KiB chunk of the pool's slab page, so a new pool needs a new page */
-  ck_assert_int_eq(heap_dedicated(&h, 8192, 8192, false, false, &x), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 8192, 8192, 0, &x), 0);
   ck_assert_ptr_eq(x.seg, a.seg);
   F->budget = F->charged;
   /* fits the current pool: no memory needed */
   ck_assert_int_eq(heap_pooled(&h, 4000, 4000, &v), 0);
   /* needs a new pool, or dedicated memory: refused, nothing changes */
   ck_assert_int_eq(heap_pooled(&h, 1000, 1000, &v), -EDQUOT);
-  ck_assert_int_eq(heap_dedicated(&h, 100 * KIB, 100 * KIB, true, false, &v), -EDQUOT);
-  ck_assert_int_eq(heap_dedicated(&h, 5 * MIB, 5 * MIB, false, false, &v), -EDQUOT);
+  ck_assert_int_eq(heap_dedicated(&h, 100 * KIB, 100 * KIB, HEAP_ZERO, &v), -EDQUOT);
+  ck_assert_int_eq(heap_dedicated(&h, 5 * MIB, 5 * MIB, 0, &v), -EDQUOT);
   ck_assert_uint_gt(F->refusals, 0);
   ck_assert_uint_eq(h.buffers, 3);
   ck_assert_uint_eq(h.bytes, 8000 + 8192);
@@ -540,14 +541,14 @@ START_TEST(fini_frees_everything) {
     heap_view v;
     ck_assert_int_eq(heap_pooled(&h, (uint64_t)i % 300 + 1, (uint64_t)i % 300 + 1, &v), 0);
     made[n++] = v.id;
-    ck_assert_int_eq(heap_dedicated(&h, (uint64_t)i * 101 % 50000 + 1, 1, i % 2, false, &v), 0);
+    ck_assert_int_eq(heap_dedicated(&h, (uint64_t)i * 101 % 50000 + 1, 1, (i % 2 ? HEAP_ZERO : 0), &v), 0);
     made[n++] = v.id;
     if (i % 50 == 0) {
       ck_assert_int_eq(heap_empty(&h, &v), 0);
       made[n++] = v.id;
     }
   }
-  ck_assert_int_eq(heap_dedicated(&h, 4 * MIB, 4 * MIB, false, false, &(heap_view){0}), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 4 * MIB, 4 * MIB, 0, &(heap_view){0}), 0);
   for (int i = 0; i < n; i += 3) /* some released already */
     ck_assert_int_eq(heap_release(&h, made[i]), 0);
   ck_assert_uint_gt(h.pools, 1);
@@ -658,7 +659,7 @@ START_TEST(random_walk) {
       cur_off = v.ab_offset;
     } else if (r < 97) {
       uint64_t ab = 1 + rnd() % (300 * KIB);
-      rc = heap_dedicated(&h, ab, ab - rnd() % ab, rnd() % 2, rnd() % 8 == 0, &v);
+      rc = heap_dedicated(&h, ab, ab - rnd() % ab, (rnd() % 2 ? HEAP_ZERO : 0) | (rnd() % 8 == 0 ? HEAP_LEASED : 0), &v);
     } else {
       rc = heap_empty(&h, &v);
     }

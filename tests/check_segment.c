@@ -85,75 +85,26 @@ static void assert_pattern(int fd, uint64_t off, size_t n) {
   free(b);
 }
 
-/* Names in /dev/shm that start with "shmbuf-". */
-static int shm_names(char names[][80], int max) {
-  DIR *d = opendir("/dev/shm");
-  ck_assert_ptr_nonnull(d);
-  int n = 0;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL)
-    if (strncmp(de->d_name, "shmbuf-", 7) == 0 && n < max)
-      snprintf(names[n++], 80, "%.79s", de->d_name);
-  closedir(d);
-  return n;
-}
-
-static bool name_in(char names[][80], int n, const char *name) {
-  for (int i = 0; i < n; i++)
-    if (strcmp(names[i], name) == 0)
-      return true;
-  return false;
-}
-
 /* ---- create -------------------------------------------------------------------------------- */
 
 START_TEST(create_sparse_anonymous) {
-  static char before[256][80], after[256][80];
-  int nb = shm_names(before, 256);
   int fd = make(4 * MIB);
   ck_assert_uint_eq(file_size(fd), 4 * MIB);
   ck_assert_uint_eq(allocated(fd), 0); /* nothing reserved yet */
 
-  /* an unlinked POSIX shm object, private to us */
+  /* an anonymous memfd: no name in any filesystem, so a crash leaves nothing behind */
   char link[64], target[256];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t l = readlink(link, target, sizeof target - 1);
   ck_assert_int_gt(l, 0);
   target[l] = '\0';
-  ck_assert_msg(strncmp(target, "/dev/shm/shmbuf-", 16) == 0, "fd is %s", target);
-  ck_assert_msg(strstr(target, "(deleted)") != NULL, "fd is %s", target);
-  char name[80];
-  snprintf(name, sizeof name, "%.*s", (int)(strcspn(target + 9, " ")), target + 9);
-  ck_assert_uint_ge(strlen(name), 7 + 32); /* 128 random bits, in hex */
-
-  /* nothing new in /dev/shm; an entry another process is creating this very moment would
-   * be gone on a second look, ours would not */
-  for (int look = 0;; look++) {
-    int na = shm_names(after, 256), fresh = 0;
-    ck_assert(!name_in(after, na, name));
-    for (int i = 0; i < na; i++)
-      fresh += !name_in(before, nb, after[i]);
-    if (fresh == 0)
-      break;
-    ck_assert_msg(look < 1, "%d new shmbuf- entries in /dev/shm", fresh);
-  }
-
-  struct stat st;
-  ck_assert_int_eq(fstat(fd, &st), 0);
-  ck_assert_uint_eq(st.st_mode & 0777, 0600);
+  ck_assert_msg(strncmp(target, "/memfd:shmbuf", 13) == 0, "fd is %s", target);
   ck_assert_int_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
   ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-
-  /* a second one gets a different name */
-  int fd2 = make(16 * KIB);
-  char link2[64], target2[256];
-  snprintf(link2, sizeof link2, "/proc/self/fd/%d", fd2);
-  l = readlink(link2, target2, sizeof target2 - 1);
-  ck_assert_int_gt(l, 0);
-  target2[l] = '\0';
-  ck_assert_str_ne(target, target2);
-  ck_assert_uint_eq(file_size(fd2), 16 * KIB);
-  segment_close(fd2);
+  /* its size is sealed from the start: nobody can shrink it under a mapping, or grow it */
+  int seals = fcntl(fd, F_GET_SEALS);
+  ck_assert_int_eq(seals & (F_SEAL_GROW | F_SEAL_SHRINK), F_SEAL_GROW | F_SEAL_SHRINK);
+  ck_assert_int_eq(seals & F_SEAL_WRITE, 0);
 
   /* new pages read as zeros */
   assert_zero(fd, 0, 64 * KIB);
@@ -376,90 +327,80 @@ START_TEST(copy_within_object) {
 }
 END_TEST
 
-START_TEST(copy_from_truncated) {
-  int src = make(1 * MIB), dst = make(1 * MIB);
-  ck_assert_int_eq(segment_reserve(src, 0, 1 * MIB), 0);
-  ck_assert_int_eq(segment_reserve(dst, 0, 1 * MIB), 0);
-  write_pattern(src, 0, 1 * MIB);
-  uint8_t fillb = 0x55;
-  ck_assert_int_eq(segment_fill(dst, 0, 1 * MIB, &fillb, 1), 0);
-  /* a client shrinks the source under us */
-  ck_assert_int_eq(ftruncate(src, 300 * KIB + 5), 0);
-
-  /* [200 KiB, 200 KiB + 600 KiB): the first 100 KiB + 5 bytes exist, the rest is gone */
-  ck_assert_int_eq(segment_copy(src, 200 * KIB, dst, 100, 600 * KIB), 0);
-  uint8_t *b = read_all(dst, 0, 1 * MIB);
-  for (uint64_t i = 0; i < 1 * MIB; i++) {
-    uint8_t want;
-    if (i < 100 || i >= 100 + 600 * KIB)
-      want = 0x55;
-    else if (200 * KIB + (i - 100) < 300 * KIB + 5)
-      want = pattern_at(200 * KIB + i - 100);
-    else
-      want = 0;
-    if (b[i] != want)
-      ck_abort_msg("byte %llu is %u, not %u", (unsigned long long)i, b[i], want);
-  }
-  free(b);
-
-  /* wholly past the end: all zeros; the source is not grown back */
-  ck_assert_int_eq(segment_copy(src, 512 * KIB, dst, 0, 64 * KIB), 0);
-  assert_zero(dst, 0, 64 * KIB);
-  ck_assert_uint_eq(file_size(src), 300 * KIB + 5);
-  ck_assert_int_eq(ftruncate(src, 0), 0);
-  ck_assert_int_eq(segment_copy(src, 0, dst, 64 * KIB, 300 * KIB), 0);
-  assert_zero(dst, 64 * KIB, 300 * KIB);
-  segment_close(src);
-  segment_close(dst);
+/* Whoever holds an fd, the size stays what it was made: no truncation can turn a mapped
+ * page into a SIGBUS, and no growth can take memory the daemon does not account for. */
+START_TEST(size_is_sealed) {
+  int fd = make(256 * KIB), peer;
+  ck_assert_int_eq(segment_reserve(fd, 0, 256 * KIB), 0);
+  ck_assert_int_eq(segment_open_for_peer(fd, true, &peer), 0);
+  ck_assert_int_eq(ftruncate(peer, 4 * KIB), -1);
+  ck_assert_int_eq(errno, EPERM);
+  ck_assert_int_eq(ftruncate(peer, 1 * MIB), -1);
+  ck_assert_int_eq(fallocate(peer, 0, 256 * KIB, 4 * KIB), -1);
+  ck_assert_int_eq(file_size(fd), 256 * KIB);
+  uint8_t x = 1;
+  ck_assert_int_lt(segment_write(fd, 256 * KIB, &x, 1), 0); /* the daemon cannot grow it either */
+  ck_assert_int_eq(segment_copy(fd, 200 * KIB, fd, 0, 100 * KIB), -EIO); /* nor read past it */
+  close(peer);
+  segment_close(fd);
 }
 END_TEST
 
-/* A destination the client shrank is written anyway (pwrite grows it back), so the daemon
- * never faults and never fails because of it. */
-START_TEST(write_to_truncated) {
-  int fd = make(256 * KIB);
-  ck_assert_int_eq(segment_reserve(fd, 0, 256 * KIB), 0);
-  ck_assert_int_eq(ftruncate(fd, 4 * KIB), 0);
-  write_pattern(fd, 100 * KIB, 10 * KIB);
-  assert_pattern(fd, 100 * KIB, 10 * KIB);
-  ck_assert_int_eq(ftruncate(fd, 4 * KIB), 0);
-  ck_assert_int_eq(segment_zero(fd, 50 * KIB, 100 * KIB), 0);
-  assert_zero(fd, 0, 150 * KIB);
-  ck_assert_int_eq(ftruncate(fd, 0), 0);
-  const uint8_t pat[3] = {4, 5, 6};
-  ck_assert_int_eq(segment_fill(fd, 10, 90000, pat, 3), 0);
-  uint8_t *b = read_all(fd, 10, 90000);
-  size_t bad = 0;
-  for (size_t i = 0; i < 90000; i++)
-    bad += b[i] != pat[i % 3];
-  ck_assert_uint_eq(bad, 0);
-  free(b);
+/* A peer's fd is its own open file description: what it does to its fd leaves the daemon's
+ * alone, and a read-only one gives no way to write. */
+START_TEST(peer_fds_are_their_own) {
+  int fd = make(64 * KIB), rw, ro;
+  ck_assert_int_eq(segment_reserve(fd, 0, 64 * KIB), 0);
+  ck_assert_int_eq(segment_open_for_peer(fd, true, &rw), 0);
+  ck_assert_int_eq(segment_open_for_peer(fd, false, &ro), 0);
+  ck_assert_int_eq(fcntl(rw, F_SETFL, O_APPEND | O_NONBLOCK), 0);
+  ck_assert_int_eq(fcntl(fd, F_GETFL) & (O_APPEND | O_NONBLOCK), 0);
+  write_pattern(fd, 1000, 100); /* lands where it is aimed, not appended */
+  assert_pattern(fd, 1000, 100);
+  ck_assert_uint_eq(file_size(fd), 64 * KIB);
+  uint8_t *w = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0);
+  ck_assert_ptr_ne(w, MAP_FAILED);
+  ck_assert_uint_eq(w[1000], pattern_at(1000)); /* the same bytes */
+  ck_assert_int_eq(fcntl(ro, F_GETFL) & O_ACCMODE, O_RDONLY);
+  ck_assert_ptr_eq(mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0), MAP_FAILED);
+  uint8_t *r = mmap(NULL, 64 * KIB, PROT_READ, MAP_SHARED, ro, 0);
+  ck_assert_ptr_ne(r, MAP_FAILED);
+  ck_assert_int_eq(mprotect(r, 64 * KIB, PROT_READ | PROT_WRITE), -1);
+  ck_assert_int_eq(fcntl(ro, F_ADD_SEALS, F_SEAL_WRITE), -1);
+  uint8_t x = 1;
+  ck_assert_int_eq(segment_write(ro, 0, &x, 1), -EBADF);
+  munmap(w, 64 * KIB);
+  munmap(r, 64 * KIB);
+  close(rw);
+  close(ro);
+  segment_close(fd);
+}
+END_TEST
+
+/* What the kernel holds, whoever touched it: the daemon's reservations and a peer's touches. */
+START_TEST(resident_counts_every_touch) {
+  int fd = make(1 * MIB);
+  uint64_t bytes;
+  ck_assert_int_eq(segment_resident(fd, &bytes), 0);
+  ck_assert_uint_eq(bytes, 0);
+  ck_assert_int_eq(segment_reserve(fd, 0, 64 * KIB), 0);
+  ck_assert_int_eq(segment_resident(fd, &bytes), 0);
+  ck_assert_uint_eq(bytes, 64 * KIB);
+  uint8_t *m = mmap(NULL, 1 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ck_assert_ptr_ne(m, MAP_FAILED);
+  memset(m + 512 * KIB, 1, 256 * KIB); /* holes a peer filled */
+  ck_assert_int_eq(segment_resident(fd, &bytes), 0);
+  ck_assert_uint_eq(bytes, 320 * KIB);
+  munmap(m, 1 * MIB);
+  ck_assert_int_eq(segment_punch(fd, 0, 1 * MIB), 0);
+  ck_assert_int_eq(segment_resident(fd, &bytes), 0);
+  ck_assert_uint_eq(bytes, 0);
+  ck_assert_int_eq(segment_resident(-1, &bytes), -EBADF);
   segment_close(fd);
 }
 END_TEST
 
 /* ---- errors -------------------------------------------------------------------------------- */
-
-/* A full /dev/shm: reserving fails with ENOSPC, and what was reserved before stays usable.
- * The test process gets a private mount namespace with a 1 MiB tmpfs on /dev/shm. */
-START_TEST(reserve_on_a_full_dev_shm) {
-  ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
-  ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-  ck_assert_int_eq(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m"), 0);
-  int fd;
-  ck_assert_int_eq(segment_create(8u << 20, &fd), 0); /* sparse: larger than the fs is fine */
-  ck_assert_int_eq(segment_reserve(fd, 0, 512u << 10), 0);
-  ck_assert_int_eq(segment_reserve(fd, 512u << 10, 1u << 20), -ENOSPC);
-  ck_assert_int_eq(segment_reserve(fd, 512u << 10, 256u << 10), 0); /* a failure takes nothing */
-  uint8_t *p = mmap(NULL, 768u << 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ck_assert_ptr_ne(p, MAP_FAILED);
-  memset(p, 0x77, 768u << 10); /* every reserved byte can be touched */
-  ck_assert_int_eq(segment_punch(fd, 0, 512u << 10), 0);
-  ck_assert_int_eq(segment_reserve(fd, 1u << 20, 512u << 10), 0); /* punched memory is free again */
-  munmap(p, 768u << 10);
-  segment_close(fd);
-}
-END_TEST
 
 START_TEST(errors_are_negative_errno) {
   uint8_t x = 1;
@@ -498,11 +439,11 @@ static Suite *segment_suite(void) {
   tcase_add_test(tc, fill_three_bytes);
   tcase_add_test(tc, fill_long_pattern);
   tcase_add_test(tc, fill_nothing);
-  tcase_add_test(tc, reserve_on_a_full_dev_shm);
   tcase_add_test(tc, copy_between_objects);
   tcase_add_test(tc, copy_within_object);
-  tcase_add_test(tc, copy_from_truncated);
-  tcase_add_test(tc, write_to_truncated);
+  tcase_add_test(tc, size_is_sealed);
+  tcase_add_test(tc, peer_fds_are_their_own);
+  tcase_add_test(tc, resident_counts_every_touch);
   tcase_add_test(tc, errors_are_negative_errno);
   suite_add_tcase(s, tc);
   return s;

@@ -141,7 +141,8 @@ static bool fs_range(fseg *s, int fd, uint64_t off, uint64_t len, const char *wh
   return true;
 }
 
-static int f_create(uint64_t size, int *fd) {
+static int f_create(void *ctx, uint64_t size, int *fd) {
+  (void)ctx;
   if (F.create_error)
     return F.create_error;
   if (size == 0 || size % FPAGE)
@@ -912,8 +913,12 @@ static void real_retire(void *ctx, const slab_seg *seg) {
   (void)ctx;
   (void)seg;
 }
-static const slab_ops real_ops = {segment_create, segment_reserve, segment_punch, segment_zero,
-                                  segment_close,  real_charge, real_retire};
+static int real_create(void *ctx, uint64_t size, int *fd) {
+  (void)ctx;
+  return segment_create(size, fd);
+}
+static const slab_ops real_ops = {real_create,   segment_reserve, segment_punch, segment_zero,
+                                  segment_close, real_charge,     real_retire};
 
 static void scribble(const chunk *c) {
   uint8_t *b = malloc(c->size);

@@ -579,14 +579,14 @@ START_TEST(status_follows_the_counters_unhurried) {
 END_TEST
 
 START_TEST(reload_changes_what_clients_see) {
-  write_file(W.conf, "max_memory = 64M\n");
+  write_file(W.conf, "connection_max_bytes = 0\nuser_max_bytes = 0\nmax_memory = 64M\n");
   const char *args[] = {"--config", W.conf, NULL};
   start(NULL, args);
   shmbuf_client *c = client();
   ck_assert_uint_eq(shmbuf_pool_size(c), 8192);
   ck_assert_int_eq(try_alloc(c, 4 << 20), 0);
 
-  write_file(W.conf, "max_memory = 1M\npool_size = 16K\n");
+  write_file(W.conf, "connection_max_bytes = 0\nuser_max_bytes = 0\nmax_memory = 1M\npool_size = 16K\n");
   reload();
   ck_assert_int_eq(try_alloc(c, 4 << 20), -ENOMEM);
   shmbuf_client *c2 = client();
@@ -596,7 +596,7 @@ START_TEST(reload_changes_what_clients_see) {
   assert_log_has("<5>reload: pool_size changed from 8192 to 16384\n");
 
   /* a setting that takes a restart is reported and left alone */
-  write_file(W.conf, "max_memory = 1M\npool_size = 16K\nsocket_mode = 0600\n");
+  write_file(W.conf, "connection_max_bytes = 0\nuser_max_bytes = 0\nmax_memory = 1M\npool_size = 16K\nsocket_mode = 0600\n");
   reload();
   struct stat st;
   ck_assert_int_eq(stat(W.sock, &st), 0);
@@ -611,17 +611,17 @@ START_TEST(reload_changes_what_clients_see) {
 END_TEST
 
 START_TEST(invalid_value_keeps_the_old_one) {
-  write_file(W.conf, "max_memory = 1M\n");
+  write_file(W.conf, "connection_max_bytes = 0\nuser_max_bytes = 0\nmax_memory = 1M\n");
   const char *args[] = {"--config", W.conf, NULL};
   start(NULL, args);
   shmbuf_client *c = client();
   ck_assert_int_eq(try_alloc(c, 4 << 20), -ENOMEM);
 
-  write_file(W.conf, "max_memory = lots\npool_size = 32K\n");
+  write_file(W.conf, "connection_max_bytes = 0\nuser_max_bytes = 0\nmax_memory = lots\npool_size = 32K\n");
   reload();
   char warning[256];
   snprintf(warning, sizeof warning,
-           "<4>%s:1: invalid value \"lots\" for max_memory; keeping the current setting\n",
+           "<4>%s:3: invalid value \"lots\" for max_memory; keeping the current setting\n",
            W.conf);
   assert_log_has(warning);
   ck_assert_int_eq(try_alloc(c, 4 << 20), -ENOMEM); /* still 1M, not the default */

@@ -3,8 +3,6 @@
 
 #include "harness.h"
 
-#include "frame.h"
-
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -184,6 +182,13 @@ Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms) {
   return r;
 }
 
+Shmbufwire__Reply *sbt_recv_within(int fd, int *fds, size_t *nfds, int timeout_ms) {
+  struct pollfd pfd = {fd, POLLIN, 0};
+  if (poll(&pfd, 1, scaled(timeout_ms)) <= 0)
+    return NULL;
+  return sbt_recv(fd, fds, nfds, 5000);
+}
+
 Shmbufwire__Reply *sbt_call(int fd, Shmbufwire__Request *q, int *fds, size_t *nfds) {
   sbt_send(fd, q);
   Shmbufwire__Reply *r = sbt_recv(fd, fds, nfds, 5000);
@@ -285,9 +290,43 @@ int sbt_count_shm_maps(pid_t pid) {
   ck_assert_ptr_nonnull(f);
   int n = 0;
   while (fgets(line, sizeof line, f))
-    n += strstr(line, "/dev/shm/") != NULL;
+    n += strstr(line, "/memfd:shmbuf") != NULL;
   fclose(f);
   return n;
+}
+
+uint64_t sbt_proc_kib(pid_t pid, const char *field) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  size_t n = strlen(field);
+  unsigned long long kib = 0;
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f))
+    found = strncmp(line, field, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%llu", &kib) == 1;
+  fclose(f);
+  ck_assert_msg(found, "no %s in %s", field, path);
+  return kib;
+}
+
+size_t sbt_send_until_stalled(int fd, const void *p, size_t n, int quiet_ms) {
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  size_t sent = 0;
+  while (sent < n) {
+    ssize_t w = send(fd, (const uint8_t *)p + sent, n - sent, MSG_NOSIGNAL);
+    if (w > 0) {
+      sent += (size_t)w;
+      continue;
+    }
+    ck_assert_msg(w < 0 && errno == EAGAIN, "send: %s", strerror(errno));
+    struct pollfd q = {fd, POLLOUT, 0};
+    if (poll(&q, 1, scaled(quiet_ms)) == 0)
+      break;
+  }
+  fcntl(fd, F_SETFL, flags);
+  return sent;
 }
 
 int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char *err,

@@ -40,6 +40,10 @@ void sbt_send(int fd, Shmbufwire__Request *q);
  * (*nfds counts them; fds may be NULL to close them). Returns NULL on EOF. */
 Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms);
 
+/* sbt_recv(), except that no reply starting within timeout_ms gives NULL too (and a reply
+ * that started gets its rest within 5 s). */
+Shmbufwire__Reply *sbt_recv_within(int fd, int *fds, size_t *nfds, int timeout_ms);
+
 /* Sends hello with id 1 and checks the welcome. */
 void sbt_hello(int fd);
 
@@ -56,13 +60,20 @@ uint64_t sbt_stat(const sbt_daemon *d, const char *name);
 /* Waits up to timeout_ms for a counter to reach a value; returns the last value seen. */
 uint64_t sbt_stat_wait(const sbt_daemon *d, const char *name, uint64_t want, int timeout_ms);
 
-/* Entries in /proc/PID/fd, and shm mappings (/dev/shm/...) in /proc/PID/maps. */
+/* Entries in /proc/PID/fd, and mappings of shmbuf slabs (memfds) in /proc/PID/maps. */
 int sbt_count_fds(pid_t pid);
 
 /* sbt_count_fds() once it holds still (three equal readings 20 ms apart, within 2 s): a
  * connection the test just closed may still be open in the daemon for a moment. */
 int sbt_count_fds_settled(pid_t pid);
 int sbt_count_shm_maps(pid_t pid);
+
+/* A field of /proc/PID/status that is given in kB (VmRSS, VmHWM, ...), in KiB. */
+uint64_t sbt_proc_kib(pid_t pid, const char *field);
+
+/* Writes [p, p + n) until done or until the peer has taken nothing for quiet_ms (it stopped
+ * reading). Returns the bytes written. */
+size_t sbt_send_until_stalled(int fd, const void *p, size_t n, int quiet_ms);
 
 /* Runs argv[0] with argv, stdin from `in` (NULL: /dev/null), and captures stdout and stderr
  * (NUL-terminated, cut to cap). Returns the exit status, or 128 + the signal. */

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "dispatch.h"
 #include "frame.h"
@@ -33,8 +34,26 @@ static void check_reply(const dispatch_reply *r, sb_bytes *out) {
   const Shmbufwire__Buffer *b = r->msg.buffer;
   if (b->byte_offset > b->ab_length || b->length > b->ab_length - b->byte_offset)
     abort();
-  if (b->slab == 0 && (b->ab_length != 0 || r->fd >= 0))
+  if (b->slab == 0 && (b->ab_length != 0 || b->slab_size != 0))
     abort();
+}
+
+void fuzz_answer(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
+                 dispatch_reply *r) {
+  dispatch_handle(d, s, payload, len, r);
+  int fd = r->fd;
+  r->fd = -1;
+  if (r->job.kind != DISPATCH_JOB_NONE) {
+    dispatch_job job = r->job; /* the server keeps the job, and the packed reply, apart */
+    r->job.kind = DISPATCH_JOB_NONE;
+    r->job.pattern = NULL;
+    if (dispatch_job_run(d, s, &job, UINT64_MAX, r) < 0 && fd >= 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  if (fd >= 0)
+    close(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -44,14 +63,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sb_bytes out = {0};
   if (d.books == NULL)
     dispatch_init(&d, &books);
-  session_init(&s, &books);
+  session_init(&s, &books, 0);
   for (size_t off = 0; off < size;) {
     const uint8_t *payload;
     uint32_t len;
     long n = sb_frame_next(data + off, size - off, FUZZ_MAX_FRAME, &payload, &len);
     if (n <= 0) /* incomplete, or a violation the server answers with a notice and a close */
       break;
-    dispatch_handle(&d, &s, payload, len, &r);
+    fuzz_answer(&d, &s, payload, len, &r);
     check_reply(&r, &out);
     if (r.close)
       break;

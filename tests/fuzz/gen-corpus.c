@@ -65,7 +65,7 @@ static void alloc_fill(int64_t size, Shmbufwire__Fill__ValueCase kind, const cha
   f.number = number;
   f.bytes.data = f.utf8.data = f.utf16.data = (uint8_t *)value;
   f.bytes.len = f.utf8.len = f.utf16.len = value ? strlen(value) : 0;
-  f.encoding = (char *)enc;
+  f.encoding = (ProtobufCBinaryData){enc ? strlen(enc) : 0, (uint8_t *)enc};
   q.op_case = SHMBUFWIRE__REQUEST__OP_ALLOC;
   q.alloc = &a;
   put(&q);
@@ -90,7 +90,7 @@ static void from(Shmbufwire__From__SourceCase kind, const char *text, uint64_t b
     f.utf16.len = 6;
   f.array = &arr;
   f.buffer = buffer;
-  f.encoding = (char *)enc;
+  f.encoding = (ProtobufCBinaryData){enc ? strlen(enc) : 0, (uint8_t *)enc};
   q.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
   q.from = &f;
   put(&q);
