@@ -492,6 +492,8 @@ static void op_stats(conn_session *s, dispatch_reply *r) {
   add_counter(r, "metadata_bytes", t->buffers * SESSION_BUFFER_COST, true,
               "Bookkeeping of live buffers, charged like shared memory");
   add_counter(r, "warm_bytes", t->warm, true, "Reserved bytes kept for reuse by their connection");
+  add_counter(r, "input_bytes", t->input, true,
+              "Memory held by partly received requests, beyond what each connection keeps");
   add_counter(r, "max_memory_bytes", l->max_memory, true,
               "Cap on shared memory and bookkeeping (0: none)");
   add_counter(r, "pool_size_bytes", l->pool_size, true, "Buffer.poolSize for new connections");

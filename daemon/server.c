@@ -114,6 +114,7 @@ static uint64_t input_weight(size_t cap) { return cap > BUF_KEEP ? cap - BUF_KEE
 /* After c->in's capacity may have changed from old: keeps the server's input total. */
 static void input_changed(server_conn *c, size_t old) {
   c->server->input_bytes += input_weight(c->in.cap) - input_weight(old);
+  c->server->d->books->t.input = c->server->input_bytes;
 }
 
 /* Marks c as having work left for the next loop turn, or not. */
@@ -199,12 +200,14 @@ static int conn_flush(server_conn *c) {
       }
       return errno == EAGAIN ? 0 : -errno;
     }
-    for (size_t i = 0; i < nf; i++)
-      if (c->fds[i].fd != c->server->placeholder)
-        close(c->fds[i].fd);
-    memmove(c->fds, c->fds + nf, (c->nfds - nf) * sizeof *c->fds);
-    c->nfds -= nf;
-    c->in_flight += (uint32_t)nf;
+    if (nf > 0) {
+      for (size_t i = 0; i < nf; i++)
+        if (c->fds[i].fd != c->server->placeholder)
+          close(c->fds[i].fd);
+      memmove(c->fds, c->fds + nf, (c->nfds - nf) * sizeof *c->fds);
+      c->nfds -= nf;
+      c->in_flight += (uint32_t)nf;
+    }
     sb_bytes_consume(&c->out, (size_t)n);
     c->out_pos += (uint64_t)n;
   }
@@ -325,6 +328,7 @@ static void on_conn_closed(uv_handle_t *h) {
   if (c->in_session)
     session_fini(&c->sess, !s->shutting_down);
   s->input_bytes -= input_weight(c->in.cap);
+  s->d->books->t.input = s->input_bytes;
   sb_bytes_free(&c->in);
   sb_bytes_free(&c->out);
   free(c);

@@ -44,6 +44,7 @@ typedef struct session_totals {
   uint64_t connections, connections_total, refused_total;
   uint64_t buffers, bytes, pools, slabs, reserved, warm;
   uint64_t resident;         /* what the kernel holds for all slabs, as last measured */
+  uint64_t input;            /* what partly received requests hold (the server's count) */
   uint64_t requests_total, errors_total, enospc_total;
 } session_totals;
 

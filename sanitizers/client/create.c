@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/* libshmbuf: making buffers — Buffer.alloc, allocUnsafe, allocUnsafeSlow, from and concat,
+ * blocking or pipelined — and giving them back. What the library can make itself comes from
+ * local.h; the rest is a request the daemon answers with a buffer. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "codec.h"
+#include "errors.h"
+
+/* ---- buffers the daemon makes ------------------------------------------------------------- */
+
+/* An encoding name as the wire carries it: UTF-8 bytes, empty for "not given". */
+static ProtobufCBinaryData encoding_bytes(const char *name) {
+  return (ProtobufCBinaryData){name ? strlen(name) : 0, (uint8_t *)name};
+}
+
+/* Makes a handle for a buffer reply. Returns 0 or a negative errno (the daemon's buffer is
+ * given back then). */
+static int adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
+  handle_backing *bk;
+  const char *why;
+  int rc = handle_backing_of(&c->slabs, b, &bk, &why);
+  if (rc == -EPROTO)
+    return wire_broken(&c->wire, rc, why);
+  if (rc < 0) {
+    local_release(c, b->buffer);
+    return rc;
+  }
+  shmbuf_buf *v = handle_view(&c->handles, c, bk, bk->ab ? bk->ab + b->byte_offset : NULL,
+                              b->length, b->byte_offset);
+  if (v == NULL) {
+    local_release(c, b->buffer);
+    free(bk);
+    return -ENOMEM;
+  }
+  *out = v;
+  return 0;
+}
+
+/* flight_call() for a request that takes memory: when the daemon has none left, what this
+ * client holds ahead of need (which counts against its limits too) is given back and the
+ * request is made once more. */
+static int call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
+  int rc = flight_call(&c->flight, q, out);
+  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && local_holds_ahead(c)) {
+    local_trim(c);
+    rc = flight_call(&c->flight, q, out);
+  }
+  return rc;
+}
+
+/* A request that makes one buffer: sends q, adopts the reply. */
+static int make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
+  Shmbufwire__Reply *r;
+  int rc = call_room(c, q, &r);
+  if (rc < 0)
+    return rc;
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+    rc = adopt(c, r->buffer, out);
+  else
+    rc = wire_broken(&c->wire, -EPROTO, "the daemon answered with something other than a buffer");
+  wire_reply_free(r);
+  return rc;
+}
+
+/* A request carrying one size: alloc(size), allocUnsafe(size) or allocUnsafeSlow(size). */
+typedef struct sized_request {
+  Shmbufwire__Request q;
+  Shmbufwire__Size size;
+  Shmbufwire__Alloc alloc;
+} sized_request;
+
+static Shmbufwire__Request *sized_request_of(sized_request *r, Shmbufwire__Request__OpCase op,
+                                             int64_t size) {
+  shmbufwire__request__init(&r->q);
+  shmbufwire__size__init(&r->size);
+  shmbufwire__alloc__init(&r->alloc);
+  r->size.size = r->alloc.size = size;
+  r->q.op_case = op;
+  if (op == SHMBUFWIRE__REQUEST__OP_ALLOC)
+    r->q.alloc = &r->alloc;
+  else if (op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE)
+    r->q.alloc_unsafe = &r->size;
+  else
+    r->q.alloc_unsafe_slow = &r->size;
+  return &r->q;
+}
+
+static int sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
+                 shmbuf_buf **out) {
+  sized_request r;
+  return make(c, sized_request_of(&r, op, size), out);
+}
+
+static int alloc_with(shmbuf_client *c, int64_t size, Shmbufwire__Fill *fill, shmbuf_buf **out) {
+  Shmbufwire__Request q;
+  Shmbufwire__Alloc a;
+  shmbufwire__request__init(&q);
+  shmbufwire__alloc__init(&a);
+  a.size = size;
+  a.fill = fill;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_ALLOC;
+  q.alloc = &a;
+  return make(c, &q, out);
+}
+
+static int from_with(shmbuf_client *c, Shmbufwire__From *f, shmbuf_buf **out) {
+  Shmbufwire__Request q;
+  shmbufwire__request__init(&q);
+  q.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
+  q.from = f;
+  return make(c, &q, out);
+}
+
+/* ---- creating -------------------------------------------------------------------------------- */
+
+static bool valid_size(int64_t size) { return size >= 0 && (uint64_t)size <= SB_MAX_LENGTH; }
+
+static int size_error(int64_t size) {
+  sb_error e;
+  return errors_fail_node((sb_err_size(&e, (double)size), &e));
+}
+
+/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: a kept one of that size, or a
+ * new one from the daemon. */
+static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  shmbuf_buf *b = (uint64_t)size >= LOCAL_CACHE_MIN ? local_cache_take(c, (uint64_t)size) : NULL;
+  if (b == NULL)
+    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+  *out = b;
+  return 0;
+}
+
+int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  if (client_local(c) && size == 0)
+    return handle_empty(&c->handles, c, out);
+  if (client_local(c) && valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN) {
+    shmbuf_buf *b = local_cache_take(c, (uint64_t)size);
+    if (b) {
+      memset(b->data, 0, (size_t)size);
+      *out = b;
+      return 0;
+    }
+  }
+  return alloc_with(c, size, NULL, out);
+}
+
+int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill, size_t len,
+                             const char *encoding, shmbuf_buf **out) {
+  Shmbufwire__Fill f;
+  shmbufwire__fill__init(&f);
+  f.value_case = SHMBUFWIRE__FILL__VALUE_UTF8;
+  f.utf8.data = (uint8_t *)fill;
+  f.utf8.len = client_cstr_len(fill, len);
+  f.encoding = encoding_bytes(encoding);
+  return alloc_with(c, size, &f, out);
+}
+
+int shmbuf_alloc_fill_bytes(shmbuf_client *c, int64_t size, const void *fill, size_t len,
+                            shmbuf_buf **out) {
+  Shmbufwire__Fill f;
+  shmbufwire__fill__init(&f);
+  f.value_case = SHMBUFWIRE__FILL__VALUE_BYTES;
+  f.bytes.data = (uint8_t *)fill;
+  f.bytes.len = len;
+  return alloc_with(c, size, &f, out);
+}
+
+int shmbuf_alloc_fill_number(shmbuf_client *c, int64_t size, double fill, shmbuf_buf **out) {
+  Shmbufwire__Fill f;
+  shmbufwire__fill__init(&f);
+  f.value_case = SHMBUFWIRE__FILL__VALUE_NUMBER;
+  f.number = fill;
+  return alloc_with(c, size, &f, out);
+}
+
+int shmbuf_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  if (!client_local(c))
+    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, size, out);
+  if (!valid_size(size))
+    return size_error(size);
+  if (size == 0)
+    return handle_empty(&c->handles, c, out);
+  if (!sb_pool_takes((uint64_t)size, c->pool_size))
+    return dedicated(c, size, out);
+  uint8_t *at;
+  int rc = local_pool_room(c, (uint64_t)size, &at);
+  return rc < 0 ? rc : local_pool_commit(c, (uint64_t)size, out);
+}
+
+int shmbuf_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  if (!client_local(c))
+    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+  if (!valid_size(size))
+    return size_error(size);
+  return size == 0 ? handle_empty(&c->handles, c, out) : dedicated(c, size, out);
+}
+
+/* Node's fromArrayLike() places n bytes exactly as allocUnsafe(n) does, so the library asks
+ * for that and copies into its own mapping: the bytes never cross the socket. */
+static int copy_in(shmbuf_client *c, const void *data, size_t n, shmbuf_buf **out) {
+  shmbuf_buf *b;
+  int rc = shmbuf_alloc_unsafe(c, (int64_t)n, &b);
+  if (rc < 0)
+    return rc;
+  if (n)
+    memcpy(b->data, data, n);
+  *out = b;
+  return 0;
+}
+
+int shmbuf_from_bytes(shmbuf_client *c, const void *data, size_t len, shmbuf_buf **out) {
+  if (client_local(c))
+    return copy_in(c, data, len, out);
+  Shmbufwire__From f;
+  shmbufwire__from__init(&f);
+  f.source_case = SHMBUFWIRE__FROM__SOURCE_BYTES;
+  f.bytes.data = (uint8_t *)data;
+  f.bytes.len = len;
+  return from_with(c, &f, out);
+}
+
+/* Buffer.from(string, encoding) made here: fromStringFast() writes into the pool in place
+ * and createFromString() into a dedicated ArrayBuffer sized by byteLength(). */
+static int from_string_here(shmbuf_client *c, sb_str str, const char *encoding,
+                            shmbuf_buf **out) {
+  sb_enc enc = SB_ENC_UTF8;
+  sb_error e;
+  if (encoding && encoding[0] && sb_enc_parse(encoding, strlen(encoding), &enc) < 0)
+    return errors_fail_node((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
+  size_t units = sb_str_units(str);
+  if (units == 0)
+    return handle_empty(&c->handles, c, out);
+  if (units > SB_MAX_STRING_LENGTH)
+    return errors_fail(-ERANGE, "ERR_STRING_TOO_LONG",
+                       "Cannot create a string longer than 0x1fffffe8 characters");
+  sb_from_string_plan plan = sb_from_string_plan_for(str, enc, c->pool_size);
+  int rc;
+  if (plan.pooled) {
+    uint8_t *at;
+    if ((rc = local_pool_room(c, plan.room, &at)) < 0)
+      return rc;
+    return local_pool_commit(c, sb_encode(str, enc, at, plan.room), out);
+  }
+  if (plan.room == 0)
+    return handle_empty(&c->handles, c, out);
+  shmbuf_buf *b;
+  if ((rc = dedicated(c, (int64_t)plan.room, &b)) < 0)
+    return rc;
+  b->length = sb_encode(str, enc, b->data, plan.room); /* new FastBuffer(buf.buffer, 0, actual) */
+  *out = b;
+  return 0;
+}
+
+int shmbuf_from_string(shmbuf_client *c, const char *str, size_t len, const char *encoding,
+                       shmbuf_buf **out) {
+  if (client_local(c))
+    return from_string_here(c, sb_str_utf8(str, client_cstr_len(str, len)), encoding, out);
+  Shmbufwire__From f;
+  shmbufwire__from__init(&f);
+  f.source_case = SHMBUFWIRE__FROM__SOURCE_UTF8;
+  f.utf8.data = (uint8_t *)str;
+  f.utf8.len = client_cstr_len(str, len);
+  f.encoding = encoding_bytes(encoding);
+  return from_with(c, &f, out);
+}
+
+int shmbuf_from_utf16(shmbuf_client *c, const uint16_t *units, size_t n, const char *encoding,
+                      shmbuf_buf **out) {
+  if (client_local(c))
+    return from_string_here(c, sb_str_utf16(units, n), encoding, out);
+  Shmbufwire__From f;
+  shmbufwire__from__init(&f);
+  f.source_case = SHMBUFWIRE__FROM__SOURCE_UTF16;
+  f.utf16.data = (uint8_t *)units;
+  f.utf16.len = n * 2;
+  f.encoding = encoding_bytes(encoding);
+  return from_with(c, &f, out);
+}
+
+int shmbuf_from_array(shmbuf_client *c, const double *values, size_t n, shmbuf_buf **out) {
+  if (!client_local(c)) {
+    Shmbufwire__From f;
+    Shmbufwire__NumberArray a;
+    shmbufwire__from__init(&f);
+    shmbufwire__number_array__init(&a);
+    a.values = (double *)values;
+    a.n_values = n;
+    f.source_case = SHMBUFWIRE__FROM__SOURCE_ARRAY;
+    f.array = &a;
+    return from_with(c, &f, out);
+  }
+  shmbuf_buf *b;
+  int rc = shmbuf_alloc_unsafe(c, (int64_t)n, &b);
+  if (rc < 0)
+    return rc;
+  for (size_t i = 0; i < n; i++)
+    b->data[i] = sb_to_uint8(values[i]);
+  *out = b;
+  return 0;
+}
+
+int shmbuf_from_buffer(shmbuf_client *c, const shmbuf_buf *src, shmbuf_buf **out) {
+  const handle_backing *bk = src->bk;
+  bool whole = src->c == c && src->byte_offset == bk->byte_offset && src->length == bk->length;
+  if (client_local(c))
+    return copy_in(c, src->data, src->length, out);
+  if (!whole)
+    return shmbuf_from_bytes(c, src->data, src->length, out);
+  Shmbufwire__From f;
+  shmbufwire__from__init(&f);
+  f.source_case = SHMBUFWIRE__FROM__SOURCE_BUFFER;
+  f.buffer = bk->id;
+  return from_with(c, &f, out);
+}
+
+int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n, int64_t total_length,
+                  shmbuf_buf **out) {
+  size_t total = 0;
+  if (n == 0) /* Node returns new FastBuffer() before it looks at the length */
+    total = 0;
+  else if (total_length == SHMBUF_UNDEFINED)
+    for (size_t i = 0; i < n; i++)
+      total += list[i]->length;
+  else if (total_length < 0 || (uint64_t)total_length > SB_MAX_LENGTH) {
+    sb_error e;
+    return errors_fail_node(
+        (sb_err_range(&e, "length", ">= 0 && <= 4294967296", (double)total_length), &e));
+  } else
+    total = (size_t)total_length;
+  shmbuf_buf *b;
+  int rc = shmbuf_alloc_unsafe(c, (int64_t)total, &b);
+  if (rc < 0)
+    return rc;
+  size_t pos = 0;
+  for (size_t i = 0; i < n && pos < total; i++) {
+    size_t l = list[i]->length < total - pos ? list[i]->length : total - pos;
+    if (l > 0)
+      memmove(b->data + pos, list[i]->data, l);
+    pos += l;
+  }
+  if (pos < total)
+    memset(b->data + pos, 0, total - pos);
+  *out = b;
+  return 0;
+}
+
+void shmbuf_release(shmbuf_buf *b) {
+  if (b == NULL)
+    return;
+  shmbuf_client *c = b->c; /* b itself may be freed by handle_drop() */
+  local_unref(c, handle_drop(&c->handles, b));
+}
+
+/* ---- pipelining ------------------------------------------------------------------------------ */
+
+/* A buffer reply to a submitted request becomes its callback's handle. */
+static void adopt_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, flight_outcome *out) {
+  (void)arg;
+  out->deliver = true;
+  if (r == NULL)
+    out->status = -ENOTCONN;
+  else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
+    out->status = errors_fail(r->error->errnum < 0 ? r->error->errnum : -EPROTO, r->error->code,
+                              "%s", r->error->message);
+  else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+    out->status = adopt(c, r->buffer, &out->ready);
+  else
+    out->status =
+        wire_broken(&c->wire, -EPROTO, "the daemon answered with something other than a buffer");
+  if (out->status < 0)
+    out->ready = NULL;
+  if (r)
+    wire_reply_free(r);
+}
+
+#define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting */
+
+static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
+                        shmbuf_cb cb, void *arg) {
+  sized_request r;
+  int rc = flight_submit(&c->flight, sized_request_of(&r, op, size), adopt_settled, NULL, cb, arg);
+  return rc < 0 || wire_queued(&c->wire) < SEND_BATCH ? rc : wire_flush(&c->wire);
+}
+
+/* What the library makes itself comes out at once and waits for its turn to be handed over. */
+static int submit_made(shmbuf_client *c, int rc, shmbuf_buf *b, shmbuf_cb cb, void *arg) {
+  int q = flight_ready(&c->flight, rc < 0 ? rc : 0, rc < 0 ? NULL : b, cb, arg);
+  if (q < 0 && rc == 0)
+    shmbuf_release(b);
+  return q;
+}
+
+/* A kept ArrayBuffer of `size` bytes (zeroed for alloc), an empty buffer for size 0, or NULL
+ * when the daemon must make it. Sets *rc. */
+static shmbuf_buf *made_here(shmbuf_client *c, int64_t size, bool zero, int *rc) {
+  shmbuf_buf *b = NULL;
+  *rc = 0;
+  if (size == 0)
+    *rc = handle_empty(&c->handles, c, &b);
+  else if (valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN &&
+           (b = local_cache_take(c, (uint64_t)size)) != NULL && zero)
+    memset(b->data, 0, (size_t)size);
+  return b;
+}
+
+int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
+  int rc;
+  shmbuf_buf *b = client_local(c) ? made_here(c, size, true, &rc) : NULL;
+  if (b || (client_local(c) && rc < 0))
+    return submit_made(c, rc, b, cb, arg);
+  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, cb, arg);
+}
+
+int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
+  if (!client_local(c))
+    return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, size, cb, arg);
+  if (valid_size(size) && size > 0 && !sb_pool_takes((uint64_t)size, c->pool_size))
+    return shmbuf_submit_alloc_unsafe_slow(c, size, cb, arg);
+  shmbuf_buf *b = NULL;
+  int rc = shmbuf_alloc_unsafe(c, size, &b);
+  return submit_made(c, rc, b, cb, arg);
+}
+
+int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
+  int rc;
+  shmbuf_buf *b = client_local(c) ? made_here(c, size, false, &rc) : NULL;
+  if (b || (client_local(c) && rc < 0))
+    return submit_made(c, rc, b, cb, arg);
+  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, cb, arg);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* libshmbuf: error names and the calling thread's last failure. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "shmbuf.h"
+
+/* Node's messages are never cut, so one that outgrows the inline room lives on the heap (the
+ * thread keeps the latest, and frees it when the next failure is recorded). */
+static _Thread_local struct {
+  char code[48];
+  char *message;
+  char inline_message[512];
+  bool set;
+} last;
+
+int errors_fail(int errnum, const char *code, const char *fmt, ...) {
+  va_list ap;
+  snprintf(last.code, sizeof last.code, "%s", code);
+  if (last.message != last.inline_message)
+    free(last.message);
+  last.message = last.inline_message;
+  va_start(ap, fmt);
+  int n = vsnprintf(last.inline_message, sizeof last.inline_message, fmt, ap);
+  va_end(ap);
+  char *whole;
+  if (n >= (int)sizeof last.inline_message && (whole = malloc((size_t)n + 1)) != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(whole, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    last.message = whole;
+  }
+  last.set = true;
+  return errnum;
+}
+
+int errors_fail_node(sb_error *e) {
+  int rc = errors_fail(e->errnum, e->code, "%s", e->message);
+  sb_error_release(e);
+  return rc;
+}
+
+int errors_no_memory(void) { return errors_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory"); }
+
+const char *shmbuf_error_code(void) { return last.set ? last.code : NULL; }
+
+const char *shmbuf_error_message(void) { return last.set ? last.message : NULL; }
+
+/* The errors the API documents, by name. */
+#define ERRNOS(X)                                                                             \
+  X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(E2BIG) X(EBADF) X(ENOMEM) X(EACCES) X(EFAULT)          \
+  X(EEXIST) X(EINVAL) X(EMFILE) X(EFBIG) X(ENOSPC) X(EPIPE) X(ERANGE) X(ENAMETOOLONG)       \
+  X(EPROTO) X(EBADMSG) X(EMSGSIZE) X(EPROTONOSUPPORT) X(EADDRINUSE) X(ECONNRESET)           \
+  X(ENOTCONN) X(ECONNREFUSED) X(EDQUOT) X(EAGAIN) X(ETIMEDOUT)
+
+const char *shmbuf_err_name(int err) {
+  switch (-err) {
+#define NAME(e)                                                                               \
+  case e:                                                                                     \
+    return #e;
+    ERRNOS(NAME)
+#undef NAME
+  case 0:
+    return "OK";
+  default:
+    return "UNKNOWN";
+  }
+}
+
+const char *shmbuf_strerror(int err) {
+  switch (err) {
+  case 0:
+    return "success";
+  case -EDQUOT:
+    return "limit reached";
+  case -EPROTO:
+    return "protocol error";
+  case -ENOTCONN:
+    return "not connected to shmbufd";
+  case -EPROTONOSUPPORT:
+    return "protocol version not supported";
+  default:
+    return err < 0 ? strerror(-err) : "not an error code";
+  }
+}
+
+void shmbuf_free(void *p) { free(p); }
+
+const char *shmbuf_version(void) { return PACKAGE_VERSION; }

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* libshmbuf: buffer handles and their backings (see handle.h). */
+#include "config.h"
+
+#include "handle.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "errors.h"
+
+#define SPARE_HANDLES 256
+
+int handle_backing_of(const slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
+                      const char **why) {
+  uint8_t *ab = NULL;
+  if (b->slab) {
+    const slab_map *s = slabs_get(t, b->slab);
+    if (s == NULL || b->ab_offset > s->size || b->ab_length > s->size - b->ab_offset ||
+        b->byte_offset > b->ab_length || b->length > b->ab_length - b->byte_offset) {
+      *why = "a buffer reply points outside its slab";
+      return -EPROTO;
+    }
+    ab = s->base + b->ab_offset;
+  }
+  handle_backing *bk = malloc(sizeof *bk);
+  if (bk == NULL)
+    return errors_no_memory();
+  /* an empty ArrayBuffer has no place in a slab: it is its own, named by its buffer */
+  uint64_t key = b->slab ? (uint64_t)b->slab << 40 | b->ab_offset : 1ull << 63 | b->buffer;
+  *bk = (handle_backing){b->buffer, ab, b->ab_length, key, b->byte_offset, b->length, 0, b->pooled};
+  *out = bk;
+  return 0;
+}
+
+shmbuf_buf *handle_view(handle_set *h, shmbuf_client *c, handle_backing *bk, uint8_t *data,
+                        size_t length, size_t byte_offset) {
+  shmbuf_buf *b = h->spare;
+  if (b) {
+    h->spare = b->next;
+    h->nspare--;
+  } else if ((b = malloc(sizeof *b)) == NULL) {
+    errors_no_memory();
+    return NULL;
+  }
+  *b = (shmbuf_buf){c, bk, data, length, byte_offset, NULL, h->live};
+  if (h->live)
+    h->live->prev = b;
+  h->live = b;
+  bk->refs++;
+  return b;
+}
+
+int handle_empty(handle_set *h, shmbuf_client *c, shmbuf_buf **out) {
+  handle_backing *bk = malloc(sizeof *bk);
+  shmbuf_buf *b = NULL;
+  if (bk) {
+    *bk = (handle_backing){.ab_key = 1ull << 62 | ++h->empties};
+    b = handle_view(h, c, bk, NULL, 0, 0);
+  }
+  if (b == NULL) {
+    free(bk);
+    return errors_no_memory();
+  }
+  *out = b;
+  return 0;
+}
+
+handle_backing *handle_drop(handle_set *h, shmbuf_buf *b) {
+  handle_backing *bk = b->bk;
+  if (b->prev)
+    b->prev->next = b->next;
+  else
+    h->live = b->next;
+  if (b->next)
+    b->next->prev = b->prev;
+  if (h->nspare < SPARE_HANDLES) {
+    b->next = h->spare;
+    h->spare = b;
+    h->nspare++;
+  } else
+    free(b);
+  return bk;
+}
+
+void handle_fini(handle_set *h) {
+  while (h->live) {
+    shmbuf_buf *b = h->live;
+    h->live = b->next;
+    if (--b->bk->refs == 0)
+      free(b->bk);
+    free(b);
+  }
+  while (h->spare) {
+    shmbuf_buf *b = h->spare;
+    h->spare = b->next;
+    free(b);
+  }
+  h->nspare = 0;
+}

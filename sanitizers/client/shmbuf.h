@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/* libshmbuf: Node.js Buffers in POSIX shared memory, served by shmbufd.
+ *
+ * A client is one connection to the daemon. Each buffer it creates is a view (pointer,
+ * length, byteOffset) on a backing ArrayBuffer that lives in shared memory the daemon made
+ * for this connection alone, mapped once per slab. Placement and every observable fact follow
+ * Node v20's Buffer: Buffer.alloc(4).buffer.byteLength is 4, a pooled Buffer.allocUnsafe(4)
+ * sits in an 8 KiB pool, errors carry Node's codes.
+ *
+ * Conventions:
+ * - Functions return 0 (or a documented non-negative value) or a negative errno, as libuv's
+ *   do. shmbuf_strerror() and shmbuf_err_name() name it; shmbuf_error_code() and
+ *   shmbuf_error_message() give Node's code and message for the calling thread's last
+ *   failure (e.g. "ERR_OUT_OF_RANGE").
+ * - JS strings are passed as UTF-8 (len bytes, or SHMBUF_CSTR for a NUL-terminated string),
+ *   standing for the JS string with the same code points, or as UTF-16 code units.
+ * - Integer arguments that Node takes as optional use SHMBUF_UNDEFINED for "not given".
+ * - Strings the library returns are allocated; free them with shmbuf_free().
+ * - The library never logs, never aborts and never raises SIGPIPE.
+ *
+ * Threads: a client, and every buffer handle made through it, must be used by one thread at
+ * a time; distinct clients are independent. The bytes of a buffer are ordinary shared memory:
+ * any thread or process that can see them may read and write them.
+ *
+ * Lifetime: handles stay valid until shmbuf_release() or shmbuf_close(). If the daemon goes
+ * away, requests fail with -ENOTCONN but held buffers stay mapped and readable. */
+#ifndef SHMBUF_H
+#define SHMBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SHMBUF_EXTERN __attribute__((visibility("default")))
+#else
+#define SHMBUF_EXTERN
+#endif
+
+#define SHMBUF_VERSION_MAJOR 0
+#define SHMBUF_VERSION_MINOR 1
+#define SHMBUF_VERSION_PATCH 0
+
+/* A string argument's length when the string is NUL-terminated. */
+#define SHMBUF_CSTR ((size_t)-1)
+
+/* An optional integer argument that is not given (JS undefined). */
+#define SHMBUF_UNDEFINED INT64_MIN
+
+typedef struct shmbuf_client shmbuf_client;
+typedef struct shmbuf_buf shmbuf_buf;
+
+/* ---- connection ------------------------------------------------------------------------- */
+
+/* Flags for shmbuf_connect_ex(). */
+#define SHMBUF_THIN 1u /* every operation goes to the daemon (no client-side pools or copies) */
+
+/* Connects to the daemon at socket_path (NULL: $SHMBUF_SOCKET; else, for root, the system
+ * socket /run/shmbuf/shmbufd.sock; for others $XDG_RUNTIME_DIR/shmbuf.sock, or the system
+ * socket when that one does not exist) and performs the version handshake. Returns 0 and a client in *out, -ENOENT or
+ * -ECONNREFUSED when no daemon listens, -EACCES when the daemon refuses this user,
+ * -EPROTONOSUPPORT on a version mismatch, or another negative errno. */
+SHMBUF_EXTERN int shmbuf_connect(const char *socket_path, shmbuf_client **out);
+SHMBUF_EXTERN int shmbuf_connect_ex(const char *socket_path, unsigned flags, shmbuf_client **out);
+
+/* Releases every buffer the client still holds, unmaps its memory, closes the connection
+ * and frees the client. Every handle made through it becomes invalid. NULL is ignored. */
+SHMBUF_EXTERN void shmbuf_close(shmbuf_client *c);
+
+/* The socket path shmbuf_connect(NULL, ...) uses. Returns the path's length, or -ENAMETOOLONG
+ * when it does not fit in cap bytes (NUL included). */
+SHMBUF_EXTERN int shmbuf_default_socket(char *out, size_t cap);
+
+/* Buffer.poolSize on this connection (8192 unless the daemon was told otherwise). */
+SHMBUF_EXTERN uint32_t shmbuf_pool_size(const shmbuf_client *c);
+
+/* ---- creating buffers ---------------------------------------------------------------------
+ * Each returns 0 and a new handle in *out, or a negative errno (*out is then untouched).
+ * Sizes outside 0 .. 4294967296 fail with -ERANGE, code ERR_OUT_OF_RANGE, as in Node. */
+
+/* Buffer.alloc(size): a dedicated, zero-filled buffer (buffer.byteLength == size). */
+SHMBUF_EXTERN int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out);
+
+/* Buffer.alloc(size, fill[, encoding]) with a string, bytes or number fill. A fill that
+ * encodes to no bytes fails with ERR_INVALID_ARG_VALUE; an empty string fills with zeros.
+ * The size is checked first, and size 0 never looks at the fill or the encoding. */
+SHMBUF_EXTERN int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill,
+                                           size_t len, const char *encoding, shmbuf_buf **out);
+SHMBUF_EXTERN int shmbuf_alloc_fill_bytes(shmbuf_client *c, int64_t size, const void *fill,
+                                          size_t len, shmbuf_buf **out);
+SHMBUF_EXTERN int shmbuf_alloc_fill_number(shmbuf_client *c, int64_t size, double fill,
+                                           shmbuf_buf **out);
+
+/* Buffer.allocUnsafe(size): from the pool when 0 < size < poolSize >>> 1. The bytes are not
+ * initialised; they never hold another client's data. */
+SHMBUF_EXTERN int shmbuf_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_buf **out);
+
+/* Buffer.allocUnsafeSlow(size): dedicated, not initialised. */
+SHMBUF_EXTERN int shmbuf_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_buf **out);
+
+/* Buffer.from(uint8Array): a copy of len bytes, pooled under poolSize >>> 1. */
+SHMBUF_EXTERN int shmbuf_from_bytes(shmbuf_client *c, const void *data, size_t len,
+                                    shmbuf_buf **out);
+
+/* Buffer.from(string, encoding): encoding NULL means utf8. An unknown encoding fails with
+ * -EINVAL, code ERR_UNKNOWN_ENCODING. */
+SHMBUF_EXTERN int shmbuf_from_string(shmbuf_client *c, const char *str, size_t len,
+                                     const char *encoding, shmbuf_buf **out);
+SHMBUF_EXTERN int shmbuf_from_utf16(shmbuf_client *c, const uint16_t *units, size_t n,
+                                    const char *encoding, shmbuf_buf **out);
+
+/* Buffer.from([v, ...]): each byte is v & 255 the way Uint8Array stores numbers (NaN and
+ * infinities give 0, fractions truncate). */
+SHMBUF_EXTERN int shmbuf_from_array(shmbuf_client *c, const double *values, size_t n,
+                                    shmbuf_buf **out);
+
+/* Buffer.from(buffer): a copy, made by the daemon when src belongs to c. */
+SHMBUF_EXTERN int shmbuf_from_buffer(shmbuf_client *c, const shmbuf_buf *src, shmbuf_buf **out);
+
+/* Buffer.from(src.buffer, byteOffset, length): a new view on src's backing ArrayBuffer,
+ * sharing its memory; no copy and no round trip. byte_offset SHMBUF_UNDEFINED means 0,
+ * length SHMBUF_UNDEFINED the rest, and a negative length 0. Fails with -ERANGE, code
+ * ERR_BUFFER_OUT_OF_BOUNDS, past the ArrayBuffer's end, and for a negative byte_offset with
+ * V8's RangeError, which has no code: shmbuf_error_code() is then "RangeError". */
+SHMBUF_EXTERN int shmbuf_from_arraybuffer(const shmbuf_buf *src, int64_t byte_offset,
+                                          int64_t length, shmbuf_buf **out);
+
+/* buf.subarray(start, end) (and buf.slice): a view sharing buf's memory; negative indexes
+ * count from the end, as in Node. */
+SHMBUF_EXTERN int shmbuf_subarray(const shmbuf_buf *buf, int64_t start, int64_t end,
+                                  shmbuf_buf **out);
+
+/* Buffer.concat(list, totalLength): a new buffer (pooled under poolSize >>> 1) holding the
+ * list's bytes, cut or zero-padded to total_length (SHMBUF_UNDEFINED: the sum). An empty
+ * list gives an empty buffer whatever total_length is; otherwise total_length outside
+ * 0 .. 4294967296 fails with -ERANGE, code ERR_OUT_OF_RANGE. */
+SHMBUF_EXTERN int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n,
+                                int64_t total_length, shmbuf_buf **out);
+
+/* Gives a handle back. The backing memory returns to the daemon when no handle uses it;
+ * a dedicated ArrayBuffer of 256 KiB or more may be kept for reuse instead (see
+ * shmbuf_trim()). NULL is ignored. */
+SHMBUF_EXTERN void shmbuf_release(shmbuf_buf *buf);
+
+/* Gives back what the client holds ahead of need: the released ArrayBuffers it keeps for
+ * reuse (up to four of 256 KiB or more, 16 MiB in all, stay mapped and faulted in after
+ * shmbuf_release(), so that the next alloc() or allocUnsafe() of the same size costs a memset
+ * or nothing instead of a round trip and fresh page faults) and the pools leased ahead (a few
+ * of poolSize bytes). The daemon counts both as this connection's buffers until then. */
+SHMBUF_EXTERN void shmbuf_trim(shmbuf_client *c);
+
+/* ---- pipelining ---------------------------------------------------------------------------
+ * Requests can be queued without waiting for their answers, and answered later in the order
+ * they were made. A callback gets status 0 and a new handle, which it owns, or a negative
+ * errno and NULL (shmbuf_error_code() then tells Node's code). Callbacks run only inside
+ * shmbuf_process() and shmbuf_wait(), in the order the requests were made; a blocking call
+ * reads the answers before its own but leaves their callbacks for then. A callback may call
+ * anything on the client, shmbuf_close() included: the client then goes when the outermost
+ * shmbuf_process()/shmbuf_wait() returns, which returns -ECANCELED. Nothing runs after
+ * shmbuf_close(), which drops what is still in flight. */
+
+typedef void (*shmbuf_cb)(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg);
+
+/* Queue alloc(size), allocUnsafe(size), allocUnsafeSlow(size). Requests go out with
+ * shmbuf_flush(), shmbuf_wait(), the next blocking call, or once 64 KiB of them wait. What
+ * the library makes itself (a small allocUnsafe() from the leased pool, a kept ArrayBuffer)
+ * is made at once and only its callback waits its turn. Returns 0, or a negative errno when
+ * nothing was queued (the callback will not run). */
+SHMBUF_EXTERN int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg);
+SHMBUF_EXTERN int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb,
+                                             void *arg);
+SHMBUF_EXTERN int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_cb cb,
+                                                  void *arg);
+
+/* Writes the queued requests. Returns 0 or a negative errno. */
+SHMBUF_EXTERN int shmbuf_flush(shmbuf_client *c);
+
+/* Runs the callbacks of every answer already received, and of what the library made itself,
+ * without blocking. Returns how many ran, or -ENOTCONN once the connection is lost (the
+ * callbacks still in flight have then run with -ENOTCONN: stop watching shmbuf_fd()). Call it
+ * when shmbuf_fd() is readable, and once after submitting: what the library makes itself
+ * brings nothing to read. */
+SHMBUF_EXTERN int shmbuf_process(shmbuf_client *c);
+
+/* Flushes, then blocks until every request in flight is answered and its callback has run.
+ * Returns 0, or a negative errno when the connection failed (the callbacks still in flight
+ * then run with -ENOTCONN). */
+SHMBUF_EXTERN int shmbuf_wait(shmbuf_client *c);
+
+/* The connection's socket, to watch for POLLIN in an event loop (epoll, a libuv uv_poll_t)
+ * and call shmbuf_process(). Do not read, write or close it. */
+SHMBUF_EXTERN int shmbuf_fd(const shmbuf_client *c);
+
+/* ---- views --------------------------------------------------------------------------------- */
+
+SHMBUF_EXTERN uint8_t *shmbuf_data(const shmbuf_buf *buf);          /* buf's first byte */
+SHMBUF_EXTERN size_t shmbuf_length(const shmbuf_buf *buf);          /* buf.length */
+SHMBUF_EXTERN size_t shmbuf_byte_offset(const shmbuf_buf *buf);     /* buf.byteOffset */
+SHMBUF_EXTERN size_t shmbuf_buffer_byte_length(const shmbuf_buf *buf); /* buf.buffer.byteLength */
+/* 1 when the backing ArrayBuffer is a pool shared by small buffers, 0 otherwise. */
+SHMBUF_EXTERN int shmbuf_is_pooled(const shmbuf_buf *buf);
+/* Equal for two handles of one client exactly when they share a backing ArrayBuffer. */
+SHMBUF_EXTERN uint64_t shmbuf_arraybuffer_id(const shmbuf_buf *buf);
+
+/* ---- reading and writing ------------------------------------------------------------------- */
+
+/* buf.toString(encoding, start, end) as a NUL-terminated UTF-8 string in *out (its length in
+ * *len when len is not NULL). Lone surrogates come out as U+FFFD. */
+SHMBUF_EXTERN int shmbuf_to_string(const shmbuf_buf *buf, const char *encoding, int64_t start,
+                                   int64_t end, char **out, size_t *len);
+/* The same as UTF-16 code units, exact. */
+SHMBUF_EXTERN int shmbuf_to_utf16(const shmbuf_buf *buf, const char *encoding, int64_t start,
+                                  int64_t end, uint16_t **out, size_t *n);
+
+/* util.inspect(buf): "<Buffer 61 62 63 64>" ("<Buffer >" when empty), at most 50 bytes then
+ * " ... N more bytes" (" ... 1 more byte"). */
+SHMBUF_EXTERN int shmbuf_inspect(const shmbuf_buf *buf, char **out);
+
+/* buf.fill(value, offset, end, encoding). Returns 0 or a negative errno with Node's code:
+ * ERR_OUT_OF_RANGE (-ERANGE) for offset outside 0 .. 4294967296 or end outside 0 .. length,
+ * ERR_UNKNOWN_ENCODING (-EINVAL), and ERR_INVALID_ARG_VALUE (-EINVAL) for a value that gives
+ * no bytes (an empty string fills with zeros; an empty bytes value shows as <Buffer >).
+ * offset SHMBUF_UNDEFINED fills the whole buffer and ignores end, as Node does; the encoding
+ * still applies then, as in buf.fill(value, encoding). An empty range does nothing, not even
+ * look at the value, but an unknown encoding fails first. The bytes of a string are repeated
+ * and the last repeat may stop inside a character, as in Node. */
+SHMBUF_EXTERN int shmbuf_fill_string(shmbuf_buf *buf, const char *value, size_t len,
+                                     int64_t offset, int64_t end, const char *encoding);
+SHMBUF_EXTERN int shmbuf_fill_bytes(shmbuf_buf *buf, const void *value, size_t len,
+                                    int64_t offset, int64_t end);
+SHMBUF_EXTERN int shmbuf_fill_number(shmbuf_buf *buf, double value, int64_t offset,
+                                     int64_t end);
+
+/* Buffer.byteLength(string, encoding), Node's base64 estimate included. Like Node, an
+ * unknown encoding counts as utf8. Returns 0 and the length in *out. */
+SHMBUF_EXTERN int shmbuf_byte_length(const char *str, size_t len, const char *encoding,
+                                     size_t *out);
+
+/* Buffer.compare(a, b): -1, 0 or 1. buf.equals(other): 1 or 0. */
+SHMBUF_EXTERN int shmbuf_compare(const shmbuf_buf *a, const shmbuf_buf *b);
+SHMBUF_EXTERN int shmbuf_equals(const shmbuf_buf *a, const shmbuf_buf *b);
+
+/* ---- daemon counters ------------------------------------------------------------------------ */
+
+typedef struct shmbuf_counter {
+  const char *name;  /* e.g. "buffers", "reserved_bytes" */
+  const char *help;
+  uint64_t value;
+  int gauge;         /* 1: a level that goes up and down; 0: a running total */
+} shmbuf_counter;
+
+/* The daemon's counters, in *counters (one allocation: free it with shmbuf_free()). */
+SHMBUF_EXTERN int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n);
+
+/* ---- errors and the rest -------------------------------------------------------------------- */
+
+SHMBUF_EXTERN const char *shmbuf_strerror(int err);
+SHMBUF_EXTERN const char *shmbuf_err_name(int err);
+/* Node's error code and message of the calling thread's last failed call, or NULL. */
+SHMBUF_EXTERN const char *shmbuf_error_code(void);
+SHMBUF_EXTERN const char *shmbuf_error_message(void);
+
+SHMBUF_EXTERN void shmbuf_free(void *p);
+SHMBUF_EXTERN const char *shmbuf_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

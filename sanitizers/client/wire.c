@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* libshmbuf: the byte stream to shmbufd (see wire.h). */
+#include "config.h"
+
+#include "wire.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "frame.h"
+
+#define REPLY_MAX (16u << 20) /* no reply is near this; a larger header is a broken stream */
+#define READ_MIN 4096u
+#define MAX_FDS 253           /* SCM_MAX_FD */
+#define IN_KEEP 65536u
+#define OUT_KEEP 8192u
+
+int wire_connect(wire *w, const char *path) {
+  *w = (wire){.fd = -1};
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return errors_fail(-errno, "ERR_SHMBUF_CONNECT", "socket: %s", strerror(errno));
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  memcpy(a.sun_path, path, strlen(path) + 1);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    int err = errno;
+    close(fd);
+    return errors_fail(-err, "ERR_SHMBUF_CONNECT", "cannot connect to shmbufd at %s: %s", path,
+                       strerror(err));
+  }
+  w->fd = fd;
+  return 0;
+}
+
+void wire_close(wire *w) {
+  for (size_t i = 0; i < w->nfds; i++)
+    close(w->fds[i]);
+  if (w->fd >= 0)
+    close(w->fd);
+  free(w->fds);
+  sb_bytes_free(&w->in);
+  sb_bytes_free(&w->out);
+  *w = (wire){.fd = -1, .broken = true};
+}
+
+int wire_broken(wire *w, int errnum, const char *why) {
+  w->broken = true;
+  return errors_fail(errnum, "ERR_SHMBUF_DISCONNECTED", "connection to shmbufd lost: %s", why);
+}
+
+int wire_queue(wire *w, const ProtobufCMessage *msg) {
+  uint32_t max = w->max_frame ? w->max_frame : SB_FRAME_MAX_DEFAULT;
+  int rc = sb_frame_append(&w->out, msg, max);
+  if (rc == -EMSGSIZE)
+    return errors_fail(-E2BIG, "ERR_SHMBUF_TOO_LARGE",
+                       "the request is larger than the daemon's frame limit of %u bytes", max);
+  if (rc < 0)
+    return errors_fail(rc, "ERR_SHMBUF_NO_MEMORY", "out of memory");
+  return 0;
+}
+
+static int push_fd(wire *w, int fd) {
+  if (w->nfds == w->cap_fds) {
+    size_t cap = w->cap_fds ? w->cap_fds * 2 : 8;
+    int *f = realloc(w->fds, cap * sizeof *f);
+    if (f == NULL)
+      return -ENOMEM;
+    w->fds = f;
+    w->cap_fds = cap;
+  }
+  w->fds[w->nfds++] = fd;
+  return 0;
+}
+
+/* Reads once from the socket, keeping any fds that ride along. Returns 1 after reading, 0
+ * when nothing is there and `wait` is false, or a negative errno (broken). */
+static int recv_some(wire *w, size_t want, bool wait) {
+  if (sb_bytes_reserve(&w->in, want < READ_MIN ? READ_MIN : want) < 0)
+    return wire_broken(w, -ENOMEM, "out of memory for a reply");
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+  } ctl;
+  struct iovec iov = {sb_bytes_tail(&w->in), sb_bytes_room(&w->in)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+  ssize_t n;
+  do
+    n = recvmsg(w->fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return 0;
+  if (n < 0)
+    return wire_broken(w, -ENOTCONN, strerror(errno));
+  if (n == 0)
+    return wire_broken(w, -ENOTCONN, "the daemon closed the connection");
+  int rc = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < nfd; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      if (rc < 0 || (rc = push_fd(w, fd)) < 0)
+        close(fd);
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC)
+    return wire_broken(w, -EPROTO, "slab descriptors were lost in transit");
+  if (rc < 0)
+    return wire_broken(w, rc, "out of memory for slab descriptors");
+  w->in.len += (size_t)n;
+  return 1;
+}
+
+int wire_poll_in(wire *w) {
+  int rc = 0, n;
+  while (!w->broken && (n = recv_some(w, 0, false)) != 0)
+    if ((rc = n) < 0)
+      break;
+  return rc;
+}
+
+int wire_flush(wire *w) {
+  if (w->broken)
+    return errors_fail(-ENOTCONN, "ERR_SHMBUF_DISCONNECTED", "not connected to shmbufd");
+  while (w->out.len > 0) {
+    ssize_t n = send(w->fd, sb_bytes_head(&w->out), w->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sb_bytes_consume(&w->out, (size_t)n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return wire_broken(w, -ENOTCONN, strerror(errno));
+    struct pollfd p = {w->fd, POLLOUT | POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR)
+      return wire_broken(w, -ENOTCONN, strerror(errno));
+    if (p.revents & POLLIN) {
+      int rc = recv_some(w, 0, false);
+      if (rc < 0)
+        return rc;
+    }
+  }
+  sb_bytes_trim(&w->out, OUT_KEEP);
+  return 0;
+}
+
+int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out) {
+  *out = NULL;
+  for (;;) {
+    const uint8_t *payload;
+    uint32_t len;
+    long n = sb_frame_next(sb_bytes_head(&w->in), w->in.len, REPLY_MAX, &payload, &len);
+    if (n < 0)
+      return wire_broken(w, -EPROTO, "the daemon sent a malformed frame");
+    if (n > 0) {
+      *out = shmbufwire__reply__unpack(NULL, len, payload);
+      sb_bytes_consume(&w->in, (size_t)n);
+      sb_bytes_trim(&w->in, IN_KEEP);
+      return *out ? 0 : wire_broken(w, -EPROTO, "the daemon sent an undecodable reply");
+    }
+    if (!wait)
+      return 0;
+    size_t want = 0; /* the rest of the frame being received, when its header is here */
+    if (w->in.len >= SB_FRAME_HEADER)
+      want = sb_frame_length(sb_bytes_head(&w->in)) + SB_FRAME_HEADER - w->in.len;
+    int rc = recv_some(w, want, true);
+    if (rc < 0)
+      return rc;
+  }
+}
+
+void wire_reply_free(Shmbufwire__Reply *r) { shmbufwire__reply__free_unpacked(r, NULL); }
+
+int wire_take_fd(wire *w, int *fd) {
+  if (w->nfds == 0)
+    return wire_broken(w, -EPROTO, "a slab arrived without its descriptor");
+  *fd = w->fds[0];
+  memmove(w->fds, w->fds + 1, --w->nfds * sizeof *w->fds);
+  return 0;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* The byte stream to shmbufd: one Unix stream socket, request frames queued and written,
+ * reply frames read and cut, and the fds that ride with replies (SCM_RIGHTS), kept in
+ * arrival order until a reply claims one. It moves bytes and fds only: it knows nothing of
+ * requests in flight, buffers or slabs, and never runs a callback. */
+#ifndef SBC_WIRE_H
+#define SBC_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bytes.h"
+#include "shmbuf.pb-c.h"
+
+typedef struct wire {
+  int fd;
+  bool broken;          /* the stream failed or lost step: nothing more goes in or out */
+  uint32_t max_frame;   /* the daemon's limit on a request frame (0 until the handshake) */
+  sb_bytes in, out;
+  int *fds;             /* received fds that no reply has claimed yet, oldest first */
+  size_t nfds, cap_fds;
+} wire;
+
+/* Connects to the Unix socket at path. Returns 0, or a negative errno recorded with code
+ * ERR_SHMBUF_CONNECT. */
+int wire_connect(wire *w, const char *path);
+
+/* Closes the socket and every unclaimed fd, and frees the queues. */
+void wire_close(wire *w);
+
+/* Marks the stream broken and records ERR_SHMBUF_DISCONNECTED with `why`. Returns errnum. */
+int wire_broken(wire *w, int errnum, const char *why);
+
+/* Queues msg as one frame. Returns 0, -E2BIG (larger than the daemon's frame limit) or
+ * -ENOMEM, recorded. */
+int wire_queue(wire *w, const ProtobufCMessage *msg);
+
+/* Bytes queued and not yet written. */
+static inline size_t wire_queued(const wire *w) { return w->out.len; }
+
+/* Writes everything queued. While the socket is full, replies are read meanwhile (not cut):
+ * a daemon whose replies go unread stops reading, and both would wait forever. Returns 0 or
+ * a negative errno (the stream is broken then; -ENOTCONN when it already was). */
+int wire_flush(wire *w);
+
+/* Reads what has arrived, without waiting. Returns 1 when bytes came, 0 when none were
+ * there, or a negative errno (broken). */
+int wire_poll_in(wire *w);
+
+/* Cuts the next whole reply frame and unpacks it into *out (free with wire_reply_free()),
+ * or sets *out to NULL when it is not all there yet. With `wait`, blocks until it is.
+ * Returns 0 or a negative errno (broken). */
+int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out);
+
+void wire_reply_free(Shmbufwire__Reply *r);
+
+/* Takes the oldest unclaimed fd. Returns 0, or -EPROTO (broken) when none came. */
+int wire_take_fd(wire *w, int *fd);
+
+#endif

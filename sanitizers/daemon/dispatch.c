@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "dispatch.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "frame.h"
+#include "segment.h"
+
+#define SCRATCH_KEEP (64u << 10)
+#define UNSAFE_SLOW_ZEROED 64 /* V8 keeps ArrayBuffers this small on its heap, zeroed */
+#define RESERVE_STEP (8u << 20) /* fallocate per slice of a job's reservation */
+/* What decoding one request may take beyond the arena's block: protobuf-c keeps every
+ * unknown field and a scan record per field, so a frame of tiny fields costs many times its
+ * size; a legitimate request needs less than twice its size. */
+#define ARENA_PER_FRAME_BYTE 4u
+#define ARENA_SLACK (64u << 10)
+
+/* ---- the dispatcher ---------------------------------------------------------------------- */
+
+void dispatch_init(dispatcher *d, session_books *books) {
+  memset(d, 0, sizeof *d);
+  d->books = books;
+  sb_arena_init(&d->arena);
+}
+
+void dispatch_fini(dispatcher *d) {
+  sb_arena_reset(&d->arena);
+  free(d->scratch);
+  d->scratch = NULL;
+  d->cap_scratch = 0;
+}
+
+static uint8_t *scratch(dispatcher *d, size_t n) {
+  if (n > d->cap_scratch) {
+    uint8_t *p = realloc(d->scratch, n);
+    if (p == NULL)
+      return NULL;
+    d->scratch = p;
+    d->cap_scratch = n;
+  }
+  return d->scratch;
+}
+
+static void scratch_trim(dispatcher *d) {
+  if (d->cap_scratch > SCRATCH_KEEP) {
+    free(d->scratch);
+    d->scratch = NULL;
+    d->cap_scratch = 0;
+  }
+}
+
+/* ---- replies ----------------------------------------------------------------------------- */
+
+static void reply_error(dispatch_reply *r) {
+  shmbufwire__error__init(&r->u.error);
+  r->u.error.code = (char *)r->err.code;
+  r->u.error.errnum = r->err.errnum;
+  r->u.error.message = r->err.message;
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_ERROR;
+  r->msg.error = &r->u.error;
+}
+
+/* Forgets what the last reply held. */
+static void reply_reset(dispatch_reply *r) {
+  shmbufwire__reply__init(&r->msg);
+  sb_error_release(&r->err);
+  r->fd = -1;
+  r->close = false;
+  r->job = (dispatch_job){.kind = DISPATCH_JOB_NONE, .dst = -1, .src = -1};
+}
+
+void dispatch_notice(dispatch_reply *r, int errnum, const char *code, const char *message) {
+  reply_reset(r);
+  r->close = true;
+  sb_err_set(&r->err, errnum, code, "%s", message);
+  reply_error(r);
+}
+
+/* ---- argument checks as Node makes them ---------------------------------------------------- */
+
+static int check_size(int64_t size, sb_error *e) {
+  if (size < 0 || (uint64_t)size > SB_MAX_LENGTH)
+    return sb_err_size(e, (double)size);
+  return 0;
+}
+
+/* An encoding name as it came: bytes, which may hold anything (a NUL is part of the name, as
+ * in a JS string, and makes it one Node does not know). Empty means not given: utf8. */
+static int check_encoding(ProtobufCBinaryData name, sb_enc *enc, sb_error *e) {
+  if (name.len == 0) {
+    *enc = SB_ENC_UTF8;
+    return 0;
+  }
+  if (sb_enc_parse((const char *)name.data, name.len, enc) < 0)
+    return sb_err_encoding(e, (const char *)name.data, name.len);
+  return 0;
+}
+
+/* An allocation that failed, as Node reports it, with what refused it. */
+static int alloc_failed(conn_session *s, int rc, sb_error *e) {
+  const char *why;
+  switch (rc) {
+  case -EDQUOT:
+    why = s->refusal ? s->refusal : "this connection's limit is reached";
+    break;
+  case -ENOMEM:
+    why = s->refusal ? s->refusal : "the system is out of memory";
+    break;
+  case -ENOSPC:
+    s->books->t.enospc_total++;
+    why = "the system is out of shared memory";
+    break;
+  case -EMFILE:
+  case -ENFILE:
+    why = "the daemon has no file descriptor to spare";
+    break;
+  case -EFBIG:
+    why = "the size is too large";
+    break;
+  default:
+    return sb_err_set(e, rc, "ERR_SHMBUF_IO", "Buffer write failed: %s", strerror(-rc));
+  }
+  return sb_err_set(e, rc, "ERR_MEMORY_ALLOCATION_FAILED", "Array buffer allocation failed: %s",
+                    why);
+}
+
+/* A buffer reply for v, with an fd of the peer's own when its slab is new to the peer.
+ * Returns 0, or a negative errno (no fd to spare) after giving the buffer back. */
+static int reply_buffer(conn_session *s, dispatch_reply *r, const heap_view *v) {
+  Shmbufwire__Buffer *b = &r->u.buffer;
+  shmbufwire__buffer__init(b);
+  b->buffer = v->id;
+  b->byte_offset = v->byte_offset;
+  b->length = v->length;
+  b->ab_length = v->ab_length;
+  b->pooled = v->pooled;
+  if (v->seg) {
+    b->slab = v->seg->id;
+    b->ab_offset = v->ab_offset;
+    if (!v->seg->announced) {
+      int rc = segment_open_for_peer(v->seg->fd, true, &r->fd);
+      if (rc < 0) {
+        heap_release(&s->heap, v->id);
+        return alloc_failed(s, rc, &r->err);
+      }
+      v->seg->announced = true;
+      b->slab_size = v->seg->size;
+    }
+  }
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_BUFFER;
+  r->msg.buffer = b;
+  return 0;
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+/* A new ArrayBuffer of ab_length bytes whose chunk may be left unreserved: when it is (a
+ * segment of its own), the job starts with reserving it. */
+static int dedicated(conn_session *s, uint64_t ab_length, uint64_t length, unsigned flags,
+                     heap_view *v, dispatch_job *j, sb_error *e) {
+  bool lazy = ab_length > SLAB_RUN_MAX;
+  int rc = heap_dedicated(&s->heap, ab_length, length, flags | (lazy ? HEAP_UNRESERVED : 0), v);
+  if (rc < 0)
+    return alloc_failed(s, rc, e);
+  j->buffer = v->id;
+  if (lazy) {
+    j->kind = DISPATCH_JOB_RESERVE;
+    j->dst = v->seg->fd;
+    j->dst_off = v->ab_offset;
+    j->reserve = slab_chunk_size(ab_length);
+  }
+  return 0;
+}
+
+/* Turns a job (kind RESERVE or not yet set) into a fill of the new buffer v. */
+static int job_fill(dispatch_job *j, const heap_view *v, const uint8_t *pat, size_t n) {
+  if ((j->pattern = malloc(n)) == NULL)
+    return -ENOMEM;
+  memcpy(j->pattern, pat, n);
+  j->npattern = n;
+  j->kind = DISPATCH_JOB_FILL;
+  j->dst = v->seg->fd;
+  j->dst_off = heap_view_pos(v);
+  j->len = v->length;
+  return 0;
+}
+
+static void job_copy(dispatch_job *j, const heap_view *src, const heap_view *v) {
+  j->kind = DISPATCH_JOB_COPY;
+  j->src = src->seg->fd;
+  j->src_off = heap_view_pos(src);
+  j->dst = v->seg->fd;
+  j->dst_off = heap_view_pos(v);
+  j->len = src->length;
+}
+
+void dispatch_job_drop(dispatch_job *j) {
+  free(j->pattern);
+  *j = (dispatch_job){.kind = DISPATCH_JOB_NONE, .dst = -1, .src = -1};
+}
+
+/* One slice of a job's work, at most `budget` bytes. Returns 0 or a negative errno. */
+static int job_slice(dispatch_job *j, uint64_t budget) {
+  if (j->reserved < j->reserve) {
+    uint64_t n = j->reserve - j->reserved;
+    n = n < RESERVE_STEP ? n : RESERVE_STEP;
+    int rc = segment_reserve(j->dst, j->dst_off + j->reserved, n);
+    j->reserved += n;
+    return rc;
+  }
+  uint64_t n = j->len - j->done;
+  n = n < budget ? n : budget;
+  int rc;
+  if (j->kind == DISPATCH_JOB_COPY)
+    rc = segment_copy(j->src, j->src_off + j->done, j->dst, j->dst_off + j->done, n);
+  else { /* whole periods, so the next slice starts the pattern afresh */
+    uint64_t periods = n / j->npattern;
+    n = periods ? periods * j->npattern : j->len - j->done < j->npattern ? j->len - j->done
+                                                                          : j->npattern;
+    rc = segment_fill(j->dst, j->dst_off + j->done, n, j->pattern, j->npattern);
+  }
+  j->done += n;
+  return rc;
+}
+
+int dispatch_job_run(dispatcher *d, conn_session *s, dispatch_job *j, uint64_t budget,
+                     dispatch_reply *r) {
+  (void)d;
+  uint64_t spent = 0;
+  while (j->reserved < j->reserve || (j->kind != DISPATCH_JOB_RESERVE && j->done < j->len)) {
+    if (spent >= budget)
+      return 0;
+    uint64_t before = j->reserved + j->done;
+    int rc = job_slice(j, budget - spent);
+    spent += j->reserved + j->done - before;
+    if (rc < 0) {
+      uint64_t request = j->request;
+      session_tally tally = session_tally_of(s);
+      heap_release(&s->heap, j->buffer);
+      session_account(s, tally);
+      dispatch_job_drop(j);
+      reply_reset(r);
+      r->msg.id = request;
+      s->refusal = NULL;
+      alloc_failed(s, rc, &r->err);
+      reply_error(r);
+      r->msg.retired_slabs = session_retired_tell(s, &r->msg.n_retired_slabs);
+      s->books->t.errors_total++;
+      return rc;
+    }
+  }
+  dispatch_job_drop(j);
+  return 1;
+}
+
+/* ---- operations ---------------------------------------------------------------------------- */
+
+/* Writes a new buffer's bytes; on failure the buffer is given back. */
+static int put(conn_session *s, const heap_view *v, const uint8_t *data, size_t n, sb_error *e) {
+  if (n == 0)
+    return 0;
+  int rc = segment_write(v->seg->fd, heap_view_pos(v), data, n);
+  if (rc < 0) {
+    heap_release(&s->heap, v->id);
+    return alloc_failed(s, rc, e);
+  }
+  return 0;
+}
+
+/* Node's fromArrayLike(): empty, pooled under poolSize >>> 1, dedicated otherwise. The bytes
+ * are the caller's to write; with `j`, a big dedicated one may be left to reserve. */
+static int array_like(conn_session *s, uint64_t n, heap_view *v, dispatch_job *j, sb_error *e) {
+  int rc;
+  if (n == 0)
+    rc = heap_empty(&s->heap, v);
+  else if (sb_pool_takes(n, s->pool_size))
+    rc = heap_pooled(&s->heap, n, n, v);
+  else if (j)
+    return dedicated(s, n, n, 0, v, j, e);
+  else
+    rc = heap_dedicated(&s->heap, n, n, 0, v);
+  return rc < 0 ? alloc_failed(s, rc, e) : 0;
+}
+
+/* Node's createUnsafeBuffer(): a dedicated ArrayBuffer; empty for size 0. */
+static int unsafe_slow(conn_session *s, uint64_t ab_length, uint64_t length, heap_view *v,
+                       dispatch_job *j, sb_error *e) {
+  if (ab_length == 0) {
+    int rc = heap_empty(&s->heap, v);
+    return rc < 0 ? alloc_failed(s, rc, e) : 0;
+  }
+  unsigned zero = ab_length <= UNSAFE_SLOW_ZEROED ? HEAP_ZERO : 0;
+  if (j)
+    return dedicated(s, ab_length, length, zero, v, j, e);
+  int rc = heap_dedicated(&s->heap, ab_length, length, zero, v);
+  return rc < 0 ? alloc_failed(s, rc, e) : 0;
+}
+
+static sb_str fill_string(const Shmbufwire__Fill *f) {
+  if (f->value_case == SHMBUFWIRE__FILL__VALUE_UTF16)
+    return sb_str_utf16((const uint16_t *)f->utf16.data, f->utf16.len / 2);
+  return sb_str_utf8((const char *)f->utf8.data, f->utf8.len);
+}
+
+/* The repeating pattern of a fill, as _fill() and the binding's Fill() compute it. Sets *n to
+ * 0 for "no fill" (a zero fill, or an empty string, which Node turns into 0). */
+static int fill_pattern(dispatcher *d, conn_session *s, const Shmbufwire__Fill *f,
+                        const uint8_t **pat, size_t *n, uint8_t *byte, sb_error *e) {
+  *n = 0;
+  switch (f->value_case) {
+  case SHMBUFWIRE__FILL__VALUE_NUMBER:
+    if (f->number == 0)
+      return 0;
+    *byte = sb_to_uint8(f->number);
+    *pat = byte;
+    *n = 1;
+    return 0;
+  case SHMBUFWIRE__FILL__VALUE_BYTES:
+    if (f->bytes.len == 0)
+      return sb_err_arg_value(e, -EINVAL, "value", "<Buffer >");
+    *pat = f->bytes.data;
+    *n = f->bytes.len;
+    return 0;
+  case SHMBUFWIRE__FILL__VALUE_UTF8:
+  case SHMBUFWIRE__FILL__VALUE_UTF16: {
+    sb_enc enc;
+    int rc = check_encoding(f->encoding, &enc, e);
+    if (rc < 0)
+      return rc;
+    sb_str str = fill_string(f);
+    if (sb_str_units(str) == 0)
+      return 0;
+    size_t cap = sb_byte_length(str, enc);
+    uint8_t *out = scratch(d, cap ? cap : 1);
+    if (out == NULL)
+      return alloc_failed(s, -ENOMEM, e);
+    *n = sb_encode(str, enc, out, cap);
+    if (*n == 0)
+      return sb_err_fill_value(e, str);
+    *pat = out;
+    return 0;
+  }
+  default:
+    return sb_err_set(e, -EINVAL, "ERR_INVALID_ARG_TYPE",
+                      "The \"value\" argument must be of type string or an instance of Buffer, "
+                      "Uint8Array, or number. Received undefined");
+  }
+}
+
+static int op_alloc(dispatcher *d, conn_session *s, const Shmbufwire__Alloc *a, heap_view *v,
+                    dispatch_job *j, sb_error *e) {
+  int rc = check_size(a->size, e);
+  if (rc < 0)
+    return rc;
+  const uint8_t *pat = NULL;
+  size_t n = 0;
+  uint8_t byte;
+  if (a->fill && a->size > 0) {
+    rc = fill_pattern(d, s, a->fill, &pat, &n, &byte, e);
+    if (rc < 0)
+      return rc;
+  }
+  uint64_t size = (uint64_t)a->size;
+  if (size == 0) {
+    rc = heap_empty(&s->heap, v);
+    return rc < 0 ? alloc_failed(s, rc, e) : 0;
+  }
+  if ((rc = dedicated(s, size, size, n == 0 ? HEAP_ZERO : 0, v, j, e)) < 0 || n == 0)
+    return rc;
+  if (job_fill(j, v, pat, n) < 0) {
+    heap_release(&s->heap, v->id);
+    return alloc_failed(s, -ENOMEM, e);
+  }
+  return 0;
+}
+
+static int op_alloc_unsafe(conn_session *s, int64_t size, heap_view *v, dispatch_job *j,
+                           sb_error *e) {
+  int rc = check_size(size, e);
+  if (rc < 0)
+    return rc;
+  if (!sb_pool_takes((uint64_t)size, s->pool_size))
+    return unsafe_slow(s, (uint64_t)size, (uint64_t)size, v, j, e);
+  rc = heap_pooled(&s->heap, (uint64_t)size, (uint64_t)size, v);
+  return rc < 0 ? alloc_failed(s, rc, e) : 0;
+}
+
+/* Buffer.from(string, encoding): fromString(), fromStringFast(), createFromString(). The bytes
+ * come with the request, so they are written at once: their frame took as long to arrive. */
+static int from_string(dispatcher *d, conn_session *s, sb_str str, ProtobufCBinaryData encoding,
+                       heap_view *v, sb_error *e) {
+  sb_enc enc;
+  int rc = check_encoding(encoding, &enc, e);
+  if (rc < 0)
+    return rc;
+  if (sb_str_units(str) == 0)
+    return array_like(s, 0, v, NULL, e);
+  if (sb_str_units(str) > SB_MAX_STRING_LENGTH) /* no JS string is that long */
+    return sb_err_set(e, -ERANGE, "ERR_STRING_TOO_LONG",
+                      "Cannot create a string longer than 0x1fffffe8 characters");
+  sb_from_string_plan plan = sb_from_string_plan_for(str, enc, s->pool_size);
+  uint8_t *out = scratch(d, plan.room ? plan.room : 1);
+  if (out == NULL)
+    return alloc_failed(s, -ENOMEM, e);
+  size_t actual = sb_encode(str, enc, out, plan.room);
+  if (plan.pooled) {
+    rc = heap_pooled(&s->heap, plan.room, actual, v);
+    if (rc < 0)
+      return alloc_failed(s, rc, e);
+  } else if ((rc = unsafe_slow(s, plan.room, actual, v, NULL, e)) < 0)
+    return rc;
+  return put(s, v, out, actual, e);
+}
+
+static int op_from(dispatcher *d, conn_session *s, const Shmbufwire__From *f, heap_view *v,
+                   dispatch_job *j, sb_error *e) {
+  int rc;
+  switch (f->source_case) {
+  case SHMBUFWIRE__FROM__SOURCE_BYTES:
+    rc = array_like(s, f->bytes.len, v, NULL, e);
+    return rc < 0 ? rc : put(s, v, f->bytes.data, f->bytes.len, e);
+  case SHMBUFWIRE__FROM__SOURCE_ARRAY: {
+    size_t n = f->array ? f->array->n_values : 0;
+    uint8_t *out = scratch(d, n ? n : 1);
+    if (out == NULL)
+      return alloc_failed(s, -ENOMEM, e);
+    for (size_t i = 0; i < n; i++)
+      out[i] = sb_to_uint8(f->array->values[i]);
+    rc = array_like(s, n, v, NULL, e);
+    return rc < 0 ? rc : put(s, v, out, n, e);
+  }
+  case SHMBUFWIRE__FROM__SOURCE_UTF8:
+    return from_string(d, s, sb_str_utf8((const char *)f->utf8.data, f->utf8.len), f->encoding, v,
+                       e);
+  case SHMBUFWIRE__FROM__SOURCE_UTF16:
+    return from_string(d, s, sb_str_utf16((const uint16_t *)f->utf16.data, f->utf16.len / 2),
+                       f->encoding, v, e);
+  case SHMBUFWIRE__FROM__SOURCE_BUFFER: {
+    heap_view src;
+    if (heap_get(&s->heap, f->buffer, &src) < 0) {
+      char shown[32];
+      snprintf(shown, sizeof shown, "%llu", (unsigned long long)f->buffer);
+      return sb_err_arg_value(e, -ENOENT, "buffer", shown);
+    }
+    if ((rc = array_like(s, src.length, v, j, e)) < 0 || src.length == 0)
+      return rc;
+    job_copy(j, &src, v); /* after a reservation, when there is one */
+    return 0;
+  }
+  default:
+    return sb_err_set(e, -EINVAL, "ERR_INVALID_ARG_TYPE",
+                      "The first argument must be of type string or an instance of Buffer, "
+                      "ArrayBuffer, or Array or an Array-like Object. Received undefined");
+  }
+}
+
+/* ---- the other requests -------------------------------------------------------------------- */
+
+static void add_counter(dispatch_reply *r, const char *name, uint64_t value, bool gauge,
+                        const char *help) {
+  size_t i = r->u.stats.n_counters++;
+  Shmbufwire__Counter *c = &r->counters[i];
+  shmbufwire__counter__init(c);
+  c->name = (char *)name;
+  c->value = value;
+  c->gauge = gauge;
+  c->help = (char *)help;
+  r->counter_ptrs[i] = c;
+}
+
+static void op_stats(conn_session *s, dispatch_reply *r) {
+  session_measure_all(s->books);
+  const session_totals *t = &s->books->t;
+  const session_limits *l = &s->books->limits;
+  shmbufwire__stats_reply__init(&r->u.stats);
+  r->u.stats.counters = r->counter_ptrs;
+  add_counter(r, "connections", t->connections, true, "Open client connections");
+  add_counter(r, "buffers", t->buffers, true, "Live buffers");
+  add_counter(r, "bytes", t->bytes, true, "Sum of the lengths of live buffers");
+  add_counter(r, "pools", t->pools, true, "Live pools (ArrayBuffers shared by small buffers)");
+  add_counter(r, "slabs", t->slabs, true, "Shared-memory objects held for clients");
+  add_counter(r, "reserved_bytes", t->reserved, true, "Shared memory reserved for clients");
+  add_counter(r, "resident_bytes", t->resident, true,
+              "Shared memory the kernel holds for clients' slabs, as measured");
+  add_counter(r, "metadata_bytes", t->buffers * SESSION_BUFFER_COST, true,
+              "Bookkeeping of live buffers, charged like shared memory");
+  add_counter(r, "warm_bytes", t->warm, true, "Reserved bytes kept for reuse by their connection");
+  add_counter(r, "max_memory_bytes", l->max_memory, true,
+              "Cap on shared memory and bookkeeping (0: none)");
+  add_counter(r, "pool_size_bytes", l->pool_size, true, "Buffer.poolSize for new connections");
+  add_counter(r, "connections_total", t->connections_total, false, "Connections accepted");
+  add_counter(r, "connections_refused_total", t->refused_total, false, "Connections refused");
+  add_counter(r, "requests_total", t->requests_total, false, "Requests served");
+  add_counter(r, "errors_total", t->errors_total, false, "Requests answered with an error");
+  add_counter(r, "enospc_total", t->enospc_total, false,
+              "Allocations the system had no shared memory for");
+  add_counter(r, "session_buffers", s->heap.buffers, true, "Live buffers of this connection");
+  add_counter(r, "session_reserved_bytes", s->heap.slab.reserved, true,
+              "Bytes reserved by this connection");
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_STATS;
+  r->msg.stats = &r->u.stats;
+}
+
+static void op_hello(conn_session *s, const Shmbufwire__Hello *h, dispatch_reply *r) {
+  if (s->greeted) {
+    sb_err_set(&r->err, -EPROTO, "ERR_SHMBUF_PROTOCOL", "hello was already received");
+    reply_error(r);
+    return;
+  }
+  if (h->version != SB_PROTOCOL_VERSION) {
+    sb_err_set(&r->err, -EPROTONOSUPPORT, "ERR_SHMBUF_VERSION",
+               "protocol version %u is not supported; this daemon speaks %u", h->version,
+               SB_PROTOCOL_VERSION);
+    reply_error(r);
+    r->close = true;
+    return;
+  }
+  s->greeted = true;
+  s->max_frame = s->books->limits.max_frame; /* the promise this connection keeps */
+  Shmbufwire__Welcome *w = &r->u.welcome;
+  shmbufwire__welcome__init(w);
+  w->version = SB_PROTOCOL_VERSION;
+  w->pool_size = s->pool_size;
+  w->max_frame = s->max_frame;
+  w->max_length = SB_MAX_LENGTH;
+  w->server = "shmbufd " PACKAGE_VERSION;
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_WELCOME;
+  r->msg.welcome = w;
+}
+
+static void op_release(conn_session *s, uint64_t id, dispatch_reply *r) {
+  if (heap_release(&s->heap, id) < 0) {
+    char shown[32];
+    snprintf(shown, sizeof shown, "%llu", (unsigned long long)id);
+    sb_err_arg_value(&r->err, -ENOENT, "buffer", shown);
+    reply_error(r);
+    return;
+  }
+  shmbufwire__released__init(&r->u.released); /* retired_slabs: see dispatch_handle() */
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_RELEASED;
+  r->msg.released = &r->u.released;
+}
+
+static bool makes_buffer(Shmbufwire__Request__OpCase op) {
+  return op == SHMBUFWIRE__REQUEST__OP_ALLOC || op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE ||
+         op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW || op == SHMBUFWIRE__REQUEST__OP_FROM ||
+         op == SHMBUFWIRE__REQUEST__OP_LEASE;
+}
+
+static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, dispatch_reply *r) {
+  heap_view v;
+  int rc;
+  dispatch_job *j = &r->job;
+  s->refusal = NULL;
+  if (makes_buffer(q->op_case) && (rc = session_admit_buffer(s)) < 0) {
+    alloc_failed(s, rc, &r->err);
+    reply_error(r);
+    return;
+  }
+  switch (q->op_case) {
+  case SHMBUFWIRE__REQUEST__OP_HELLO:
+    op_hello(s, q->hello, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_STATS:
+    op_stats(s, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_RELEASE:
+    op_release(s, q->release->buffer, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_ALLOC:
+    rc = op_alloc(d, s, q->alloc, &v, j, &r->err);
+    break;
+  case SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE:
+    rc = op_alloc_unsafe(s, q->alloc_unsafe->size, &v, j, &r->err);
+    break;
+  case SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW:
+    rc = check_size(q->alloc_unsafe_slow->size, &r->err);
+    if (rc == 0)
+      rc = unsafe_slow(s, (uint64_t)q->alloc_unsafe_slow->size,
+                       (uint64_t)q->alloc_unsafe_slow->size, &v, j, &r->err);
+    break;
+  case SHMBUFWIRE__REQUEST__OP_FROM:
+    rc = op_from(d, s, q->from, &v, j, &r->err);
+    break;
+  case SHMBUFWIRE__REQUEST__OP_LEASE:
+    rc = heap_dedicated(&s->heap, s->pool_size, s->pool_size, HEAP_LEASED, &v);
+    if (rc < 0)
+      alloc_failed(s, rc, &r->err);
+    break;
+  default:
+    sb_err_set(&r->err, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the request names no operation");
+    reply_error(r);
+    return;
+  }
+  if (rc == 0 && (rc = reply_buffer(s, r, &v)) == 0) {
+    if (j->kind != DISPATCH_JOB_NONE)
+      j->request = q->id;
+    return;
+  }
+  dispatch_job_drop(j);
+  reply_error(r);
+}
+
+void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
+                     dispatch_reply *r) {
+  reply_reset(r);
+  s->books->t.requests_total++;
+  sb_arena_limit(&d->arena, len * ARENA_PER_FRAME_BYTE + ARENA_SLACK);
+  Shmbufwire__Request *q = shmbufwire__request__unpack(&d->arena.allocator, len, payload);
+  if (q == NULL) {
+    sb_arena_reset(&d->arena);
+    dispatch_notice(r, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the frame is not a valid request");
+    s->books->t.errors_total++;
+    return;
+  }
+  r->msg.id = q->id;
+  if (!s->greeted && q->op_case != SHMBUFWIRE__REQUEST__OP_HELLO) {
+    sb_err_set(&r->err, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the first request must be hello");
+    reply_error(r);
+    r->close = true;
+  } else {
+    session_request_starts(s);
+    session_tally before = session_tally_of(s);
+    run(d, s, q, r);
+    session_account(s, before);
+    scratch_trim(d);
+    /* every reply tells what was retired, so the list never outgrows one request */
+    r->msg.retired_slabs = session_retired_tell(s, &r->msg.n_retired_slabs);
+    if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED) {
+      r->u.released.retired_slabs = r->msg.retired_slabs;
+      r->u.released.n_retired_slabs = r->msg.n_retired_slabs;
+    }
+  }
+  if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
+    s->books->t.errors_total++;
+  sb_arena_reset(&d->arena); /* the reply keeps nothing of the request */
+}

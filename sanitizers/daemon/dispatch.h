@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* One request in, one reply out. Validates arguments the way Node validates them, asks the
+ * connection's session for memory, writes buffer contents through segment calls, and builds
+ * the reply, with an fd of the peer's own for a slab it has not seen yet. Bulk work — reserving,
+ * filling or copying more than a slice of memory — is not done here and now but handed back as
+ * a job, which the caller runs slice by slice (dispatch_job_run()) while it serves others,
+ * holding the reply until the job is done. No sockets, no libuv; memory policy lives in the
+ * session. */
+#ifndef SBD_DISPATCH_H
+#define SBD_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "node.h"
+#include "session.h"
+#include "shmbuf.pb-c.h"
+
+/* What every request is handled with: the books (limits and totals) and the scratch space of
+ * the one request being handled. */
+typedef struct dispatcher {
+  session_books *books;
+  sb_arena arena;     /* what the request being handled unpacks into */
+  uint8_t *scratch;   /* encode buffer, kept between requests while small */
+  size_t cap_scratch;
+  uint64_t started_ms; /* when the daemon started, for uptime (set by its owner) */
+} dispatcher;
+
+#define DISPATCH_MAX_COUNTERS 32
+
+/* Bulk work a request left to do before its reply may go: first reserve [dst_off, dst_off +
+ * reserve) of a new ArrayBuffer's own segment, then fill or copy `len` bytes into it. The fds
+ * belong to the session's segments, which live as long as the request's connection. */
+typedef enum dispatch_job_kind {
+  DISPATCH_JOB_NONE,
+  DISPATCH_JOB_RESERVE, /* reserve only (an allocation zeroed by being fresh) */
+  DISPATCH_JOB_FILL,    /* then repeat pattern over len bytes */
+  DISPATCH_JOB_COPY,    /* then copy len bytes from (src, src_off) */
+} dispatch_job_kind;
+
+typedef struct dispatch_job {
+  dispatch_job_kind kind;
+  uint64_t request;     /* the request's id, for the error reply if the job fails */
+  uint64_t buffer;      /* the buffer it makes, given back if the job fails */
+  int dst, src;
+  uint64_t dst_off, src_off;
+  uint64_t reserve, reserved;
+  uint64_t len, done;
+  uint8_t *pattern;     /* FILL: owned */
+  size_t npattern;
+} dispatch_job;
+
+/* A reply ready to pack; valid until the dispatcher handles the next request. */
+typedef struct dispatch_reply {
+  Shmbufwire__Reply msg;
+  union {
+    Shmbufwire__Welcome welcome;
+    Shmbufwire__Buffer buffer;
+    Shmbufwire__Error error;
+    Shmbufwire__Released released;
+    Shmbufwire__StatsReply stats;
+  } u;
+  sb_error err;
+  Shmbufwire__Counter counters[DISPATCH_MAX_COUNTERS];
+  Shmbufwire__Counter *counter_ptrs[DISPATCH_MAX_COUNTERS];
+  int fd;           /* -1, or an fd for the peer (its own, owned by the reply): send it with it */
+  bool close;       /* the connection ends after this reply */
+  dispatch_job job; /* kind NONE, or the work to finish before the reply goes (owned) */
+} dispatch_reply;
+
+/* Sets up the dispatcher for sessions that report to `books`. */
+void dispatch_init(dispatcher *d, session_books *books);
+
+/* Frees what the dispatcher keeps between requests. */
+void dispatch_fini(dispatcher *d);
+
+/* Handles one frame's payload into *r (which must be zeroed before its first use). Sets
+ * r->close for violations that end the connection (no handshake, undecodable frame, wrong
+ * version), and r->job for bulk work still to do. The frame limit the request is held to is
+ * the caller's business; decoding never takes more than a few times the payload's size. */
+void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
+                     dispatch_reply *r);
+
+/* A notice that is not an answer to any request (id 0), for framing violations and refused
+ * connections; r->close is set. */
+void dispatch_notice(dispatch_reply *r, int errnum, const char *code, const char *message);
+
+/* Does up to `budget` bytes of a job's work. Returns 1 when it is done (the held reply may
+ * go), 0 when there is more, or a negative errno when it failed: the buffer is given back and
+ * *r is the error reply to send instead (its fd is -1). */
+int dispatch_job_run(dispatcher *d, conn_session *s, dispatch_job *j, uint64_t budget,
+                     dispatch_reply *r);
+
+/* Frees a job's own memory (the session it works for may be gone). */
+void dispatch_job_drop(dispatch_job *j);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Stream framing: a 4-byte big-endian payload length, then one protobuf message of that
+ * length. A zero length is not a frame. Both ends check the length against their limit
+ * before buffering the payload. */
+#ifndef SB_FRAME_H
+#define SB_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bytes.h"
+#include "shmbuf.pb-c.h"
+
+#define SB_PROTOCOL_VERSION 1u
+#define SB_FRAME_HEADER 4u
+#define SB_FRAME_MAX_DEFAULT (16u << 20)
+
+/* The payload length a frame header announces; p holds at least SB_FRAME_HEADER bytes. */
+uint32_t sb_frame_length(const uint8_t *p);
+
+/* Looks for one frame at the start of [p, p + n).
+ * Returns the frame's total size (header included) and sets *payload and *len when the whole
+ * frame is there; 0 when more bytes are needed; -EMSGSIZE when the header announces more
+ * than max bytes; -EBADMSG for a zero length. */
+long sb_frame_next(const uint8_t *p, size_t n, uint32_t max, const uint8_t **payload,
+                   uint32_t *len);
+
+/* A bump allocator for protobuf-c: a message unpacks into one block and is thrown away whole
+ * by sb_arena_reset(), instead of costing a malloc and a free per field (a fifth of a small
+ * request's cost, by callgrind). What does not fit (a from() with megabytes of bytes) spills
+ * into malloc'd blocks that the reset frees too. */
+typedef struct sb_arena {
+  ProtobufCAllocator allocator; /* pass &arena.allocator to *__unpack(); never free_unpacked */
+  size_t used;
+  void *spill;                  /* malloc'd blocks, linked through their first word */
+  size_t spilled, limit;        /* bytes spilled, and how many may be (0: no limit) */
+  _Alignas(16) uint8_t block[8192];
+} sb_arena;
+
+void sb_arena_init(sb_arena *a);
+
+/* Frees everything unpacked into the arena. */
+void sb_arena_reset(sb_arena *a);
+
+/* Caps what the next unpacks may spill beyond the block (0: no cap); past it, allocations
+ * fail and so does the unpack. Stays until changed. */
+void sb_arena_limit(sb_arena *a, size_t bytes);
+
+/* Appends msg to out as one frame. Returns 0, -EMSGSIZE when it is larger than max, or
+ * -ENOMEM. */
+int sb_frame_append(sb_bytes *out, const ProtobufCMessage *msg, uint32_t max);
+
+#endif

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "harness.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+/* Waits stretched by $SHMBUF_TIMEOUT_SCALE, for runs under valgrind. */
+static int scaled(int ms) {
+  const char *f = getenv("SHMBUF_TIMEOUT_SCALE");
+  int k = f ? atoi(f) : 1;
+  return ms * (k > 0 ? k : 1);
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+static int try_connect(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+    return fd;
+  close(fd);
+  return -1;
+}
+
+void sbt_start(sbt_daemon *d, const char *const *args) {
+  if (d->dir[0] == '\0') {
+    snprintf(d->dir, sizeof d->dir, "/tmp/shmbuf-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(d->dir));
+  }
+  snprintf(d->sock, sizeof d->sock, "%s/s.sock", d->dir);
+  const char *bin = getenv("SHMBUFD") ? getenv("SHMBUFD") : "./shmbufd";
+  const char *argv[32] = {bin, "--socket", d->sock, "--log-level", "notice", "--config",
+                          "/dev/null"};
+  size_t n = 7;
+  for (size_t i = 0; args && args[i] && n < 31; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  pid_t parent = getpid();
+  d->pid = fork();
+  ck_assert_int_ge(d->pid, 0);
+  if (d->pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+    /* systemd variables of the test runner's own environment are not for this daemon */
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_PID");
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  for (int waited = 0; waited < scaled(10000); waited += 5) {
+    int fd = try_connect(d->sock);
+    if (fd >= 0) {
+      close(fd);
+      return;
+    }
+    int status;
+    if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+      ck_abort_msg("shmbufd exited at startup (status %d)", status);
+    sleep_ms(5);
+  }
+  ck_abort_msg("shmbufd did not start listening on %s", d->sock);
+}
+
+void sbt_terminate(sbt_daemon *d) {
+  if (d->pid <= 0)
+    return;
+  kill(d->pid, SIGTERM);
+  int status = 0;
+  ck_assert_int_eq(waitpid(d->pid, &status, 0), d->pid);
+  d->pid = 0;
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "shmbufd did not exit cleanly (status 0x%x)", status);
+  ck_assert_msg(access(d->sock, F_OK) != 0, "shmbufd left its socket file behind");
+}
+
+void sbt_stop(sbt_daemon *d) {
+  if (d->dir[0] == '\0')
+    return;
+  sbt_terminate(d);
+  rmdir(d->dir);
+  d->dir[0] = '\0';
+}
+
+int sbt_connect(const sbt_daemon *d) {
+  int fd = try_connect(d->sock);
+  ck_assert_msg(fd >= 0, "cannot connect to %s: %s", d->sock, strerror(errno));
+  return fd;
+}
+
+void sbt_write(int fd, const void *p, size_t n) {
+  const uint8_t *b = p;
+  while (n > 0) {
+    ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR)
+      continue;
+    ck_assert_msg(w > 0, "send: %s", strerror(errno));
+    b += w;
+    n -= (size_t)w;
+  }
+}
+
+void sbt_send(int fd, Shmbufwire__Request *q) {
+  sb_bytes out = {0};
+  ck_assert_int_eq(sb_frame_append(&out, &q->base, UINT32_MAX), 0);
+  sbt_write(fd, sb_bytes_head(&out), out.len);
+  sb_bytes_free(&out);
+}
+
+/* Reads exactly n bytes, collecting fds. Returns false on EOF before the first byte. */
+static bool read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int timeout_ms) {
+  size_t got = 0;
+  while (got < n) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, scaled(timeout_ms));
+    ck_assert_msg(pr > 0, "no reply within %d ms", scaled(timeout_ms));
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int) * 253)];
+    } ctl;
+    struct iovec iov = {p + got, n - got};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf};
+    ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      ck_assert_msg(got == 0, "connection ended inside a frame");
+      return false;
+    }
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+          int f;
+          memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
+          if (fds)
+            fds[(*nfds)++] = f;
+          else
+            close(f);
+        }
+    got += (size_t)r;
+  }
+  return true;
+}
+
+Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms) {
+  uint8_t h[4];
+  if (!read_exact(fd, h, 4, fds, nfds, timeout_ms))
+    return NULL;
+  uint32_t len = sb_frame_length(h);
+  ck_assert_uint_le(len, 1u << 20);
+  uint8_t *p = malloc(len ? len : 1);
+  ck_assert_ptr_nonnull(p);
+  ck_assert(read_exact(fd, p, len, fds, nfds, timeout_ms) || len == 0);
+  Shmbufwire__Reply *r = shmbufwire__reply__unpack(NULL, len, p);
+  free(p);
+  ck_assert_ptr_nonnull(r);
+  return r;
+}
+
+Shmbufwire__Reply *sbt_recv_within(int fd, int *fds, size_t *nfds, int timeout_ms) {
+  struct pollfd pfd = {fd, POLLIN, 0};
+  if (poll(&pfd, 1, scaled(timeout_ms)) <= 0)
+    return NULL;
+  return sbt_recv(fd, fds, nfds, 5000);
+}
+
+Shmbufwire__Reply *sbt_call(int fd, Shmbufwire__Request *q, int *fds, size_t *nfds) {
+  sbt_send(fd, q);
+  Shmbufwire__Reply *r = sbt_recv(fd, fds, nfds, 5000);
+  ck_assert_msg(r != NULL, "the daemon closed the connection");
+  ck_assert_uint_eq(r->id, q->id);
+  return r;
+}
+
+void sbt_hello(int fd) {
+  Shmbufwire__Request q;
+  Shmbufwire__Hello h;
+  shmbufwire__request__init(&q);
+  shmbufwire__hello__init(&h);
+  h.version = SB_PROTOCOL_VERSION;
+  q.id = 1;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
+  q.hello = &h;
+  Shmbufwire__Reply *r = sbt_call(fd, &q, NULL, NULL);
+  ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_WELCOME);
+  ck_assert_uint_eq(r->welcome->version, SB_PROTOCOL_VERSION);
+  shmbufwire__reply__free_unpacked(r, NULL);
+}
+
+bool sbt_closed_by_peer(int fd, int timeout_ms) {
+  for (;;) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, scaled(timeout_ms)) <= 0)
+      return false;
+    uint8_t buf[4096];
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    if (r == 0 || (r < 0 && errno == ECONNRESET))
+      return true;
+    if (r < 0)
+      return false;
+  }
+}
+
+uint64_t sbt_stat(const sbt_daemon *d, const char *name) {
+  int fd = sbt_connect(d);
+  sbt_hello(fd);
+  Shmbufwire__Request q;
+  Shmbufwire__Stats st;
+  shmbufwire__request__init(&q);
+  shmbufwire__stats__init(&st);
+  q.id = 2;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_STATS;
+  q.stats = &st;
+  Shmbufwire__Reply *r = sbt_call(fd, &q, NULL, NULL);
+  ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_STATS);
+  uint64_t v = UINT64_MAX;
+  for (size_t i = 0; i < r->stats->n_counters; i++)
+    if (strcmp(r->stats->counters[i]->name, name) == 0)
+      v = r->stats->counters[i]->value;
+  shmbufwire__reply__free_unpacked(r, NULL);
+  close(fd);
+  ck_assert_msg(v != UINT64_MAX, "no counter named %s", name);
+  /* this asking connection counts itself while it is open */
+  if (strcmp(name, "connections") == 0)
+    v--;
+  return v;
+}
+
+uint64_t sbt_stat_wait(const sbt_daemon *d, const char *name, uint64_t want, int timeout_ms) {
+  uint64_t v = sbt_stat(d, name);
+  for (int waited = 0; v != want && waited < scaled(timeout_ms); waited += 10) {
+    sleep_ms(10);
+    v = sbt_stat(d, name);
+  }
+  return v;
+}
+
+int sbt_count_fds(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *dir = opendir(path);
+  ck_assert_ptr_nonnull(dir);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(dir));)
+    n += e->d_name[0] != '.';
+  closedir(dir);
+  return n - (pid == getpid()); /* opendir's own fd */
+}
+
+int sbt_count_fds_settled(pid_t pid) {
+  int last = sbt_count_fds(pid), same = 0;
+  for (int waited = 0; same < 2 && waited < 2000; waited += 20) {
+    sleep_ms(20);
+    int now = sbt_count_fds(pid);
+    same = now == last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+int sbt_count_shm_maps(pid_t pid) {
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+  FILE *f = fopen(path, "re");
+  ck_assert_ptr_nonnull(f);
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, "/memfd:shmbuf") != NULL;
+  fclose(f);
+  return n;
+}
+
+uint64_t sbt_proc_kib(pid_t pid, const char *field) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  size_t n = strlen(field);
+  unsigned long long kib = 0;
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f))
+    found = strncmp(line, field, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%llu", &kib) == 1;
+  fclose(f);
+  ck_assert_msg(found, "no %s in %s", field, path);
+  return kib;
+}
+
+size_t sbt_send_until_stalled(int fd, const void *p, size_t n, int quiet_ms) {
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  size_t sent = 0;
+  while (sent < n) {
+    ssize_t w = send(fd, (const uint8_t *)p + sent, n - sent, MSG_NOSIGNAL);
+    if (w > 0) {
+      sent += (size_t)w;
+      continue;
+    }
+    ck_assert_msg(w < 0 && errno == EAGAIN, "send: %s", strerror(errno));
+    struct pollfd q = {fd, POLLOUT, 0};
+    if (poll(&q, 1, scaled(quiet_ms)) == 0)
+      break;
+  }
+  fcntl(fd, F_SETFL, flags);
+  return sent;
+}
+
+int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char *err,
+            size_t errcap) {
+  return sbt_run_input(argv, in, in ? strlen(in) : 0, out, cap, err, errcap);
+}
+
+const char *sbt_vectors(void) {
+  const char *v = getenv("SHMBUF_VECTORS");
+  return v ? v : "tests/vectors";
+}
+
+pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out_path) {
+  int out = -1;
+  if (out_path) {
+    out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    ck_assert_msg(out >= 0, "%s: %s", out_path, strerror(errno));
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+    for (size_t i = 0; env && env[i]; i++) {
+      const char *eq = strchr(env[i], '=');
+      if (eq == NULL) {
+        unsetenv(env[i]);
+        continue;
+      }
+      char name[256];
+      snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+      setenv(name, eq + 1, 1);
+    }
+    int in = open("/dev/null", O_RDONLY);
+    if (in > 0) {
+      dup2(in, 0);
+      close(in);
+    }
+    if (out >= 0) {
+      dup2(out, 1);
+      dup2(out, 2);
+    }
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  if (out >= 0)
+    close(out);
+  return pid;
+}
+
+int sbt_wait(pid_t pid, int timeout_ms) {
+  int status;
+  for (int waited = 0;; waited += 5) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    ck_assert_int_ge(r, 0);
+    if (r == pid)
+      break;
+    if (waited >= timeout_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ck_abort_msg("process %d did not end within %d ms", (int)pid, timeout_ms);
+    }
+    sleep_ms(5);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Appends what one read() of fd gives to buf (cut to cap, NUL-terminated). Returns false at
+ * EOF or on an error. */
+static bool read_into(int fd, char *buf, size_t cap, size_t *n) {
+  char chunk[4096];
+  ssize_t r = read(fd, chunk, sizeof chunk);
+  if (r < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (r <= 0)
+    return false;
+  size_t keep = cap && *n < cap - 1 ? ((size_t)r < cap - 1 - *n ? (size_t)r : cap - 1 - *n) : 0;
+  memcpy(buf + *n, chunk, keep);
+  *n += keep;
+  if (cap)
+    buf[*n] = '\0';
+  return true;
+}
+
+int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *out, size_t cap,
+                  char *err, size_t errcap) {
+  int o[2], e[2], i[2];
+  ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
+  ck_assert_int_eq(pipe2(e, O_CLOEXEC), 0);
+  ck_assert_int_eq(pipe2(i, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(i[0], 0);
+    dup2(o[1], 1);
+    dup2(e[1], 2);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(o[1]);
+  close(e[1]);
+  close(i[0]);
+  /* a child that stops reading its input must not kill us (set after the fork: the child
+   * keeps the default) */
+  void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+  fcntl(i[1], F_SETFL, O_NONBLOCK);
+  size_t sent = 0, no = 0, ne = 0;
+  if (cap)
+    out[0] = '\0';
+  if (errcap)
+    err[0] = '\0';
+  int in_fd = i[1];
+  if (in_len == 0) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  bool o_open = true, e_open = true;
+  while (o_open || e_open) {
+    struct pollfd p[3] = {{o_open ? o[0] : -1, POLLIN, 0},
+                          {e_open ? e[0] : -1, POLLIN, 0},
+                          {in_fd, POLLOUT, 0}};
+    int pr = poll(p, 3, -1);
+    if (pr < 0 && errno == EINTR)
+      continue;
+    ck_assert_int_gt(pr, 0);
+    if (in_fd >= 0 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t w = write(in_fd, (const char *)in + sent, in_len - sent);
+      if (w > 0)
+        sent += (size_t)w;
+      if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == in_len) {
+        close(in_fd); /* done, or the child closed its end */
+        in_fd = -1;
+      }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+      o_open = read_into(o[0], out, cap, &no);
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+      e_open = read_into(e[0], err, errcap, &ne);
+  }
+  if (in_fd >= 0)
+    close(in_fd);
+  signal(SIGPIPE, old_pipe);
+  close(o[0]);
+  close(e[0]);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

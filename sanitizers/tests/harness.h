@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration test support: a real shmbufd on a private socket, and raw frames to talk to it
+ * without libshmbuf. Failures abort the current Check test. */
+#ifndef SBT_HARNESS_H
+#define SBT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmbuf.pb-c.h"
+
+typedef struct sbt_daemon {
+  pid_t pid;
+  char dir[64];   /* private temporary directory */
+  char sock[128]; /* its socket */
+} sbt_daemon;
+
+/* Starts $SHMBUFD (./shmbufd by default) with --socket in a new temporary directory (or the
+ * one d already has, after sbt_terminate()) and the extra arguments (NULL-terminated, may be
+ * NULL), and waits until it accepts connections. The daemon is killed if the test process
+ * dies. */
+void sbt_start(sbt_daemon *d, const char *const *args);
+
+/* Sends SIGTERM and checks the daemon exits with status 0, keeping its directory. */
+void sbt_terminate(sbt_daemon *d);
+
+/* sbt_terminate(), then removes the directory. */
+void sbt_stop(sbt_daemon *d);
+
+/* A raw connection to the daemon. */
+int sbt_connect(const sbt_daemon *d);
+
+/* Writes bytes / one framed request (the id is the caller's). */
+void sbt_write(int fd, const void *p, size_t n);
+void sbt_send(int fd, Shmbufwire__Request *q);
+
+/* Reads one reply frame within timeout_ms; fds that arrive meanwhile are appended to fds
+ * (*nfds counts them; fds may be NULL to close them). Returns NULL on EOF. */
+Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms);
+
+/* sbt_recv(), except that no reply starting within timeout_ms gives NULL too (and a reply
+ * that started gets its rest within 5 s). */
+Shmbufwire__Reply *sbt_recv_within(int fd, int *fds, size_t *nfds, int timeout_ms);
+
+/* Sends hello with id 1 and checks the welcome. */
+void sbt_hello(int fd);
+
+/* Sends one request and returns its reply (closing any fds that come with it unless fds). */
+Shmbufwire__Reply *sbt_call(int fd, Shmbufwire__Request *q, int *fds, size_t *nfds);
+
+/* True when the peer closes the connection within timeout_ms (replies before it are read
+ * and dropped). */
+bool sbt_closed_by_peer(int fd, int timeout_ms);
+
+/* A counter from the daemon's stats, asked on a fresh connection. */
+uint64_t sbt_stat(const sbt_daemon *d, const char *name);
+
+/* Waits up to timeout_ms for a counter to reach a value; returns the last value seen. */
+uint64_t sbt_stat_wait(const sbt_daemon *d, const char *name, uint64_t want, int timeout_ms);
+
+/* Entries in /proc/PID/fd, and mappings of shmbuf slabs (memfds) in /proc/PID/maps. */
+int sbt_count_fds(pid_t pid);
+
+/* sbt_count_fds() once it holds still (three equal readings 20 ms apart, within 2 s): a
+ * connection the test just closed may still be open in the daemon for a moment. */
+int sbt_count_fds_settled(pid_t pid);
+int sbt_count_shm_maps(pid_t pid);
+
+/* A field of /proc/PID/status that is given in kB (VmRSS, VmHWM, ...), in KiB. */
+uint64_t sbt_proc_kib(pid_t pid, const char *field);
+
+/* Writes [p, p + n) until done or until the peer has taken nothing for quiet_ms (it stopped
+ * reading). Returns the bytes written. */
+size_t sbt_send_until_stalled(int fd, const void *p, size_t n, int quiet_ms);
+
+/* Runs argv[0] with argv, stdin from `in` (NULL: /dev/null), and captures stdout and stderr
+ * (NUL-terminated, cut to cap). Returns the exit status, or 128 + the signal. */
+int sbt_run(const char *const *argv, const char *in, char *out, size_t cap, char *err,
+            size_t errcap);
+
+/* The directory of Node-generated vectors ($SHMBUF_VECTORS). */
+const char *sbt_vectors(void);
+
+/* sbt_run() with in_len bytes of standard input (NULs allowed), written while stdout and
+ * stderr are read, so that neither side can block the other however much either writes. */
+int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *out, size_t cap,
+                  char *err, size_t errcap);
+
+/* Starts argv[0] (a path: PATH is not searched) with argv, with the environment changed by
+ * env ("NAME=value" sets, "NAME" unsets; NULL-terminated, may be NULL), stdin from /dev/null
+ * and stdout and stderr appended to the file out_path (NULL: inherited). The child is killed
+ * if the test process dies. Returns its pid. */
+pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out_path);
+
+/* Waits up to timeout_ms for pid to end (killing it and failing the test past that). Returns
+ * its exit status, or 128 + the signal that ended it. */
+int sbt_wait(pid_t pid, int timeout_ms);
+
+#endif
