@@ -10,7 +10,7 @@
 // SHMBUF_TEST_SEED=N runs sequence N alone.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert');
 const { inspect } = require('node:util');
 const {
@@ -18,18 +18,8 @@ const {
 } = require('./cases');
 const daemon = require('./daemon');
 
-let shmbufd;
-let shmbuf;
-
-before(async () => {
-  shmbufd = await daemon.start();
-  shmbuf = require('shmbuf');
-});
-
-after(async () => {
-  shmbuf.close();
-  await shmbufd.stop();
-});
+daemon.forTests();
+const shmbuf = require('shmbuf');
 
 const SEEDS = process.env.SHMBUF_TEST_SEED ? [Number(process.env.SHMBUF_TEST_SEED)] :
   Array.from({ length: 60 }, (_, i) => i + 1);

@@ -6,25 +6,15 @@
 // released ArrayBuffers for reuse.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert');
 const { once } = require('node:events');
 const { MessageChannel, Worker } = require('node:worker_threads');
 const { setTimeout: sleep } = require('node:timers/promises');
 const daemon = require('./daemon');
 
-let shmbufd;
-let shmbuf;
-
-before(async () => {
-  shmbufd = await daemon.start();
-  shmbuf = require('shmbuf');
-});
-
-after(async () => {
-  shmbuf.close();
-  await shmbufd.stop();
-});
+const shmbufd = daemon.forTests();
+const shmbuf = require('shmbuf');
 
 function counts() {
   const s = shmbuf.stats();
@@ -218,5 +208,4 @@ test('without the daemon, Buffers stay usable and calls fail with its error', as
     code: 'ERR_SHMBUF_CONNECT',
     message: /^cannot connect to shmbufd at /,
   });
-  shmbufd = { stop: async () => {} };
 });

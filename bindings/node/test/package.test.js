@@ -7,11 +7,10 @@
 // SHMBUF_NODE_LIBDIR (its library directory).
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const daemon = require('./daemon');
 
@@ -24,18 +23,7 @@ function nodeDir() {
   return found;
 }
 
-let shmbufd;
-let dir;
-
-before(async () => {
-  shmbufd = await daemon.start();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmbuf-package-'));
-});
-
-after(async () => {
-  fs.rmSync(dir, { recursive: true, force: true });
-  await shmbufd.stop();
-});
+const { dir } = daemon.forTests();
 
 test('the packed tarball installs offline, builds, and works', () => {
   const source = process.env.SHMBUF_NODE_SOURCE;

@@ -3,11 +3,10 @@
 // program of its own against a daemon, followed by checks of what its comments say.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const daemon = require('./daemon');
 
@@ -39,21 +38,10 @@ function example() {
   return found[1];
 }
 
-let shmbufd;
-let dir;
-
-before(async () => {
-  shmbufd = await daemon.start();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmbuf-readme-'));
-});
-
-after(async () => {
-  fs.rmSync(dir, { recursive: true, force: true });
-  await shmbufd.stop();
-});
+const shmbufd = daemon.forTests();
 
 test('the README example runs and does what its comments say', () => {
-  const file = path.join(dir, 'example.js');
+  const file = path.join(shmbufd.dir, 'example.js');
   fs.writeFileSync(file, example() + CHECKS);
   assert.strictEqual(execFileSync(process.execPath, [file], { encoding: 'utf8' }), 'checked\n');
 });

@@ -5,7 +5,7 @@
 // have gone and the main thread has closed its own connection, the daemon holds nothing.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert');
 const cluster = require('node:cluster');
 const { fork } = require('node:child_process');
@@ -17,18 +17,8 @@ const { sequence } = require('./cases');
 const daemon = require('./daemon');
 
 const PEER = path.join(__dirname, 'peer.js');
-let shmbufd;
-let shmbuf;
-
-before(async () => {
-  shmbufd = await daemon.start();
-  shmbuf = require('shmbuf');
-});
-
-after(async () => {
-  shmbuf.close();
-  await shmbufd.stop();
-});
+daemon.forTests();
+const shmbuf = require('shmbuf');
 
 // The report a peer sends, once it has also exited with status 0.
 async function reportOf(peer, kind) {
