@@ -30,13 +30,13 @@ const { scratch } = binding;
 binding.setSocketPath(process.env.SHMBUF_SOCKET);
 
 // The Buffer for what an addon function made (see src/binding.c): a slice of the current
-// pool, an empty Buffer, or a dedicated ArrayBuffer cut to the buffer's length.
-function made(whole) {
-  if (whole === undefined)
+// pool, an empty Buffer, or the start of a dedicated ArrayBuffer.
+function made(arrayBuffer) {
+  if (arrayBuffer === undefined)
     return new FastBuffer(binding.pool, scratch[0], scratch[1]);
-  if (whole === null)
+  if (arrayBuffer === null)
     return new FastBuffer();
-  return whole.length === scratch[1] ? whole : new FastBuffer(whole.buffer, 0, scratch[1]);
+  return new FastBuffer(arrayBuffer, 0, scratch[1]);
 }
 
 // Node's names for each encoding it knows, in any case.

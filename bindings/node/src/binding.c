@@ -9,10 +9,11 @@
  * A buffer is handed to JavaScript in one of three ways, so that the common case costs no
  * object creation here (see deliver()): the functions that make buffers write its byteOffset
  * and length to `scratch` and return
- *   - undefined: the buffer lies in the pool ArrayBuffer at `pool`, which JavaScript slices;
- *   - null: it is empty and has no memory (JavaScript makes an empty Buffer, as Node does);
- *   - a Buffer over a new dedicated ArrayBuffer (whole; JavaScript cuts it to length).
- * A new pool is set in `pool` when the first buffer carved from it comes out. */
+ *   - undefined: the buffer lies in the pool ArrayBuffer at `pool`;
+ *   - null: it is empty and has no memory;
+ *   - a new dedicated ArrayBuffer.
+ * JavaScript makes the Buffer itself, with Node's own class, as Node does. A new pool is set
+ * in `pool` when the first buffer carved from it comes out. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,7 @@ static napi_value deliver(napi_env env, binding *s, int rc, shmbuf_buf *b) {
     return shmbuf_failed(env, rc);
   s->scratch[0] = (double)shmbuf_byte_offset(b);
   s->scratch[1] = (double)shmbuf_length(b);
-  napi_value out, ab;
+  napi_value out;
   napi_status st;
   if (shmbuf_buffer_byte_length(b) == 0) {
     shmbuf_release(b);
@@ -121,8 +122,7 @@ static napi_value deliver(napi_env env, binding *s, int rc, shmbuf_buf *b) {
   /* The first buffer of a new pool: its handle keeps the pool while the ArrayBuffer lives,
    * and exports.pool keeps the ArrayBuffer while the pool is current, as allocPool in Node. */
   if ((st = region_wrap(s->regions, env, b, &out)) != napi_ok ||
-      (st = napi_get_typedarray_info(env, out, NULL, NULL, NULL, &ab, NULL)) != napi_ok ||
-      (st = set_pool(env, s, ab, base)) != napi_ok)
+      (st = set_pool(env, s, out, base)) != napi_ok)
     return napi_failed(env);
   return NULL;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The binding's ArrayBuffers over shmbuf memory, and when that memory goes back.
  *
- * A region is created with napi_create_external_buffer() over the whole backing ArrayBuffer
- * of a libshmbuf handle (the anchor). Its finalizer runs after V8 has collected the
+ * A region is the ArrayBuffer of a Buffer made with napi_create_external_buffer() over the
+ * whole backing ArrayBuffer of a libshmbuf handle (the anchor). Its finalizer runs after V8 has collected the
  * ArrayBuffer, or after it was detached; Node runs it from the event loop (a native
  * immediate), and it calls only shmbuf_release() and napi_delete_reference(), which are fine
  * even where a finalizer may not run JavaScript. A set counts its regions so that it outlives
@@ -86,9 +86,9 @@ napi_status region_wrap(region_set *set, napi_env env, shmbuf_buf *anchor, napi_
   }
   *r = (region){.owner = set, .anchor = anchor, .pooled = shmbuf_is_pooled(anchor),
                 .base = shmbuf_data(anchor) - shmbuf_byte_offset(anchor)};
-  napi_value ab;
+  napi_value whole;
   napi_status st = napi_create_external_buffer(env, shmbuf_buffer_byte_length(anchor), r->base,
-                                               finalize, r, out);
+                                               finalize, r, &whole);
   if (st != napi_ok) {
     shmbuf_release(anchor);
     free(r);
@@ -103,9 +103,9 @@ napi_status region_wrap(region_set *set, napi_env env, shmbuf_buf *anchor, napi_
   set->head = r;
   if (tsearch(r, &set->by_base, by_base) == NULL)
     return napi_generic_failure; /* out of memory: the region is still found by region_set_drop() */
-  if ((st = napi_get_typedarray_info(env, *out, NULL, NULL, NULL, &ab, NULL)) != napi_ok)
+  if ((st = napi_get_typedarray_info(env, whole, NULL, NULL, NULL, out, NULL)) != napi_ok)
     return st;
-  return napi_create_reference(env, ab, 0, &r->ab);
+  return napi_create_reference(env, *out, 0, &r->ab);
 }
 
 /* The live region whose ArrayBuffer is arraybuffer, or NULL. */

@@ -31,9 +31,8 @@ napi_status region_set_drop(region_set *set, napi_env env, bool detach);
  * (they may come after the env's own cleanup). Call region_set_drop() first. */
 void region_set_unref(region_set *set);
 
-/* Wraps the whole backing ArrayBuffer of anchor, which the new region owns from now on even
- * on failure, in a Node Buffer (*out: byteOffset 0, length = the ArrayBuffer's byteLength).
- * The ArrayBuffer must not be empty. Returns napi_ok or a failure (anchor released then). */
+/* Makes the whole backing ArrayBuffer of anchor (*out), which the new region owns from now on
+ * even on failure. The ArrayBuffer must not be empty. Returns napi_ok or a failure. */
 napi_status region_wrap(region_set *set, napi_env env, shmbuf_buf *anchor, napi_value *out);
 
 /* True when arraybuffer is one of the set's live regions. */
