@@ -3,8 +3,9 @@
 // of the tarball into an empty project, offline, which builds the addon with node-gyp against
 // the local Node-API headers (--nodedir) and the libshmbuf pkg-config finds; the installed
 // package then runs against a daemon. make check sets SHMBUF_NODE_SOURCE (the package
-// source), PKG_CONFIG_PATH and PKG_CONFIG_SYSROOT_DIR (a staged install of libshmbuf) and
-// SHMBUF_NODE_LIBDIR (its library directory).
+// source), SHMBUF_NODE_ROOT (the DESTDIR of a staged install of libshmbuf) and the
+// directories of its shmbuf.pc and its library in there (SHMBUF_NODE_PKGCONFIGDIR,
+// SHMBUF_NODE_LIBDIR).
 'use strict';
 
 const { test } = require('node:test');
@@ -32,6 +33,8 @@ test('the packed tarball installs offline, builds, and works', () => {
     ...process.env,
     npm_config_cache: path.join(dir, 'npm-cache'),
     npm_config_update_notifier: 'false',
+    PKG_CONFIG_SYSROOT_DIR: process.env.SHMBUF_NODE_ROOT,
+    PKG_CONFIG_PATH: process.env.SHMBUF_NODE_PKGCONFIGDIR,
     LD_LIBRARY_PATH: process.env.SHMBUF_NODE_LIBDIR,
   };
   delete env.NODE_PATH; // the installed package, not the staged one
