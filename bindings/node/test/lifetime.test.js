@@ -25,10 +25,10 @@ const same = (a, b) => a.connections === b.connections && a.buffers === b.buffer
   a.bytes === b.bytes;
 
 // Collects garbage and lets the finalizers run (Node runs them from the event loop), until
-// the counters read `want` or two seconds have passed; returns the last reading.
+// the counters read `want` or about five seconds have passed; returns the last reading.
 async function collected(want) {
   let last;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 250; i++) {
     global.gc();
     await new Promise(setImmediate);
     last = counts();

@@ -28,9 +28,10 @@ async function reportOf(peer, kind) {
   return report;
 }
 
+// The daemon's counters once they read `want`, or the last reading after five seconds.
 async function settled(want) {
   let last;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     const s = shmbuf.stats();
     last = { connections: s.connections, buffers: s.buffers, bytes: s.bytes };
     if (last.connections === want.connections && last.buffers === want.buffers &&
