@@ -40,6 +40,10 @@ int sb_enc_parse(const char *name, size_t len, sb_enc *out);
 /* The canonical name: "utf8", "utf16le", "latin1", "ascii", "base64", "base64url", "hex". */
 const char *sb_enc_name(sb_enc enc);
 
+/* The length of the longest prefix of [p, p + n) that is well-formed UTF-8 (no overlong
+ * forms, surrogates or code points past U+10FFFF): n exactly when buffer.isUtf8() is true. */
+size_t sb_utf8_valid(const uint8_t *p, size_t n);
+
 /* string.length: the number of UTF-16 code units. */
 size_t sb_str_units(sb_str s);
 
