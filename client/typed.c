@@ -40,7 +40,9 @@ static int byte_length_error(int64_t byte_length) {
   return cl_fail_err((sb_err_range(&e, "byteLength", ">= 1 and <= 6", (double)byte_length), &e));
 }
 
-static bool var_size(int64_t byte_length) { return byte_length >= 1 && byte_length <= MAX_VAR_SIZE; }
+static bool var_size(int64_t byte_length) {
+  return byte_length >= 1 && byte_length <= MAX_VAR_SIZE;
+}
 
 static uint64_t load(const uint8_t *p, size_t size, bool big) {
   uint64_t v = 0;
