@@ -32,8 +32,12 @@ typedef struct typed {
   int64_t (*write)(shmbuf_buf *b, const char *value, int64_t offset, int64_t byte_length);
 } typed;
 
-/* The fixed-size integers and floats: byte_length is "-" in their cases. */
-#define FIXED(fn, type, field)                                                               \
+/* The fixed-size types (byte_length is "-" in their cases), the value written parsed by
+ * `parse`: a JS number's bits, or a BigInt's decimal digits. */
+static int64_t big_of(const char *v) { return strtoll(v, NULL, 10); }
+static uint64_t ubig_of(const char *v) { return strtoull(v, NULL, 10); }
+
+#define FIXED(fn, type, field, parse)                                                        \
   static int read_##fn(const shmbuf_buf *b, int64_t offset, int64_t byte_length, value *out) { \
     type x = 0;                                                                              \
     ck_assert_int_eq(byte_length, SHMBUF_UNDEFINED);                                          \
@@ -43,23 +47,27 @@ typedef struct typed {
   }                                                                                          \
   static int64_t write_##fn(shmbuf_buf *b, const char *v, int64_t offset, int64_t byte_length) { \
     ck_assert_int_eq(byte_length, SHMBUF_UNDEFINED);                                          \
-    return shmbuf_write_##fn(b, rp_number(v), offset);                                       \
+    return shmbuf_write_##fn(b, parse(v), offset);                                           \
   }
 
-FIXED(uint8, uint8_t, i)
-FIXED(int8, int8_t, i)
-FIXED(uint16_le, uint16_t, i)
-FIXED(uint16_be, uint16_t, i)
-FIXED(int16_le, int16_t, i)
-FIXED(int16_be, int16_t, i)
-FIXED(uint32_le, uint32_t, i)
-FIXED(uint32_be, uint32_t, i)
-FIXED(int32_le, int32_t, i)
-FIXED(int32_be, int32_t, i)
-FIXED(float_le, float, d)
-FIXED(float_be, float, d)
-FIXED(double_le, double, d)
-FIXED(double_be, double, d)
+FIXED(uint8, uint8_t, i, rp_number)
+FIXED(int8, int8_t, i, rp_number)
+FIXED(uint16_le, uint16_t, i, rp_number)
+FIXED(uint16_be, uint16_t, i, rp_number)
+FIXED(int16_le, int16_t, i, rp_number)
+FIXED(int16_be, int16_t, i, rp_number)
+FIXED(uint32_le, uint32_t, i, rp_number)
+FIXED(uint32_be, uint32_t, i, rp_number)
+FIXED(int32_le, int32_t, i, rp_number)
+FIXED(int32_be, int32_t, i, rp_number)
+FIXED(float_le, float, d, rp_number)
+FIXED(float_be, float, d, rp_number)
+FIXED(double_le, double, d, rp_number)
+FIXED(double_be, double, d, rp_number)
+FIXED(big_int64_le, int64_t, i, big_of)
+FIXED(big_int64_be, int64_t, i, big_of)
+FIXED(big_uint64_le, uint64_t, u, ubig_of)
+FIXED(big_uint64_be, uint64_t, u, ubig_of)
 
 /* readUIntLE(offset, byteLength) and friends */
 #define VARIABLE(fn, type, field)                                                            \
@@ -77,25 +85,6 @@ VARIABLE(uint_le, uint64_t, u)
 VARIABLE(uint_be, uint64_t, u)
 VARIABLE(int_le, int64_t, i)
 VARIABLE(int_be, int64_t, i)
-
-/* BigInts: the value in decimal, as int64_t or uint64_t */
-#define BIG(fn, type, field, parse)                                                          \
-  static int read_##fn(const shmbuf_buf *b, int64_t offset, int64_t byte_length, value *out) { \
-    type x = 0;                                                                              \
-    ck_assert_int_eq(byte_length, SHMBUF_UNDEFINED);                                          \
-    int rc = shmbuf_read_##fn(b, offset, &x);                                                \
-    out->field = x;                                                                          \
-    return rc;                                                                               \
-  }                                                                                          \
-  static int64_t write_##fn(shmbuf_buf *b, const char *v, int64_t offset, int64_t byte_length) { \
-    ck_assert_int_eq(byte_length, SHMBUF_UNDEFINED);                                          \
-    return shmbuf_write_##fn(b, (type)parse(v, NULL, 10), offset);                           \
-  }
-
-BIG(big_int64_le, int64_t, i, strtoll)
-BIG(big_int64_be, int64_t, i, strtoll)
-BIG(big_uint64_le, uint64_t, u, strtoull)
-BIG(big_uint64_be, uint64_t, u, strtoull)
 
 static const typed TYPES[] = {
 #define T(name, fn) {name, read_##fn, write_##fn}

@@ -50,41 +50,8 @@ const emit = (...fields) => {
   out.push(fields.join('\t'));
 };
 
-// ---- field encoders (as gen-buffer.js), none of which takes from Buffer's pool --------------
-const enc8 = new TextEncoder();
-const hexOf = (bytes) => {
-  const a = Array.from(bytes), pieces = [];
-  let plain = '';
-  for (let i = 0; i < a.length;) {
-    let j = i;
-    while (j < a.length && a[j] === a[i]) j++;
-    const hh = a[i].toString(16).padStart(2, '0');
-    if (j - i >= 16) {
-      if (plain) pieces.push(plain);
-      plain = '';
-      pieces.push(`${hh}*${j - i}`);
-    } else plain += hh.repeat(j - i);
-    i = j;
-  }
-  if (plain) pieces.push(plain);
-  return pieces.join('/') || '-';
-};
-const strField = (s) => hexOf(enc8.encode(s));
-const unitsOf = (s) => {
-  let h = '';
-  for (let i = 0; i < s.length; i++) h += s.charCodeAt(i).toString(16).padStart(4, '0');
-  return h || '-';
-};
-const f64 = new Float64Array(1);
-const u64 = new BigUint64Array(f64.buffer);
-const numField = (v) => {
-  f64[0] = v;
-  return u64[0].toString(16).padStart(16, '0');
-};
-const intField = (v) => (v === undefined ? '-' : BigInt(v).toString());
-const encField = (e) => (e === undefined ? '-' : `e:${e}`);
-const escape = (s) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/ $/, '\\s');
-const h2a = (h) => (h.match(/../g) || []).map((x) => parseInt(x, 16));
+// ---- fields (tests/vectors/fields.js) --------------------------------------------------------
+const { enc8, hexOf, strField, unitsOf, numField, intField, encField, attempt } = require('./fields');
 
 // A string as C passes it: UTF-8 when it is well-formed UTF-16 (so the bytes say it exactly),
 // UTF-16 units otherwise (lone surrogates), or both ways when `both`.
@@ -94,23 +61,6 @@ const textFields = (s, both) => {
   return both ? [`s:${strField(s)}`, `u:${unitsOf(s)}`] : [`s:${strField(s)}`];
 };
 
-// Runs f; returns ['ok', ...fields(result)] or ['err', code, message].
-function attempt(f, fields) {
-  let r;
-  try {
-    r = f();
-  } catch (e) {
-    assert.ok(e instanceof RangeError || e instanceof TypeError || e.code, e);
-    return ['err', e.code === undefined ? e.name : e.code, escape(e.message) || '-'];
-  }
-  return ['ok', ...fields(r)];
-}
-
-let seed = 0x2545f491;
-const rand = () => {
-  seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
-  return seed / 4294967296;
-};
 const initial = (n) => Array.from({ length: n }, (_, i) => (i * 37 + 11) & 255);
 
 // ---- buf.write(string, offset, length, encoding) ---------------------------------------------
