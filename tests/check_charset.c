@@ -79,6 +79,7 @@ START_TEST(transcode_leaves_the_pool_alone) {
   ck_assert_mem_eq(shmbuf_data(t), "h\0\xe9\0", 4);
   shmbuf_release(t);
   ck_assert_int_eq(shmbuf_transcode(c, "\xff", 1, "utf8", "utf16le", &t), -EILSEQ);
+  ck_assert_str_eq(shmbuf_err_name(-EILSEQ), "EILSEQ");
   ck_assert_str_eq(shmbuf_error_message(), "Unable to transcode Buffer [U_INVALID_CHAR_FOUND]");
   shmbuf_close(c);
 }
