@@ -72,12 +72,12 @@ static const rp_op OPS[] = {
     {"indexof", op_index_of}, {"lastindexof", op_last_index_of}, {"includes", op_includes}};
 
 START_TEST(search_matches_node) {
-  ck_assert_uint_gt(rp_replay(&D, "bufops.txt", "search", OPS, 3, 0), 20000);
+  ck_assert_uint_gt(rp_replay(&D, "bufops.txt", "search", OPS, 3, 0), 15000);
 }
 END_TEST
 
 START_TEST(search_matches_node_thin) {
-  ck_assert_uint_gt(rp_replay(&D, "bufops.txt", "search", OPS, 3, SHMBUF_THIN), 20000);
+  ck_assert_uint_gt(rp_replay(&D, "bufops.txt", "search", OPS, 3, SHMBUF_THIN), 15000);
 }
 END_TEST
 

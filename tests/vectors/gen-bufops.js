@@ -138,10 +138,12 @@ const needleFields = (v) => {
   if (typeof v === 'string') return textFields(v);
   return [`b:${hexOf(v)}`];
 };
+// includes() is indexOf() !== -1: a few offsets say enough of it.
+const opsAt = (offset, n) => ([undefined, 0, -1, n].includes(offset) ? ['indexOf', 'lastIndexOf', 'includes'] : ['indexOf', 'lastIndexOf']);
 for (const hay of HAYSTACKS)
   for (const [v, enc] of NEEDLES)
     for (const offset of SEARCH_OFFSETS(hay.length))
-      for (const op of ['indexOf', 'lastIndexOf', 'includes'])
+      for (const op of opsAt(offset, hay.length))
         for (const nf of needleFields(v)) {
           const r = attempt(() => Buffer.from(hay)[op](v, offset, enc),
                             (x) => [typeof x === 'boolean' ? (x ? '1' : '0') : String(x)]);
