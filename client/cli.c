@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,26 @@ static const char usage_text[] =
     "per line) from\n"
     "                                                            standard input and run them all "
     "on one connection\n"
+    "  is-encoding NAME...                                       Buffer.isEncoding(NAME); needs "
+    "no daemon\n"
+    "  Operations on the buffers a run has made (in a batch), each named @N: the N-th made,\n"
+    "  from @0 (@-1: the last). An option left out is undefined; numbers print as String().\n"
+    "  show @N [--to ENC [--start N] [--end N] | --json]         print it as above\n"
+    "  write @N STRING [--offset N] [--length N] [-e ENC]        buf.write(): bytes written\n"
+    "  read-TYPE @N [--offset N] [--byte-length N]               buf.readTYPE(): the value\n"
+    "  write-TYPE @N VALUE [--offset N] [--byte-length N]        buf.writeTYPE(): offset after it\n"
+    "      TYPE: uint8, int8, uint16le, uint16be, int16le, ..., int32be, uintle, uintbe,\n"
+    "      intle, intbe (--byte-length 1 to 6), floatle, floatbe, doublele, doublebe,\n"
+    "      bigint64le, bigint64be, biguint64le, biguint64be\n"
+    "  index-of|last-index-of|includes @N (STRING [-e ENC] | --number N | --buffer @M)\n"
+    "      [--offset N]                                          the index, or true/false\n"
+    "  copy @S @T [--target-start N] [--source-start N] [--source-end N]\n"
+    "                                                            S.copy(T, ...): bytes copied\n"
+    "  compare @S @T [--target-start N] [--target-end N] [--source-start N] [--source-end N]\n"
+    "                                                            S.compare(T, ...): -1, 0 or 1\n"
+    "  swap16|swap32|swap64 @N                                   swap in place, print the buffer\n"
+    "  is-utf8|is-ascii @N                                       buffer.isUtf8(), isAscii()\n"
+    "  transcode @N FROM TO [--to ENC ... | --json]              buffer.transcode(): a new buffer\n"
     "  stats [--json | --prometheus]                             the daemon's counters\n"
     "  demo                                                      Node's Buffer examples, printed as "
     "Node prints them\n"
@@ -127,11 +148,12 @@ static bool parse_int(const char *s, int64_t *out) {
   return true;
 }
 
+/* A number as JS's Number() reads it: one that overflows is an infinity, one that underflows
+ * is as small as a double goes (5e-324 is a number), whatever errno says. */
 static bool parse_number(const char *s, double *out) {
   char *end;
-  errno = 0;
   double v = strtod(s, &end);
-  if (end == s || *end || (errno && !isinf(v)))
+  if (end == s || *end)
     return false;
   *out = v;
   return true;
@@ -395,6 +417,397 @@ static int cmd_make(session *s, cmd_kind kind, int argc, char **argv) {
   return rc;
 }
 
+/* ---- operations on the buffers of a run ------------------------------------------------------ */
+
+/* "@N": the N-th buffer the run made, from 0, or counted from the end when negative. */
+static int buffer_arg(const session *s, const char *arg, shmbuf_buf **out) {
+  int64_t n;
+  if (arg == NULL || arg[0] != '@' || !parse_int(arg + 1, &n))
+    return usage_error("a buffer is @N, the N-th this run made (@0 the first, @-1 the last): "
+                       "'%s'", arg ? arg : "");
+  if (n < 0)
+    n += (int64_t)s->nbufs;
+  if (n < 0 || (uint64_t)n >= s->nbufs)
+    return usage_error("no buffer %s: this run has made %zu", arg, s->nbufs);
+  *out = s->bufs[n];
+  return 0;
+}
+
+/* What an operation's arguments say; an option left out is undefined. */
+typedef struct op_args {
+  const char *pos[4];
+  int npos;
+  int64_t offset, length, byte_length, target_start, target_end, source_start, source_end;
+  const char *enc, *number, *needle; /* -e, --number N, --buffer @M */
+  output out;
+} op_args;
+
+/* The options an operation takes. */
+#define O_OFFSET 1u
+#define O_LENGTH 2u
+#define O_BYTE_LENGTH 4u
+#define O_RANGES 8u /* --target-start ... --source-end */
+#define O_ENC 16u
+#define O_NEEDLE 32u
+#define O_OUTPUT 64u
+
+static const struct {
+  const char *name;
+  unsigned flag;
+  size_t at;
+} INT_OPTIONS[] = {
+    {"--offset", O_OFFSET, offsetof(op_args, offset)},
+    {"--length", O_LENGTH, offsetof(op_args, length)},
+    {"--byte-length", O_BYTE_LENGTH, offsetof(op_args, byte_length)},
+    {"--target-start", O_RANGES, offsetof(op_args, target_start)},
+    {"--target-end", O_RANGES, offsetof(op_args, target_end)},
+    {"--source-start", O_RANGES, offsetof(op_args, source_start)},
+    {"--source-end", O_RANGES, offsetof(op_args, source_end)},
+    {"--start", O_OUTPUT, offsetof(op_args, out.start)},
+    {"--end", O_OUTPUT, offsetof(op_args, out.end)},
+};
+
+/* Parses an operation's words after its name: `least` to `npos` arguments (numbers, -5 among
+ * them, count as arguments; "--" ends the options) and the options `allowed`. */
+static int parse_op(const char *cmd, int argc, char **argv, unsigned allowed, int least, int npos,
+                    op_args *a) {
+  *a = (op_args){.offset = SHMBUF_UNDEFINED, .length = SHMBUF_UNDEFINED,
+                 .byte_length = SHMBUF_UNDEFINED, .target_start = SHMBUF_UNDEFINED,
+                 .target_end = SHMBUF_UNDEFINED, .source_start = SHMBUF_UNDEFINED,
+                 .source_end = SHMBUF_UNDEFINED, .out = {NULL, SHMBUF_UNDEFINED,
+                                                         SHMBUF_UNDEFINED, false}};
+  bool dashdash = false;
+  for (int i = 0; i < argc; i++) {
+    const char *x = argv[i], *v = NULL;
+    bool missing = false, known = false;
+    double number;
+    if (dashdash || x[0] != '-' || strcmp(x, "-") == 0 || parse_number(x, &number)) {
+      if (a->npos == npos)
+        return usage_error("%s takes %d argument%s, not '%s'", cmd, npos, npos == 1 ? "" : "s",
+                           x);
+      a->pos[a->npos++] = x;
+      continue;
+    }
+    if (strcmp(x, "--") == 0) {
+      dashdash = true;
+      continue;
+    }
+    for (size_t k = 0; !known && !missing && k < sizeof INT_OPTIONS / sizeof *INT_OPTIONS; k++)
+      if ((allowed & INT_OPTIONS[k].flag) &&
+          (v = opt_value(argc, argv, &i, INT_OPTIONS[k].name, NULL, &missing))) {
+        if (!parse_int(v, (int64_t *)(void *)((char *)a + INT_OPTIONS[k].at)))
+          return usage_error("%s takes an integer: '%s'", INT_OPTIONS[k].name, v);
+        known = true;
+      }
+    if (known)
+      continue;
+    if ((allowed & O_ENC) && (v = opt_value(argc, argv, &i, "--encoding", "-e", &missing)))
+      a->enc = v;
+    else if ((allowed & O_NEEDLE) && (v = opt_value(argc, argv, &i, "--number", NULL, &missing)))
+      a->number = v;
+    else if ((allowed & O_NEEDLE) && (v = opt_value(argc, argv, &i, "--buffer", NULL, &missing)))
+      a->needle = v;
+    else if ((allowed & O_OUTPUT) && (v = opt_value(argc, argv, &i, "--to", NULL, &missing)))
+      a->out.to = v;
+    else if ((allowed & O_OUTPUT) && strcmp(x, "--json") == 0)
+      a->out.json = true;
+    else
+      return usage_error(missing ? "option '%s' needs a value" : "unknown option '%s'", x);
+  }
+  if (a->npos < least)
+    return usage_error("%s needs %d argument%s", cmd, least, least == 1 ? "" : "s");
+  if (a->out.json && a->out.to)
+    return usage_error("--json and --to exclude each other");
+  if ((a->out.start != SHMBUF_UNDEFINED || a->out.end != SHMBUF_UNDEFINED) && !a->out.to)
+    return usage_error("--start and --end go with --to");
+  return 0;
+}
+
+/* A JS number as String() writes it: the shortest digits that read back, in plain notation
+ * from 1e-6 up to 1e21, else as d.ddde+N. */
+static void print_number(double v) {
+  char e[40];
+  int digits;
+  if (isnan(v) || isinf(v) || v == 0) {
+    puts(isnan(v) ? "NaN" : isinf(v) ? (v < 0 ? "-Infinity" : "Infinity") : "0");
+    return;
+  }
+  for (digits = 1; digits < 17; digits++) {
+    snprintf(e, sizeof e, "%.*e", digits - 1, v);
+    if (strtod(e, NULL) == v)
+      break;
+  }
+  snprintf(e, sizeof e, "%.*e", digits - 1, v);
+  char *mark = strchr(e, 'e');
+  int exponent = atoi(mark + 1);
+  *mark = '\0';
+  if (exponent < -6 || exponent >= 21) {
+    printf("%se%c%d\n", e, exponent < 0 ? '-' : '+', abs(exponent));
+  } else if (exponent < digits - 1) {
+    printf("%.*f\n", digits - 1 - exponent, v);
+  } else { /* an integer: its digits, then zeros */
+    for (const char *c = e; *c; c++)
+      if (*c != '.')
+        putchar(*c);
+    for (int zeros = exponent - digits + 1; zeros > 0; zeros--)
+      putchar('0');
+    putchar('\n');
+  }
+}
+
+/* The typed reads and writes, by the name after read- and write-. */
+typedef union typed_value {
+  double number;
+  int64_t big;
+  uint64_t ubig;
+} typed_value;
+
+typedef enum { T_INTEGER, T_FLOAT, T_BIG, T_UBIG } typed_kind;
+
+typedef struct typed_op {
+  const char *name;
+  typed_kind kind;
+  bool variable; /* takes --byte-length */
+  int (*read)(const shmbuf_buf *b, int64_t offset, int64_t byte_length, typed_value *out);
+  int64_t (*write)(shmbuf_buf *b, typed_value v, int64_t offset, int64_t byte_length);
+} typed_op;
+
+/* Adapters to one signature: the value read goes to out->field, as a JS number for Numbers. */
+#define TYPED_FIXED(fn, ctype, field, in)                                                    \
+  static int read_##fn(const shmbuf_buf *b, int64_t offset, int64_t byte_length,             \
+                       typed_value *out) {                                                   \
+    ctype x = 0;                                                                             \
+    int rc = shmbuf_read_##fn(b, offset, &x);                                                \
+    (void)byte_length;                                                                       \
+    out->field = x;                                                                          \
+    return rc;                                                                               \
+  }                                                                                          \
+  static int64_t write_##fn(shmbuf_buf *b, typed_value v, int64_t offset, int64_t byte_length) { \
+    (void)byte_length;                                                                       \
+    return shmbuf_write_##fn(b, v.in, offset);                                               \
+  }
+#define TYPED_VARIABLE(fn, ctype)                                                            \
+  static int read_##fn(const shmbuf_buf *b, int64_t offset, int64_t byte_length,             \
+                       typed_value *out) {                                                   \
+    ctype x = 0;                                                                             \
+    int rc = shmbuf_read_##fn(b, offset, byte_length, &x);                                   \
+    out->number = (double)x;                                                                 \
+    return rc;                                                                               \
+  }                                                                                          \
+  static int64_t write_##fn(shmbuf_buf *b, typed_value v, int64_t offset, int64_t byte_length) { \
+    return shmbuf_write_##fn(b, v.number, offset, byte_length);                              \
+  }
+
+TYPED_FIXED(uint8, uint8_t, number, number)
+TYPED_FIXED(int8, int8_t, number, number)
+TYPED_FIXED(uint16_le, uint16_t, number, number)
+TYPED_FIXED(uint16_be, uint16_t, number, number)
+TYPED_FIXED(int16_le, int16_t, number, number)
+TYPED_FIXED(int16_be, int16_t, number, number)
+TYPED_FIXED(uint32_le, uint32_t, number, number)
+TYPED_FIXED(uint32_be, uint32_t, number, number)
+TYPED_FIXED(int32_le, int32_t, number, number)
+TYPED_FIXED(int32_be, int32_t, number, number)
+TYPED_FIXED(float_le, float, number, number)
+TYPED_FIXED(float_be, float, number, number)
+TYPED_FIXED(double_le, double, number, number)
+TYPED_FIXED(double_be, double, number, number)
+TYPED_FIXED(big_int64_le, int64_t, big, big)
+TYPED_FIXED(big_int64_be, int64_t, big, big)
+TYPED_FIXED(big_uint64_le, uint64_t, ubig, ubig)
+TYPED_FIXED(big_uint64_be, uint64_t, ubig, ubig)
+TYPED_VARIABLE(uint_le, uint64_t)
+TYPED_VARIABLE(uint_be, uint64_t)
+TYPED_VARIABLE(int_le, int64_t)
+TYPED_VARIABLE(int_be, int64_t)
+
+static const typed_op TYPED_OPS[] = {
+#define T(name, kind, variable, fn) {name, kind, variable, read_##fn, write_##fn}
+    T("uint8", T_INTEGER, false, uint8),         T("int8", T_INTEGER, false, int8),
+    T("uint16le", T_INTEGER, false, uint16_le),  T("uint16be", T_INTEGER, false, uint16_be),
+    T("int16le", T_INTEGER, false, int16_le),    T("int16be", T_INTEGER, false, int16_be),
+    T("uint32le", T_INTEGER, false, uint32_le),  T("uint32be", T_INTEGER, false, uint32_be),
+    T("int32le", T_INTEGER, false, int32_le),    T("int32be", T_INTEGER, false, int32_be),
+    T("uintle", T_INTEGER, true, uint_le),       T("uintbe", T_INTEGER, true, uint_be),
+    T("intle", T_INTEGER, true, int_le),         T("intbe", T_INTEGER, true, int_be),
+    T("floatle", T_FLOAT, false, float_le),      T("floatbe", T_FLOAT, false, float_be),
+    T("doublele", T_FLOAT, false, double_le),    T("doublebe", T_FLOAT, false, double_be),
+    T("bigint64le", T_BIG, false, big_int64_le), T("bigint64be", T_BIG, false, big_int64_be),
+    T("biguint64le", T_UBIG, false, big_uint64_le),
+    T("biguint64be", T_UBIG, false, big_uint64_be),
+#undef T
+};
+
+static const typed_op *typed_of(const char *name) {
+  for (size_t i = 0; i < sizeof TYPED_OPS / sizeof *TYPED_OPS; i++)
+    if (strcmp(TYPED_OPS[i].name, name) == 0)
+      return &TYPED_OPS[i];
+  return NULL;
+}
+
+/* read-TYPE @N and write-TYPE @N VALUE */
+static int cmd_typed(session *s, const typed_op *t, bool write, int argc, char **argv) {
+  op_args a;
+  shmbuf_buf *b;
+  typed_value v = {0};
+  int npos = write ? 2 : 1;
+  int rc = parse_op(argv[0], argc - 1, argv + 1, O_OFFSET | (t->variable ? O_BYTE_LENGTH : 0),
+                    npos, npos, &a);
+  if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0)
+    return rc;
+  if (write && t->kind == T_UBIG) {
+    char *end;
+    errno = 0;
+    v.ubig = strtoull(a.pos[1], &end, 10);
+    if (errno || end == a.pos[1] || *end || a.pos[1][0] == '-')
+      return usage_error("%s takes an integer from 0 to 2 ** 64 - 1: '%s'", argv[0], a.pos[1]);
+  } else if (write && t->kind == T_BIG && !parse_int(a.pos[1], &v.big)) {
+    return usage_error("%s takes an integer from -(2 ** 63) to 2 ** 63 - 1: '%s'", argv[0],
+                       a.pos[1]);
+  } else if (write && t->kind != T_BIG && !parse_number(a.pos[1], &v.number)) {
+    return usage_error("%s takes a number: '%s'", argv[0], a.pos[1]);
+  }
+  if (write) {
+    int64_t at = t->write(b, v, a.offset, a.byte_length);
+    if (at < 0)
+      return failed((int)at);
+    printf("%" PRId64 "\n", at);
+    return 0;
+  }
+  if ((rc = t->read(b, a.offset, a.byte_length, &v)) < 0)
+    return failed(rc);
+  if (t->kind == T_BIG)
+    printf("%" PRId64 "\n", v.big);
+  else if (t->kind == T_UBIG)
+    printf("%" PRIu64 "\n", v.ubig);
+  else
+    print_number(v.number);
+  return 0;
+}
+
+/* write @N STRING */
+static int cmd_write(session *s, int argc, char **argv) {
+  op_args a;
+  shmbuf_buf *b;
+  int rc = parse_op(argv[0], argc - 1, argv + 1, O_OFFSET | O_LENGTH | O_ENC, 2, 2, &a);
+  if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0)
+    return rc;
+  int64_t n = shmbuf_write_string(b, a.pos[1], SHMBUF_CSTR, a.offset, a.length, a.enc);
+  if (n < 0)
+    return failed((int)n);
+  printf("%" PRId64 "\n", n);
+  return 0;
+}
+
+/* index-of, last-index-of, includes @N (STRING | --number N | --buffer @M) */
+static int cmd_search(session *s, int argc, char **argv) {
+  op_args a;
+  shmbuf_buf *b, *needle = NULL;
+  double number = 0;
+  int rc = parse_op(argv[0], argc - 1, argv + 1, O_OFFSET | O_ENC | O_NEEDLE, 1, 2, &a);
+  bool string = a.npos == 2;
+  if (rc == 0 && (string + !!a.number + !!a.needle) != 1)
+    rc = usage_error("%s looks for one STRING, --number N or --buffer @M", argv[0]);
+  if (rc == 0 && a.number && !parse_number(a.number, &number))
+    rc = usage_error("--number takes a number: '%s'", a.number);
+  if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0 ||
+      (a.needle && (rc = buffer_arg(s, a.needle, &needle)) != 0))
+    return rc;
+  int64_t at = -1;
+  bool includes = strcmp(argv[0], "includes") == 0, last = strcmp(argv[0], "last-index-of") == 0;
+  if (a.number && includes)
+    rc = shmbuf_includes_number(b, number, a.offset);
+  else if (a.number)
+    rc = (last ? shmbuf_last_index_of_number : shmbuf_index_of_number)(b, number, a.offset, &at);
+  else if (needle && includes)
+    rc = shmbuf_includes_bytes(b, shmbuf_data(needle), shmbuf_length(needle), a.offset, a.enc);
+  else if (needle)
+    rc = (last ? shmbuf_last_index_of_bytes : shmbuf_index_of_bytes)(
+        b, shmbuf_data(needle), shmbuf_length(needle), a.offset, a.enc, &at);
+  else if (includes)
+    rc = shmbuf_includes_string(b, a.pos[1], SHMBUF_CSTR, a.offset, a.enc);
+  else
+    rc = (last ? shmbuf_last_index_of_string : shmbuf_index_of_string)(b, a.pos[1], SHMBUF_CSTR,
+                                                                        a.offset, a.enc, &at);
+  if (rc < 0)
+    return failed(rc);
+  if (includes)
+    puts(rc ? "true" : "false");
+  else
+    printf("%" PRId64 "\n", at);
+  return 0;
+}
+
+/* copy @S @T and compare @S @T */
+static int cmd_range(session *s, int argc, char **argv) {
+  op_args a;
+  shmbuf_buf *src, *dst;
+  int rc = parse_op(argv[0], argc - 1, argv + 1, O_RANGES, 2, 2, &a);
+  if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &src)) != 0 ||
+      (rc = buffer_arg(s, a.pos[1], &dst)) != 0)
+    return rc;
+  if (strcmp(argv[0], "copy") == 0) {
+    if (a.target_end != SHMBUF_UNDEFINED)
+      return usage_error("copy takes no --target-end");
+    int64_t n = shmbuf_copy(src, dst, a.target_start, a.source_start, a.source_end);
+    if (n < 0)
+      return failed((int)n);
+    printf("%" PRId64 "\n", n);
+    return 0;
+  }
+  int order;
+  if ((rc = shmbuf_compare_range(src, dst, a.target_start, a.target_end, a.source_start,
+                                 a.source_end, &order)) < 0)
+    return failed(rc);
+  printf("%d\n", order);
+  return 0;
+}
+
+/* show, swap16/32/64, is-utf8, is-ascii @N; transcode @N FROM TO */
+static int cmd_buffer(session *s, int argc, char **argv) {
+  const char *cmd = argv[0];
+  bool transcode = strcmp(cmd, "transcode") == 0, show = strcmp(cmd, "show") == 0;
+  op_args a;
+  shmbuf_buf *b;
+  int npos = transcode ? 3 : 1;
+  int rc = parse_op(cmd, argc - 1, argv + 1, transcode || show ? O_OUTPUT : 0, npos, npos, &a);
+  if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0)
+    return rc;
+  if (strncmp(cmd, "is-", 3) == 0) {
+    bool utf8 = strcmp(cmd, "is-utf8") == 0;
+    int r = utf8 ? shmbuf_is_utf8(shmbuf_data(b), shmbuf_length(b))
+                 : shmbuf_is_ascii(shmbuf_data(b), shmbuf_length(b));
+    puts(r ? "true" : "false");
+    return 0;
+  }
+  if (transcode) {
+    shmbuf_buf *t;
+    if ((rc = connect_once(s)) != 0)
+      return rc;
+    if ((rc = shmbuf_transcode(s->c, shmbuf_data(b), shmbuf_length(b), a.pos[1], a.pos[2],
+                               &t)) < 0)
+      return failed(rc);
+    if ((rc = keep(s, t)) != 0)
+      return rc;
+    b = t;
+  } else if (!show) {
+    rc = strcmp(cmd, "swap16") == 0   ? shmbuf_swap16(b)
+         : strcmp(cmd, "swap32") == 0 ? shmbuf_swap32(b)
+                                      : shmbuf_swap64(b);
+    if (rc < 0)
+      return failed(rc);
+  }
+  return print_buffer(b, &a.out);
+}
+
+static int cmd_is_encoding(int argc, char **argv) {
+  if (argc == 0)
+    return usage_error("is-encoding needs at least one NAME");
+  for (int i = 0; i < argc; i++)
+    puts(shmbuf_is_encoding(argv[i]) ? "true" : "false");
+  return 0;
+}
+
 /* ---- other commands --------------------------------------------------------------------------- */
 
 static int cmd_byte_length(int argc, char **argv) {
@@ -623,6 +1036,23 @@ static int run_command(session *s, int argc, char **argv, bool in_batch) {
     return cmd_make(s, CMD_FROM, argc - 1, argv + 1);
   if (strcmp(cmd, "byte-length") == 0)
     return cmd_byte_length(argc - 1, argv + 1);
+  if (strcmp(cmd, "is-encoding") == 0)
+    return cmd_is_encoding(argc - 1, argv + 1);
+  if (strcmp(cmd, "write") == 0)
+    return cmd_write(s, argc, argv);
+  if (strncmp(cmd, "read-", 5) == 0 && typed_of(cmd + 5))
+    return cmd_typed(s, typed_of(cmd + 5), false, argc, argv);
+  if (strncmp(cmd, "write-", 6) == 0 && typed_of(cmd + 6))
+    return cmd_typed(s, typed_of(cmd + 6), true, argc, argv);
+  if (strcmp(cmd, "index-of") == 0 || strcmp(cmd, "last-index-of") == 0 ||
+      strcmp(cmd, "includes") == 0)
+    return cmd_search(s, argc, argv);
+  if (strcmp(cmd, "copy") == 0 || strcmp(cmd, "compare") == 0)
+    return cmd_range(s, argc, argv);
+  if (strcmp(cmd, "show") == 0 || strcmp(cmd, "transcode") == 0 || strcmp(cmd, "swap16") == 0 ||
+      strcmp(cmd, "swap32") == 0 || strcmp(cmd, "swap64") == 0 || strcmp(cmd, "is-utf8") == 0 ||
+      strcmp(cmd, "is-ascii") == 0)
+    return cmd_buffer(s, argc, argv);
   if (strcmp(cmd, "stats") == 0)
     return cmd_stats(s, argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0 && argc == 1)

@@ -57,7 +57,7 @@ const char *shmbuf_error_message(void) { return last.set ? last.message : NULL; 
   X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(E2BIG) X(EBADF) X(ENOMEM) X(EACCES) X(EFAULT)          \
   X(EEXIST) X(EINVAL) X(EMFILE) X(EFBIG) X(ENOSPC) X(EPIPE) X(ERANGE) X(ENAMETOOLONG)       \
   X(EPROTO) X(EBADMSG) X(EMSGSIZE) X(EPROTONOSUPPORT) X(EADDRINUSE) X(ECONNRESET)           \
-  X(ENOTCONN) X(ECONNREFUSED) X(EDQUOT) X(EAGAIN) X(ETIMEDOUT)
+  X(ENOTCONN) X(ECONNREFUSED) X(EDQUOT) X(EAGAIN) X(ETIMEDOUT) X(EILSEQ)
 
 const char *shmbuf_err_name(int err) {
   switch (-err) {

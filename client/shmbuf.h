@@ -243,6 +243,180 @@ SHMBUF_EXTERN int shmbuf_byte_length(const char *str, size_t len, const char *en
 SHMBUF_EXTERN int shmbuf_compare(const shmbuf_buf *a, const shmbuf_buf *b);
 SHMBUF_EXTERN int shmbuf_equals(const shmbuf_buf *a, const shmbuf_buf *b);
 
+/* ---- the rest of Node's Buffer: writing strings, searching, typed access, ranges -----------
+ * Node v20's rules, arguments and error messages, worked out on the mapped memory in this
+ * process: no round trip in either client mode (shmbuf_transcode() alone makes a buffer).
+ * JS numbers are doubles (NaN and the infinities included) and BigInts int64_t or uint64_t;
+ * offsets and lengths are int64_t, SHMBUF_UNDEFINED standing for undefined (a fraction or NaN
+ * cannot be said). Errors: ERR_OUT_OF_RANGE and ERR_BUFFER_OUT_OF_BOUNDS (-ERANGE),
+ * ERR_INVALID_ARG_TYPE, ERR_UNKNOWN_ENCODING and ERR_INVALID_BUFFER_SIZE (-EINVAL), in the
+ * order Node checks the arguments. */
+
+#define SHMBUF_MAX_LENGTH 4294967296ull  /* buffer.constants.MAX_LENGTH */
+#define SHMBUF_MAX_STRING_LENGTH 536870888u /* buffer.constants.MAX_STRING_LENGTH (2 ** 29 - 24) */
+#define SHMBUF_INSPECT_MAX_BYTES 50u     /* buffer.INSPECT_MAX_BYTES */
+/* shmbuf_to_string() and shmbuf_to_utf16() of a range whose string would have more than
+ * SHMBUF_MAX_STRING_LENGTH UTF-16 units fail with -ERANGE, code ERR_STRING_TOO_LONG. */
+
+/* buf.write(string, offset, length, encoding): encodes the string into buf at offset and
+ * returns the number of bytes written, at most length (SHMBUF_UNDEFINED: the rest of buf).
+ * utf8 never writes part of a character; utf16le writes whole code units, so it may end with
+ * the first half of a surrogate pair, as Node does. offset SHMBUF_UNDEFINED is buf.write(string),
+ * utf8 over all of buf whatever length and encoding say; with length SHMBUF_UNDEFINED too and
+ * an encoding, it is buf.write(string, encoding). NULL and "" mean utf8. Errors: offset, then
+ * length, outside 0 .. buf.length (ERR_OUT_OF_RANGE), then an unknown encoding. */
+SHMBUF_EXTERN int64_t shmbuf_write_string(shmbuf_buf *buf, const char *str, size_t len,
+                                          int64_t offset, int64_t length, const char *encoding);
+SHMBUF_EXTERN int64_t shmbuf_write_utf16(shmbuf_buf *buf, const uint16_t *units, size_t n,
+                                         int64_t offset, int64_t length, const char *encoding);
+
+/* buf.indexOf(value, byteOffset, encoding) and buf.lastIndexOf(...): the index of the first
+ * match at or after byte_offset (the last at or before it) in *index, or -1; buf.includes()
+ * returns 1 or 0. The value is a string in an encoding (NULL: utf8; unknown: -EINVAL, code
+ * ERR_UNKNOWN_ENCODING), bytes (a Uint8Array: utf16le matches whole code units at even
+ * indexes, any other encoding, known or not, bytes), or a number, whose low byte is sought.
+ * byte_offset is taken Node's way: negative counts from the end, the value is clamped to the
+ * int32 range, SHMBUF_UNDEFINED searches all of buf, and an empty needle is found at the
+ * offset (at most buf.length). A utf16le string is sought at even indexes, odd offsets
+ * rounded down. Unlike Node's, an ascii, base64, base64url or hex needle takes no pool room. */
+SHMBUF_EXTERN int shmbuf_index_of_string(const shmbuf_buf *buf, const char *value, size_t len,
+                                         int64_t byte_offset, const char *encoding,
+                                         int64_t *index);
+SHMBUF_EXTERN int shmbuf_index_of_utf16(const shmbuf_buf *buf, const uint16_t *units, size_t n,
+                                        int64_t byte_offset, const char *encoding,
+                                        int64_t *index);
+SHMBUF_EXTERN int shmbuf_index_of_bytes(const shmbuf_buf *buf, const void *value, size_t len,
+                                        int64_t byte_offset, const char *encoding,
+                                        int64_t *index);
+SHMBUF_EXTERN int shmbuf_index_of_number(const shmbuf_buf *buf, double value,
+                                         int64_t byte_offset, int64_t *index);
+SHMBUF_EXTERN int shmbuf_last_index_of_string(const shmbuf_buf *buf, const char *value,
+                                              size_t len, int64_t byte_offset,
+                                              const char *encoding, int64_t *index);
+SHMBUF_EXTERN int shmbuf_last_index_of_utf16(const shmbuf_buf *buf, const uint16_t *units,
+                                             size_t n, int64_t byte_offset,
+                                             const char *encoding, int64_t *index);
+SHMBUF_EXTERN int shmbuf_last_index_of_bytes(const shmbuf_buf *buf, const void *value,
+                                             size_t len, int64_t byte_offset,
+                                             const char *encoding, int64_t *index);
+SHMBUF_EXTERN int shmbuf_last_index_of_number(const shmbuf_buf *buf, double value,
+                                              int64_t byte_offset, int64_t *index);
+SHMBUF_EXTERN int shmbuf_includes_string(const shmbuf_buf *buf, const char *value, size_t len,
+                                         int64_t byte_offset, const char *encoding);
+SHMBUF_EXTERN int shmbuf_includes_utf16(const shmbuf_buf *buf, const uint16_t *units, size_t n,
+                                        int64_t byte_offset, const char *encoding);
+SHMBUF_EXTERN int shmbuf_includes_bytes(const shmbuf_buf *buf, const void *value, size_t len,
+                                        int64_t byte_offset, const char *encoding);
+SHMBUF_EXTERN int shmbuf_includes_number(const shmbuf_buf *buf, double value,
+                                         int64_t byte_offset);
+
+/* buf.readUInt8(offset) ... buf.readBigUInt64BE(offset): the value at offset in *out (a float
+ * as float32: the JS number is that value). offset SHMBUF_UNDEFINED is 0, but the variable-size
+ * reads (byte_length 1 to 6) require it, as Node's do: ERR_INVALID_ARG_TYPE. A value that does
+ * not fit at offset fails with ERR_OUT_OF_RANGE (offset >= 0 and <= buf.length - size), or
+ * ERR_BUFFER_OUT_OF_BOUNDS when buf is shorter than the value. */
+SHMBUF_EXTERN int shmbuf_read_uint8(const shmbuf_buf *buf, int64_t offset, uint8_t *out);
+SHMBUF_EXTERN int shmbuf_read_int8(const shmbuf_buf *buf, int64_t offset, int8_t *out);
+SHMBUF_EXTERN int shmbuf_read_uint16_le(const shmbuf_buf *buf, int64_t offset, uint16_t *out);
+SHMBUF_EXTERN int shmbuf_read_uint16_be(const shmbuf_buf *buf, int64_t offset, uint16_t *out);
+SHMBUF_EXTERN int shmbuf_read_int16_le(const shmbuf_buf *buf, int64_t offset, int16_t *out);
+SHMBUF_EXTERN int shmbuf_read_int16_be(const shmbuf_buf *buf, int64_t offset, int16_t *out);
+SHMBUF_EXTERN int shmbuf_read_uint32_le(const shmbuf_buf *buf, int64_t offset, uint32_t *out);
+SHMBUF_EXTERN int shmbuf_read_uint32_be(const shmbuf_buf *buf, int64_t offset, uint32_t *out);
+SHMBUF_EXTERN int shmbuf_read_int32_le(const shmbuf_buf *buf, int64_t offset, int32_t *out);
+SHMBUF_EXTERN int shmbuf_read_int32_be(const shmbuf_buf *buf, int64_t offset, int32_t *out);
+SHMBUF_EXTERN int shmbuf_read_uint_le(const shmbuf_buf *buf, int64_t offset, int64_t byte_length,
+                                      uint64_t *out);
+SHMBUF_EXTERN int shmbuf_read_uint_be(const shmbuf_buf *buf, int64_t offset, int64_t byte_length,
+                                      uint64_t *out);
+SHMBUF_EXTERN int shmbuf_read_int_le(const shmbuf_buf *buf, int64_t offset, int64_t byte_length,
+                                     int64_t *out);
+SHMBUF_EXTERN int shmbuf_read_int_be(const shmbuf_buf *buf, int64_t offset, int64_t byte_length,
+                                     int64_t *out);
+SHMBUF_EXTERN int shmbuf_read_float_le(const shmbuf_buf *buf, int64_t offset, float *out);
+SHMBUF_EXTERN int shmbuf_read_float_be(const shmbuf_buf *buf, int64_t offset, float *out);
+SHMBUF_EXTERN int shmbuf_read_double_le(const shmbuf_buf *buf, int64_t offset, double *out);
+SHMBUF_EXTERN int shmbuf_read_double_be(const shmbuf_buf *buf, int64_t offset, double *out);
+SHMBUF_EXTERN int shmbuf_read_big_int64_le(const shmbuf_buf *buf, int64_t offset, int64_t *out);
+SHMBUF_EXTERN int shmbuf_read_big_int64_be(const shmbuf_buf *buf, int64_t offset, int64_t *out);
+SHMBUF_EXTERN int shmbuf_read_big_uint64_le(const shmbuf_buf *buf, int64_t offset,
+                                            uint64_t *out);
+SHMBUF_EXTERN int shmbuf_read_big_uint64_be(const shmbuf_buf *buf, int64_t offset,
+                                            uint64_t *out);
+
+/* buf.writeUInt8(value, offset) ... buf.writeBigUInt64BE(value, offset): stores the value and
+ * returns the offset after it. offset as for the reads, and a value outside the type's range
+ * fails with Node's message (">= 0 and <= 65535", ">= -(2 ** 39) and < 2 ** 39"), checked
+ * before the offset except in one-byte writes; byte_length before both. Within the range, the
+ * bytes are Node's: fractions go toward zero and NaN stores 0 (for 5 and 6 bytes the top bytes
+ * come from Math.floor(value / 2 ** 32), so -0.5 is stored as -(2 ** 32)); floats round to
+ * float32 (1e39 becomes Infinity) and doubles keep their bits. BigInts cannot be out of range:
+ * int64_t and uint64_t hold exactly the values Node takes. */
+SHMBUF_EXTERN int64_t shmbuf_write_uint8(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_int8(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_uint16_le(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_uint16_be(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_int16_le(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_int16_be(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_uint32_le(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_uint32_be(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_int32_le(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_int32_be(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_uint_le(shmbuf_buf *buf, double value, int64_t offset,
+                                           int64_t byte_length);
+SHMBUF_EXTERN int64_t shmbuf_write_uint_be(shmbuf_buf *buf, double value, int64_t offset,
+                                           int64_t byte_length);
+SHMBUF_EXTERN int64_t shmbuf_write_int_le(shmbuf_buf *buf, double value, int64_t offset,
+                                          int64_t byte_length);
+SHMBUF_EXTERN int64_t shmbuf_write_int_be(shmbuf_buf *buf, double value, int64_t offset,
+                                          int64_t byte_length);
+SHMBUF_EXTERN int64_t shmbuf_write_float_le(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_float_be(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_double_le(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_double_be(shmbuf_buf *buf, double value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_big_int64_le(shmbuf_buf *buf, int64_t value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_big_int64_be(shmbuf_buf *buf, int64_t value, int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_big_uint64_le(shmbuf_buf *buf, uint64_t value,
+                                                 int64_t offset);
+SHMBUF_EXTERN int64_t shmbuf_write_big_uint64_be(shmbuf_buf *buf, uint64_t value,
+                                                 int64_t offset);
+
+/* source.copy(target, targetStart, sourceStart, sourceEnd): copies what fits of the range into
+ * target (overlapping views of one ArrayBuffer included) and returns how many bytes. Errors:
+ * target_start < 0, source_start outside 0 .. source.length, source_end < 0. */
+SHMBUF_EXTERN int64_t shmbuf_copy(const shmbuf_buf *source, shmbuf_buf *target,
+                                  int64_t target_start, int64_t source_start,
+                                  int64_t source_end);
+
+/* source.compare(target, targetStart, targetEnd, sourceStart, sourceEnd): -1, 0 or 1 in *order.
+ * Starts outside 0 .. 4294967296 and ends outside 0 .. that buffer's length fail; an empty
+ * source range orders before a non-empty target range, as in Node. */
+SHMBUF_EXTERN int shmbuf_compare_range(const shmbuf_buf *source, const shmbuf_buf *target,
+                                       int64_t target_start, int64_t target_end,
+                                       int64_t source_start, int64_t source_end, int *order);
+
+/* buf.swap16(), buf.swap32(), buf.swap64(): reverses the bytes of each 2-, 4- or 8-byte unit in
+ * place; a length that is not a multiple fails with ERR_INVALID_BUFFER_SIZE. */
+SHMBUF_EXTERN int shmbuf_swap16(shmbuf_buf *buf);
+SHMBUF_EXTERN int shmbuf_swap32(shmbuf_buf *buf);
+SHMBUF_EXTERN int shmbuf_swap64(shmbuf_buf *buf);
+
+/* Buffer.isEncoding(encoding): 1 for a name Node knows, in any letter case; 0 otherwise, NULL
+ * and "" included. buffer.isUtf8() and buffer.isAscii() of len bytes: 1 or 0. */
+SHMBUF_EXTERN int shmbuf_is_encoding(const char *encoding);
+SHMBUF_EXTERN int shmbuf_is_utf8(const void *data, size_t len);
+SHMBUF_EXTERN int shmbuf_is_ascii(const void *data, size_t len);
+
+/* buffer.transcode(source, from, to) between utf8, utf16le (ucs2), latin1 (binary) and ascii
+ * (NULL or "": utf8): a new buffer on c, dedicated as Node makes it (buffer.byteLength ==
+ * length). A character the target cannot hold becomes '?', ill-formed input U+FFFD, as Node's
+ * ICU does; but utf8 to utf16le fails on ill-formed input, and utf16le to utf8 on a lone
+ * surrogate or a single byte, with -EILSEQ, code U_INVALID_CHAR_FOUND (message "Unable to
+ * transcode Buffer [U_INVALID_CHAR_FOUND]"); any other encoding fails with -EINVAL, code
+ * U_ILLEGAL_ARGUMENT_ERROR. An empty source gives an empty buffer whatever the encodings. */
+SHMBUF_EXTERN int shmbuf_transcode(shmbuf_client *c, const void *source, size_t len,
+                                   const char *from, const char *to, shmbuf_buf **out);
+
 /* ---- daemon counters ------------------------------------------------------------------------ */
 
 typedef struct shmbuf_counter {

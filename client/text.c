@@ -12,8 +12,8 @@
 #include "handle.h"
 
 /* toString()'s argument handling: the range first (an empty one is '' whatever the encoding),
- * then the encoding (NULL is utf8; "" is unknown, as in Node). Returns 1 with the range and
- * encoding, 0 for an empty result, or a negative errno. */
+ * then the encoding (NULL is utf8; "" is unknown, as in Node), then the length of the string
+ * it makes. Returns 1 with the range and encoding, 0 for an empty result, or a negative errno. */
 static int text_args(const shmbuf_buf *b, const char *encoding, int64_t *start, int64_t *end,
                      sb_enc *enc) {
   int64_t len = (int64_t)b->length;
@@ -26,10 +26,16 @@ static int text_args(const shmbuf_buf *b, const char *encoding, int64_t *start, 
   if (*end <= *start)
     return 0;
   *enc = SB_ENC_UTF8;
-  if (encoding && sb_enc_parse(encoding, strlen(encoding), enc) < 0) {
-    sb_error e;
+  sb_error e;
+  if (encoding && sb_enc_parse(encoding, strlen(encoding), enc) < 0)
     return errors_fail_node((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
-  }
+  /* V8 makes no string longer than MAX_STRING_LENGTH units. The bound is the exact length but
+   * for utf8, whose strings have at most one unit a byte: count them only when it matters. */
+  size_t n = (size_t)(*end - *start);
+  if (sb_decode_utf16_max(n, *enc) > SB_MAX_STRING_LENGTH &&
+      (*enc != SB_ENC_UTF8 || sb_str_units(sb_str_utf8((const char *)b->data + *start, n)) >
+                                  SB_MAX_STRING_LENGTH))
+    return errors_fail_node((sb_err_string_too_long(&e), &e));
   return 1;
 }
 

@@ -108,8 +108,7 @@ static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp) {
   return need + 1;
 }
 
-/* The length of the longest prefix of [p, p + n) that is well-formed UTF-8. */
-static size_t utf8_valid(const uint8_t *p, size_t n) {
+size_t sb_utf8_valid(const uint8_t *p, size_t n) {
   size_t i = 0;
   while (i < n) {
     if (p[i] < 0x80) {
@@ -162,7 +161,7 @@ static inline size_t utf8_size(uint32_t cp) {
 static size_t utf8_sanitize(const uint8_t *p, size_t n, uint8_t *out, size_t cap) {
   size_t i = 0, k = 0;
   while (i < n) {
-    size_t run = utf8_valid(p + i, n - i);
+    size_t run = sb_utf8_valid(p + i, n - i);
     if (run > cap - k) {
       run = cap - k;
       while (run > 0 && (p[i + run] & 0xc0) == 0x80) /* back to a character boundary */
@@ -278,7 +277,7 @@ static size_t utf8_length(sb_str s) {
   const uint8_t *p = s.p;
   size_t i = 0;
   while (i < s.n) {
-    size_t run = utf8_valid(p + i, s.n - i);
+    size_t run = sb_utf8_valid(p + i, s.n - i);
     i += run;
     len += run;
     if (i == s.n)

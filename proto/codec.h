@@ -37,6 +37,10 @@ static inline sb_str sb_str_utf16(const uint16_t *u, size_t n) { return (sb_str)
  * encoding, in any letter case. Returns 0, or -EINVAL for a name Node does not know. */
 int sb_enc_parse(const char *name, size_t len, sb_enc *out);
 
+/* The length of the longest prefix of [p, p + n) that is well-formed UTF-8 (no overlong
+ * forms, surrogates or code points past U+10FFFF): n exactly when buffer.isUtf8() is true. */
+size_t sb_utf8_valid(const uint8_t *p, size_t n);
+
 /* string.length: the number of UTF-16 code units. */
 size_t sb_str_units(sb_str s);
 

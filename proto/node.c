@@ -326,3 +326,22 @@ int sb_err_bounds(sb_error *e, const char *name) {
   return sb_err_set(e, -ERANGE, "ERR_BUFFER_OUT_OF_BOUNDS", "\"%s\" is outside of buffer bounds",
                     name);
 }
+
+int sb_err_arg_type(sb_error *e, const char *name) {
+  return sb_err_set(e, -EINVAL, "ERR_INVALID_ARG_TYPE",
+                    "The \"%s\" argument must be of type number. Received undefined", name);
+}
+
+int sb_err_buffer_size(sb_error *e, unsigned bits) {
+  return sb_err_set(e, -EINVAL, "ERR_INVALID_BUFFER_SIZE",
+                    "Buffer size must be a multiple of %u-bits", bits);
+}
+
+int sb_err_string_too_long(sb_error *e) {
+  return sb_err_set(e, -ERANGE, "ERR_STRING_TOO_LONG",
+                    "Cannot create a string longer than 0x%x characters", SB_MAX_STRING_LENGTH);
+}
+
+int sb_err_transcode(sb_error *e, int errnum, const char *icu_code) {
+  return sb_err_set(e, errnum, icu_code, "Unable to transcode Buffer [%s]", icu_code);
+}

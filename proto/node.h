@@ -98,6 +98,20 @@ int sb_err_fill_value(sb_error *e, sb_str value);
  * Attempt to access memory outside buffer bounds when name is NULL. */
 int sb_err_bounds(sb_error *e, const char *name);
 
+/* ERR_INVALID_ARG_TYPE, -EINVAL, for a number argument left undefined (the one shape a C
+ * caller can reach): The "<name>" argument must be of type number. Received undefined */
+int sb_err_arg_type(sb_error *e, const char *name);
+
+/* ERR_INVALID_BUFFER_SIZE, -EINVAL: Buffer size must be a multiple of <bits>-bits */
+int sb_err_buffer_size(sb_error *e, unsigned bits);
+
+/* ERR_STRING_TOO_LONG, -ERANGE: a string of more than SB_MAX_STRING_LENGTH UTF-16 units. */
+int sb_err_string_too_long(sb_error *e);
+
+/* What buffer.transcode() throws: an Error whose code is ICU's name for the failure (a static
+ * string such as "U_INVALID_CHAR_FOUND"), with the message Unable to transcode Buffer [<code>]. */
+int sb_err_transcode(sb_error *e, int errnum, const char *icu_code);
+
 /* Any other code with a printf-style message. */
 int sb_err_set(sb_error *e, int errnum, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

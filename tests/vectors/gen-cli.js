@@ -28,7 +28,14 @@
 const assert = require('assert');
 const util = require('util');
 
+const { isAscii, isUtf8, transcode } = require('buffer');
+
 const blocks = [];
+class UsageError extends Error {}
+// read-TYPE and write-TYPE: TYPE is the method's name in lower case.
+const TYPED = Object.fromEntries(['UInt8', 'Int8', 'UInt16LE', 'UInt16BE', 'Int16LE', 'Int16BE', 'UInt32LE',
+  'UInt32BE', 'Int32LE', 'Int32BE', 'UIntLE', 'UIntBE', 'IntLE', 'IntBE', 'FloatLE', 'FloatBE', 'DoubleLE',
+  'DoubleBE', 'BigInt64LE', 'BigInt64BE', 'BigUInt64LE', 'BigUInt64BE'].map((m) => [m.toLowerCase(), m]));
 const enc8 = new TextEncoder();
 
 // A command-line argument or input that is raw bytes, not necessarily well-formed UTF-8.
@@ -74,7 +81,7 @@ function freshPool() {
 
 // One run of the CLI: stdout and stderr as JS strings, and the exit status.
 class Run {
-  constructor(stdin) { this.stdin = stdin; this.out = ''; this.err = ''; this.abs = new Map(); }
+  constructor(stdin) { this.stdin = stdin; this.out = ''; this.err = ''; this.abs = new Map(); this.bufs = []; }
   print(b, o, known) {
     if (o.to !== undefined) {
       this.out += b.toString(o.to, o.start, o.end) + '\n';
@@ -124,6 +131,7 @@ class Run {
         else if (o.fill !== undefined) b = Buffer.alloc(Number(s), o.fill, o.enc);
         else if (o.fillNumber !== undefined) b = Buffer.alloc(Number(s), o.fillNumber);
         else b = Buffer.alloc(Number(s));
+        this.bufs.push(b);
         this.print(b, o, !cmd.startsWith('alloc-unsafe'));
       }
     } catch (e) {
@@ -142,9 +150,80 @@ class Run {
     }
     return 0;
   }
+  // The operations on the buffers of the run, named @N, as cli.c parses them: arguments and
+  // options in any order, an option left out is undefined, numbers and -5 are arguments.
+  usage(message) {
+    this.err += `shmbuf: ${message}\nTry 'shmbuf --help' for more information.\n`;
+    return 2;
+  }
+  buffer(name) {
+    let n = Number(name.slice(1));
+    if (n < 0) n += this.bufs.length;
+    if (!(n >= 0 && n < this.bufs.length)) throw new UsageError(`no buffer ${name}: this run has made ${this.bufs.length}`);
+    return this.bufs[n];
+  }
+  operation(cmd, args) {
+    const o = {}, pos = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = text(args[i]);
+      const m = /^(--[a-z-]+)=(.*)$/s.exec(a);
+      if (m) [o[m[1]], i] = [m[2], i];
+      else if (a[0] !== '-' || a === '-' || /^-(\d|\.\d|Infinity)/.test(a)) pos.push(a);
+      else if (a === '--json') o.json = true;
+      else o[a === '-e' ? '--encoding' : a] = text(args[++i]);
+    }
+    const least = cmd === 'transcode' ? 3 : /^(write|copy|compare)/.test(cmd) ? 2 : 1;
+    if (pos.length < least) return this.usage(`${cmd} needs ${least} argument${least === 1 ? '' : 's'}`);
+    const int = (name) => (o[name] === undefined ? undefined : Number(o[name]));
+    const offset = int('--offset');
+    const out = { to: o['--to'], start: int('--start'), end: int('--end'), json: o.json };
+    try {
+      const b = this.buffer(pos[0]);
+      const method = TYPED[cmd.replace(/^(read|write)-/, '')];
+      let r;
+      if (cmd === 'show') return this.print(b, out, true), 0;
+      if (cmd === 'write') {
+        const enc = o['--encoding'], length = int('--length');
+        r = offset === undefined && length === undefined && enc !== undefined
+          ? b.write(pos[1], enc) : b.write(pos[1], offset, length, enc);
+      } else if (cmd.startsWith('read-')) {
+        r = /^u?int[lb]e$/.test(cmd.slice(5)) ? b[`read${method}`](offset, int('--byte-length')) : b[`read${method}`](offset);
+      } else if (cmd.startsWith('write-')) {
+        const v = method.startsWith('Big') ? BigInt(pos[1]) : Number(pos[1]);
+        r = /^u?int[lb]e$/.test(cmd.slice(6)) ? b[`write${method}`](v, offset, int('--byte-length')) : b[`write${method}`](v, offset);
+      } else if (['index-of', 'last-index-of', 'includes'].includes(cmd)) {
+        const needle = o['--number'] !== undefined ? Number(o['--number']) : o['--buffer'] !== undefined ? this.buffer(o['--buffer']) : pos[1];
+        r = b[{ 'index-of': 'indexOf', 'last-index-of': 'lastIndexOf', includes: 'includes' }[cmd]](needle, offset, o['--encoding']);
+      } else if (cmd === 'copy') {
+        r = b.copy(this.buffer(pos[1]), int('--target-start'), int('--source-start'), int('--source-end'));
+      } else if (cmd === 'compare') {
+        r = b.compare(this.buffer(pos[1]), int('--target-start'), int('--target-end'), int('--source-start'), int('--source-end'));
+      } else if (cmd.startsWith('swap')) {
+        r = util.inspect(b[cmd]());
+      } else if (cmd === 'is-utf8' || cmd === 'is-ascii') {
+        r = (cmd === 'is-utf8' ? isUtf8 : isAscii)(b);
+      } else {
+        assert.strictEqual(cmd, 'transcode');
+        const t = transcode(b, pos[1], pos[2]);
+        this.bufs.push(t);
+        return this.print(t, out, true), 0;
+      }
+      this.out += `${r}\n`;
+    } catch (e) {
+      if (e instanceof UsageError) return this.usage(e.message);
+      assert.ok(e.code, e);
+      this.err += `shmbuf: ${e.code}: ${e.message}\n`;
+      return 1;
+    }
+    return 0;
+  }
   command(argv) {
     const [cmd, ...args] = argv;
     if (cmd === 'byte-length') return this.byteLength(args);
+    if (cmd === 'is-encoding') {
+      for (const a of args) this.out += `${Buffer.isEncoding(text(a))}\n`;
+      return 0;
+    }
     if (cmd === 'batch') {
       let worst = 0;
       for (const line of text(this.stdin).split('\n')) {
@@ -153,6 +232,7 @@ class Run {
       }
       return worst;
     }
+    if (!['alloc', 'alloc-unsafe', 'alloc-unsafe-slow', 'from'].includes(cmd)) return this.operation(cmd, args);
     return this.make(cmd, args);
   }
 }
@@ -272,6 +352,50 @@ cli('batch-placement', ['batch'], {
   stdin: Array.from({ length: 7 }, (_, i) => `from --json ${'x'.repeat(1000 - i)}\nalloc-unsafe --json 8`).join('\n') + '\n',
 });
 cli('batch-no-final-newline', ['batch'], { stdin: 'alloc 2\nfrom -e hex ff' });
+
+// batch operations on the buffers a run made: @N is the N-th, @-1 the last
+const ops = (lines) => lines.join('\n') + '\n';
+cli('batch-write', ['batch'], { stdin: ops([
+  'alloc 8', 'write @0 h\u00e9llo', 'show @0 --to hex', 'write @0 \u20ac\u20ac --offset 3', 'show @0',
+  'write @0 \u{1f600} --offset 5 --length 3', 'write @0 ab -e ucs2', 'write @0 abcd -e hex --offset 7',
+  'write @0 tst --offset 9', 'write @0 x --length -1 --offset 1', 'write @0 x -e utf9 --offset 1', 'write @-1 zz -e hex',
+  'show @0 --to latin1 --start 2 --end 6', 'show @-1 --json', 'write @1 x', 'write @0',
+]) });
+const typedLines = [];
+for (const [type, value, more] of [['uint8', '255', ''], ['int8', '-128', ''], ['uint16le', '65535', ' --offset 6'],
+  ['int16be', '-2', ' --offset 1'], ['uint32be', '4294967295', ''], ['int32le', '-1', ' --offset 4'],
+  ['uintle', '1099511627775', ' --offset 0 --byte-length 5'], ['intbe', '-140737488355328', ' --offset 2 --byte-length 6'],
+  ['floatle', '0.1', ''], ['floatbe', '-Infinity', ' --offset 4'], ['doublele', '1e21', ''], ['doublebe', '-0.000001', ''],
+  ['doublele', '123456789.125', ''], ['doublele', 'NaN', ''], ['bigint64le', '-9223372036854775808', ''],
+  ['biguint64be', '18446744073709551615', ''], ['uint8', '256', ''], ['int16le', '1', ' --offset 7'],
+  ['uintbe', '1', ' --byte-length 7 --offset 0'], ['intle', '1', ' --byte-length 2'], ['int8', '-129', ' --offset 99'],
+  ['uint8', '1.5', ' --offset 9']])
+  typedLines.push(`write-${type} @0 ${value}${more}`, `read-${type} @0${more}`, 'show @0');
+cli('batch-typed', ['batch'], { stdin: ops(['alloc 8', ...typedLines, 'read-doublele @0 --offset 1', 'read-uint32le @0 --offset -1',
+  'from -e hex 000000000000f03f0000803f', 'read-doublele @1', 'read-floatbe @1 --offset 8', 'read-floatle @1 --offset 8',
+  'read-uintle @1 --offset 6 --byte-length 3', 'read-intbe @1 --offset 6 --byte-length 2', 'read-uintle @1', 'read-intle @1 --offset 0']) });
+// numbers print as String() prints them
+cli('batch-numbers', ['batch'], { stdin: ops(['alloc 8', ...['0.5', '-0', '1e-7', '0.000001', '1.5e-7', '123e20', '1e20', '100',
+  '-123456789012345680000', '5e-324', '1.7976931348623157e308', '4294967296.5', '0.1', '1e21', '999999999999999900000',
+  '2.5e-8', '-1e-6', '33.333333333333336'].flatMap((v) => [`write-doublebe @0 ${v}`, 'read-doublebe @0'])]) });
+cli('batch-search', ['batch'], { stdin: ops([
+  'from abcabc\u00e9', 'index-of @0 bc', 'index-of @0 bc --offset 2', 'last-index-of @0 bc', 'last-index-of @0 a --offset -5',
+  'includes @0 \u00e9', 'includes @0 \u00e9 -e latin1', 'index-of @0 6263 -e hex', 'index-of @0 --number 99', 'index-of @0 --number 355',
+  'last-index-of @0 --number -157 --offset 3', 'from ca', 'index-of @0 --buffer @1', 'last-index-of @0 --buffer @-1', 'index-of @0 --buffer @1 -e ucs2',
+  "index-of @0 ''", "last-index-of @0 '' --offset 99", 'index-of @0 a -e utf9', 'includes @0 zz', 'index-of @0 a --offset 2147483648',
+]) });
+cli('batch-range', ['batch'], { stdin: ops([
+  'from 0123456789', 'alloc 4', 'copy @0 @1', 'show @1', 'copy @0 @1 --target-start 2 --source-start 8', 'show @1',
+  'copy @0 @0 --target-start 3 --source-end 5', 'show @0 --to latin1', 'copy @0 @1 --target-start -1', 'copy @0 @1 --source-start 11',
+  'compare @0 @1', 'compare @0 @1 --target-start 2 --source-start 1 --source-end 2', 'compare @0 @1 --target-end 5',
+  'compare @1 @0 --source-start 3', 'swap16 @0', 'swap32 @0', 'swap64 @1', 'alloc 16', 'copy @0 @-1 --target-start 6', 'swap64 @-1',
+]) });
+cli('batch-charset', ['batch'], { stdin: ops([
+  'from -e hex 68c3a9e282acf09f9880', 'is-utf8 @0', 'is-ascii @0', 'transcode @0 utf8 ucs2', 'transcode @0 utf8 latin1 --json',
+  'transcode @0 utf8 ascii --to latin1', 'transcode @1 utf16le utf8 --to utf8', 'transcode @0 utf8 hex', 'from -e hex ff3dd8',
+  'is-utf8 @-1', 'transcode @-1 utf8 ucs2', 'transcode @-1 ucs2 utf8', 'transcode @-1 latin1 ucs2 --json', 'is-encoding utf8 UCS-2 nope',
+]) });
+cli('is-encoding', ['is-encoding', 'utf8', 'Latin1', 'utf-16', 'BASE64URL', ''], NO);
 
 process.stdout.write(`# Generated by tests/vectors/gen-cli.js with Node ${process.version}; do not edit.\n`);
 process.stdout.write(blocks.join('\n') + '\n');
