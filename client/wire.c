@@ -50,8 +50,19 @@ void wire_close(wire *w) {
   *w = (wire){.fd = -1, .broken = true};
 }
 
-int wire_broken(wire *w, int errnum, const char *why) {
+int wire_stop(wire *w, int errnum) {
+  if (!w->broken)
+    w->error = errnum;
   w->broken = true;
+  while (w->nfds > 0)
+    close(w->fds[--w->nfds]);
+  return errnum;
+}
+
+int wire_broken(wire *w, int errnum, const char *why) {
+  wire_stop(w, errnum);
+  if (errnum == -EPROTO)
+    return errors_fail(errnum, "ERR_SHMBUF_PROTOCOL", "shmbufd broke the protocol: %s", why);
   return errors_fail(errnum, "ERR_SHMBUF_DISCONNECTED", "connection to shmbufd lost: %s", why);
 }
 
