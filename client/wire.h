@@ -55,8 +55,9 @@ int wire_flush(wire *w);
 int wire_poll_in(wire *w);
 
 /* Cuts the next whole reply frame and unpacks it into *out (free with wire_reply_free()),
- * or sets *out to NULL when it is not all there yet. With `wait`, blocks until it is.
- * Returns 0 or a negative errno (broken). */
+ * or sets *out to NULL when it is not all there yet. With `wait`, blocks until it is, with
+ * poll() when the socket is non-blocking (an event loop's watcher, such as libuv's uv_poll_t,
+ * makes it so). Returns 0 or a negative errno (broken). */
 int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out);
 
 void wire_reply_free(Shmbufwire__Reply *r);
