@@ -46,6 +46,19 @@ static int try_connect(const char *path) {
   return -1;
 }
 
+/* fork(), with a child that is killed when the test process dies (and ends at once if that
+ * happened before it could ask). */
+static pid_t fork_tied(void) {
+  pid_t parent = getpid(), pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+  }
+  return pid;
+}
+
 void sbt_start(sbt_daemon *d, const char *const *args) {
   if (d->dir[0] == '\0') {
     snprintf(d->dir, sizeof d->dir, "/tmp/shmbuf-test-XXXXXX");
@@ -59,13 +72,8 @@ void sbt_start(sbt_daemon *d, const char *const *args) {
   for (size_t i = 0; args && args[i] && n < 31; i++)
     argv[n++] = args[i];
   argv[n] = NULL;
-  pid_t parent = getpid();
-  d->pid = fork();
-  ck_assert_int_ge(d->pid, 0);
+  d->pid = fork_tied();
   if (d->pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(127);
     /* systemd variables of the test runner's own environment are not for this daemon */
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_PID");
@@ -326,13 +334,8 @@ pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out
     out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     ck_assert_msg(out >= 0, "%s: %s", out_path, strerror(errno));
   }
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
+  pid_t pid = fork_tied();
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(127);
     for (size_t i = 0; env && env[i]; i++) {
       const char *eq = strchr(env[i], '=');
       if (eq == NULL) {
@@ -400,10 +403,8 @@ int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *
   ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
   ck_assert_int_eq(pipe2(e, O_CLOEXEC), 0);
   ck_assert_int_eq(pipe2(i, O_CLOEXEC), 0);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
+  pid_t pid = fork_tied();
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(i[0], 0);
     dup2(o[1], 1);
     dup2(e[1], 2);
@@ -480,14 +481,8 @@ void sbt_fake_start(sbt_fake *f, void (*serve)(int conn, void *arg), void *arg) 
   memcpy(a.sun_path, f->sock, strlen(f->sock) + 1);
   ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
   ck_assert_int_eq(listen(lfd, 1), 0);
-  pid_t parent = getpid();
-  f->pid = fork();
-  ck_assert_int_ge(f->pid, 0);
+  f->pid = fork_tied();
   if (f->pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(127);
-    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is no failure of the fake's */
     int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (conn < 0)
       fake_fail("accept");

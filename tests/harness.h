@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Integration test support: a real shmbufd on a private socket, and raw frames to talk to it
- * without libshmbuf. Failures abort the current Check test. */
+/* Integration test support: a real shmbufd on a private socket, raw frames to talk to it
+ * without libshmbuf, and a fake daemon that says what a test makes it say. Failures abort the
+ * current Check test (the fake daemon's child exits instead). */
 #ifndef SBT_HARNESS_H
 #define SBT_HARNESS_H
 
