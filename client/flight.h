@@ -6,9 +6,9 @@
  * result. Before any of that, the reply is checked: it must answer the oldest request, be of
  * the kind that answers it (or an error with an errno), and its slabs must hold up
  * (slabs.h); the fds that came must not outnumber the replies still to come. A reply that
- * fails a check breaks the connection with -EPROTO, and its request fails with it. Callbacks run only from
- * flight_process() and flight_wait(), in order, so that no blocking call ever runs user code
- * in the middle of its own work.
+ * fails a check breaks the connection with -EPROTO, and its request fails with it.
+ * Callbacks run only from flight_process() and flight_wait(), in order, so that no blocking
+ * call ever runs user code in the middle of its own work.
  *
  * Uses the wire and the slab table; knows nothing of handles, pools or what a settle function
  * does with its reply. */

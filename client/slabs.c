@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 /* Ids count up from 1 and a daemon never gets near these. They keep the name of an
- * ArrayBuffer (handle.h's ab_key: slab id << 40 | offset) below the bits that name empty ones. */
+ * ArrayBuffer (handle.h's ab_key: slab id << 40 | offset) below the bits that name empty
+ * ones. */
 #define MAX_SLAB_ID ((1u << 22) - 1)
 #define MAX_SLAB_SIZE (1ull << 40)
 

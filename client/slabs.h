@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 typedef struct slab_map {
-  uint8_t *base;  /* NULL: not mapped */
+  uint8_t *base; /* NULL: not mapped */
   uint64_t size;
-  uint32_t refs;  /* ArrayBuffers the client holds in it (slabs_ref()); it stays mapped while any does */
-  bool retired;   /* the daemon destroyed it: the id never comes back */
+  uint32_t refs; /* ArrayBuffers the client holds in it: it stays mapped while there are any */
+  bool retired;  /* the daemon destroyed it: the id never comes back */
 } slab_map;
 
 typedef struct slab_table {

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The examples, the programs in examples/: what README.md and libshmbuf(3) show is what make check builds,
- * byte for byte, and what it builds runs against a real daemon and says what it should.
+/* The examples, the programs in examples/: what README.md and libshmbuf(3) show is what make
+ * check builds, byte for byte, and what it builds runs against a real daemon and says what it
+ * should.
  *
  * A document shows an example as a code block that holds the file without its SPDX line, and
- * so begins with the comment naming the file ("examples/x.c: ..."): a ```c block in README.md,
- * a .nf/.fi block in the EXAMPLES section of libshmbuf.3. The man page escapes the code for roff, and
- * only with escapes that print the characters the code has: a raw - ' ` ^ ~ would print as a
- * hyphen, a curly quote or a modifier letter, and the code would not copy and paste. */
+ * so begins with the comment naming the file ("examples/x.c: ..."): a ```c block in
+ * README.md, a .nf/.fi block in the EXAMPLES section of libshmbuf.3. The man page escapes the
+ * code for roff, and only with escapes that print the characters the code has: a raw - ' ` ^ ~
+ * would print as a hyphen, a curly quote or a modifier letter, and the code would not copy and
+ * paste. */
 #include "config.h"
 
 #include <check.h>
@@ -85,7 +87,7 @@ static const char *assert_shows_its_file(const char *doc, const char *block, siz
   while (at < len && body[at] == block[at])
     at++;
   ck_assert_msg(at == len && body[at] == '\0',
-                "%s differs from examples/%s at byte %zu of the block: \"%.40s\" against \"%.40s\"",
+                "%s differs from examples/%s at byte %zu: \"%.40s\" against \"%.40s\"",
                 doc, name, at, block + at, body + at);
   free(file);
   return name;
@@ -178,7 +180,7 @@ START_TEST(the_man_page_shows_every_example) {
 }
 END_TEST
 
-/* ---- the examples run ---------------------------------------------------------------------------- */
+/* ---- the examples run ------------------------------------------------------------------- */
 
 static sbt_daemon D;
 

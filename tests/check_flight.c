@@ -28,7 +28,7 @@
 
 #define SLAB_SIZE (64u << 10)
 #define POOL_SIZE 8192u
-#define SIZE 8192 /* what the tests ask for: a buffer as big as a pool, so one tamper fits both */
+#define SIZE 8192 /* what the tests ask for: as big as a pool, so that one tamper fits both */
 
 /* One reply of the fake, ready to send, which a tamper function may change. */
 typedef struct fake_reply {
@@ -117,7 +117,7 @@ static void serve(int conn, void *arg) {
   }
 }
 
-/* ---- the client's side ------------------------------------------------------------------------ */
+/* ---- the client's side ------------------------------------------------------------------ */
 
 static sbt_fake F;
 static int fds_before; /* the test process's fds before the fake and the client */
@@ -160,7 +160,7 @@ static void assert_call_refused(shmbuf_client *c, int rc, shmbuf_buf *const *hel
   assert_refused(c, rc, code ? code : "", held, n);
 }
 
-/* ---- one tampered reply, through each way a reply comes in -------------------------------------- */
+/* ---- one tampered reply, through each way a reply comes in ------------------------------ */
 
 /* The first buffer reply, however the client asked for it: a blocking alloc, a pipelined one,
  * or the pool leases that a small allocUnsafe waits for. */
@@ -340,7 +340,7 @@ START_TEST(a_false_reply_fails_its_call) {
 }
 END_TEST
 
-/* ---- slabs: announced, used, retired ------------------------------------------------------------- */
+/* ---- slabs: announced, used, retired ---------------------------------------------------- */
 
 /* The second buffer names slab 1 again, with another fd. */
 static void slab_announced_twice(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
@@ -458,7 +458,7 @@ START_TEST(an_honest_daemon_is_believed) {
 }
 END_TEST
 
-/* ---- the handshake ------------------------------------------------------------------------------- */
+/* ---- the handshake ---------------------------------------------------------------------- */
 
 static void welcome_version_2(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
   (void)q;
@@ -491,7 +491,8 @@ static void welcome_with_an_fd(unsigned n, const Shmbufwire__Request *q, fake_re
 }
 
 static const tamper_fn welcomes[] = {welcome_version_2, welcome_pool_too_small,
-                                     welcome_pool_too_big, welcome_tiny_frames, welcome_with_an_fd};
+                                     welcome_pool_too_big, welcome_tiny_frames,
+                                     welcome_with_an_fd};
 
 START_TEST(an_absurd_welcome_is_refused) {
   fds_before = sbt_count_fds(getpid());
@@ -506,11 +507,11 @@ START_TEST(an_absurd_welcome_is_refused) {
 }
 END_TEST
 
-/* ---- a call that gives up ------------------------------------------------------------------------ */
+/* ---- a call that gives up --------------------------------------------------------------- */
 
-/* Runs shmbuf_wait() beneath 64 KiB of stack filled with a pattern, where the frames of the calls
- * the test made before it lay. Returns whether the pattern is intact: nothing may write into the
- * frames of calls that have returned. */
+/* Runs shmbuf_wait() beneath 64 KiB of stack filled with a pattern, where the frames of the
+ * calls the test made before it lay. Returns whether the pattern is intact: nothing may write
+ * into the frames of calls that have returned. */
 static __attribute__((noinline)) bool wait_leaves_dead_frames_alone(shmbuf_client *c, int *rc) {
   volatile uint8_t dead[64 << 10];
   for (size_t i = 0; i < sizeof dead; i++)

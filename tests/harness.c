@@ -461,7 +461,7 @@ int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* ---- a fake daemon ---------------------------------------------------------------------------- */
+/* ---- a fake daemon ---------------------------------------------------------------------- */
 
 /* The child's side fails by exiting: Check's assertions belong to the test process (without
  * fork mode they would jump back into a copy of the test runner). */

@@ -88,7 +88,7 @@ pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out
  * its exit status, or 128 + the signal that ended it. */
 int sbt_wait(pid_t pid, int timeout_ms);
 
-/* ---- a fake daemon ----------------------------------------------------------------------------
+/* ---- a fake daemon --------------------------------------------------------------------------
  * For tests of what libshmbuf does with what a daemon says: a Unix socket in a private
  * directory, and a forked child that accepts one connection and runs serve(conn, arg) on it,
  * then reads until the peer closes. The child speaks the real framing and protobuf, and
