@@ -1065,6 +1065,9 @@ static int run_command(session *s, int argc, char **argv, bool in_batch) {
 int main(int argc, char **argv) {
   session s = {0};
   int i = 1;
+  /* each line out as it is made, so that an error on stderr comes after the output before it,
+   * also when both go to one pipe */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   for (; i < argc && argv[i][0] == '-'; i++) {
     bool missing = false;
     const char *v;

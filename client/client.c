@@ -33,6 +33,13 @@ int shmbuf_default_socket(char *out, size_t cap) {
   return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : n;
 }
 
+/* What a Welcome may say. A pool holds at least one aligned buffer, and its offsets, rounded
+ * up to 8 (node.h's sb_pool), stay within 32 bits; a frame holds at least any request the
+ * library sends without a payload (shmbufd takes --max-frame from 64). */
+#define WELCOME_MIN_POOL 8u
+#define WELCOME_MAX_POOL (UINT32_MAX - (SB_POOL_ALIGN - 1))
+#define WELCOME_MIN_FRAME 64u
+
 static int hello(shmbuf_client *c) {
   Shmbufwire__Request q;
   Shmbufwire__Hello h;
@@ -46,13 +53,16 @@ static int hello(shmbuf_client *c) {
   int rc = flight_call(&c->flight, &q, &r);
   if (rc < 0)
     return rc;
-  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_WELCOME)
-    rc = wire_broken(&c->wire, -EPROTO, "the daemon did not answer the handshake");
-  else if (r->welcome->pool_size < 8)
+  const Shmbufwire__Welcome *w = r->welcome;
+  if (w->version != SB_PROTOCOL_VERSION)
+    rc = wire_broken(&c->wire, -EPROTO, "the daemon welcomed another protocol version");
+  else if (w->pool_size < WELCOME_MIN_POOL || w->pool_size > WELCOME_MAX_POOL)
     rc = wire_broken(&c->wire, -EPROTO, "the daemon announced an impossible pool size");
+  else if (w->max_frame < WELCOME_MIN_FRAME)
+    rc = wire_broken(&c->wire, -EPROTO, "the daemon announced an impossible frame limit");
   else {
-    c->pool_size = r->welcome->pool_size;
-    c->wire.max_frame = r->welcome->max_frame;
+    c->pool_size = w->pool_size;
+    c->wire.max_frame = w->max_frame;
   }
   wire_reply_free(r);
   return rc;
@@ -141,10 +151,6 @@ int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n) {
   int rc = flight_call(&c->flight, &q, &r);
   if (rc < 0)
     return rc;
-  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_STATS) {
-    wire_reply_free(r);
-    return wire_broken(&c->wire, -EPROTO, "the daemon answered stats with something else");
-  }
   /* One allocation: the array, then the strings it points to. */
   size_t count = r->stats->n_counters, bytes = count * sizeof **counters;
   for (size_t i = 0; i < count; i++)

@@ -36,7 +36,7 @@ static int adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out
                               b->length, b->byte_offset);
   if (v == NULL) {
     local_release(c, b->buffer);
-    free(bk);
+    handle_backing_free(&c->slabs, bk);
     return -ENOMEM;
   }
   *out = v;
@@ -55,16 +55,13 @@ static int call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply
   return rc;
 }
 
-/* A request that makes one buffer: sends q, adopts the reply. */
+/* A request that makes one buffer: sends q, adopts the reply (a buffer: flight.h). */
 static int make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
   Shmbufwire__Reply *r;
   int rc = call_room(c, q, &r);
   if (rc < 0)
     return rc;
-  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
-    rc = adopt(c, r->buffer, out);
-  else
-    rc = wire_broken(&c->wire, -EPROTO, "the daemon answered with something other than a buffer");
+  rc = adopt(c, r->buffer, out);
   wire_reply_free(r);
   return rc;
 }
@@ -367,13 +364,9 @@ static void adopt_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
   if (r == NULL)
     out->status = -ENOTCONN;
   else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
-    out->status = errors_fail(r->error->errnum < 0 ? r->error->errnum : -EPROTO, r->error->code,
-                              "%s", r->error->message);
-  else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
-    out->status = adopt(c, r->buffer, &out->ready);
+    out->status = flight_error(r->error);
   else
-    out->status =
-        wire_broken(&c->wire, -EPROTO, "the daemon answered with something other than a buffer");
+    out->status = adopt(c, r->buffer, &out->ready);
   if (out->status < 0)
     out->ready = NULL;
   if (r)

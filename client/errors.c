@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,25 +53,12 @@ const char *shmbuf_error_code(void) { return last.set ? last.code : NULL; }
 
 const char *shmbuf_error_message(void) { return last.set ? last.message : NULL; }
 
-/* The errors the API documents, by name. */
-#define ERRNOS(X)                                                                             \
-  X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(E2BIG) X(EBADF) X(ENOMEM) X(EACCES) X(EFAULT)          \
-  X(EEXIST) X(EINVAL) X(EMFILE) X(EFBIG) X(ENOSPC) X(EPIPE) X(ERANGE) X(ENAMETOOLONG)       \
-  X(EPROTO) X(EBADMSG) X(EMSGSIZE) X(EPROTONOSUPPORT) X(EADDRINUSE) X(ECONNRESET)           \
-  X(ENOTCONN) X(ECONNREFUSED) X(EDQUOT) X(EAGAIN) X(ETIMEDOUT) X(EILSEQ)
+/* The kernel's errnos are 1 .. 4095; anything else is no errno (and INT_MIN has no negation). */
+static bool is_errno(int err) { return err < 0 && err >= -4095; }
 
 const char *shmbuf_err_name(int err) {
-  switch (-err) {
-#define NAME(e)                                                                               \
-  case e:                                                                                     \
-    return #e;
-    ERRNOS(NAME)
-#undef NAME
-  case 0:
-    return "OK";
-  default:
-    return "UNKNOWN";
-  }
+  const char *name = is_errno(err) ? strerrorname_np(-err) : NULL;
+  return err == 0 ? "OK" : name ? name : "UNKNOWN";
 }
 
 const char *shmbuf_strerror(int err) {
@@ -86,7 +74,7 @@ const char *shmbuf_strerror(int err) {
   case -EPROTONOSUPPORT:
     return "protocol version not supported";
   default:
-    return err < 0 ? strerror(-err) : "not an error code";
+    return is_errno(err) ? strerror(-err) : "not an error code";
   }
 }
 

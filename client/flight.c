@@ -11,12 +11,14 @@
 #include "errors.h"
 
 #define MAX_IN_FLIGHT 4096 /* requests in flight before we stop to read replies */
+#define MAX_ERRNO 4095     /* the kernel's bound: an errnum beyond it is no errno */
 
 enum { WAITING, READY, DONE };
 
 struct flight_entry {
   uint64_t id;
   uint8_t state;
+  Shmbufwire__Reply__ResultCase answer; /* WAITING: the kind of reply that answers it */
   flight_settle_fn settle;   /* WAITING */
   void *arg;
   shmbuf_cb cb;              /* READY: the callback and what it gets */
@@ -87,6 +89,26 @@ static void keep_outcome(flight_entry *e, const flight_outcome *out) {
     keep_error(e, out->status);
 }
 
+/* The kind of reply that answers op (an error may answer any request). */
+static Shmbufwire__Reply__ResultCase answer_to(Shmbufwire__Request__OpCase op) {
+  switch (op) {
+  case SHMBUFWIRE__REQUEST__OP_HELLO:
+    return SHMBUFWIRE__REPLY__RESULT_WELCOME;
+  case SHMBUFWIRE__REQUEST__OP_RELEASE:
+    return SHMBUFWIRE__REPLY__RESULT_RELEASED;
+  case SHMBUFWIRE__REQUEST__OP_STATS:
+    return SHMBUFWIRE__REPLY__RESULT_STATS;
+  default:
+    return SHMBUFWIRE__REPLY__RESULT_BUFFER;
+  }
+}
+
+static bool is_errno(int32_t errnum) { return errnum < 0 && errnum >= -MAX_ERRNO; }
+
+int flight_error(const Shmbufwire__Error *e) {
+  return errors_fail(e->errnum, e->code, "%s", e->message);
+}
+
 /* Maps the slab a buffer reply brings, taking its fd now: fds arrive in reply order. */
 static int map_reply_slab(flight *f, Shmbufwire__Reply *r) {
   if (r->result_case != SHMBUFWIRE__REPLY__RESULT_BUFFER || r->buffer->slab_size == 0)
@@ -104,56 +126,89 @@ static int map_reply_slab(flight *f, Shmbufwire__Reply *r) {
   return 0;
 }
 
-/* Settles the oldest waiting request with r (NULL: the connection is lost). */
-static void settle_oldest(flight *f, Shmbufwire__Reply *r) {
+/* Unmaps the slabs a Released reply retires. */
+static int retire_slabs(flight *f, const Shmbufwire__Reply *r) {
+  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_RELEASED)
+    return 0;
+  for (size_t k = 0; k < r->released->n_retired_slabs; k++) {
+    const char *why;
+    if (slabs_retire(f->slabs, r->released->retired_slabs[k], &why) < 0)
+      return wire_broken(f->w, -EPROTO, why);
+  }
+  return 0;
+}
+
+/* Checks r, the reply to the oldest waiting request e (already counted out of the waiting),
+ * and takes in the slabs it brings and retires. Returns 0, or a negative errno (the stream is
+ * broken then). */
+static int take_in(flight *f, const flight_entry *e, Shmbufwire__Reply *r) {
+  if (r->id != e->id)
+    return wire_broken(f->w, -EPROTO, "a reply out of turn");
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR && !is_errno(r->error->errnum))
+    return wire_broken(f->w, -EPROTO, "an error reply without an errno");
+  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_ERROR && r->result_case != e->answer)
+    return wire_broken(f->w, -EPROTO, "a reply of the wrong kind");
+  int rc = map_reply_slab(f, r);
+  if (rc == 0 && f->w->nfds > f->waiting) /* one fd per reply at most, none after its reply */
+    rc = wire_broken(f->w, -EPROTO, "a descriptor came that no reply claims");
+  return rc < 0 ? rc : retire_slabs(f, r);
+}
+
+/* Settles the oldest waiting request with r, or with nothing (NULL: the connection is lost).
+ * A reply that take_in() refuses settles it with nothing too, and its request fails with the
+ * reason. Returns 0 or that reason. */
+static int settle_oldest(flight *f, Shmbufwire__Reply *r) {
   size_t i = f->next_answer;
   flight_entry *e = at(f, i);
-  flight_settle_fn settle = e->settle;
-  void *arg = e->arg;
+  flight_entry asked = *e;
   e->state = DONE; /* answered before its settle function runs, which may queue requests */
   if (--f->waiting > 0)
     do
       f->next_answer++;
     while (at(f, f->next_answer)->state != WAITING);
-  if (r && map_reply_slab(f, r) < 0) {
+  int rc = r ? take_in(f, &asked, r) : 0;
+  if (rc < 0) {
     wire_reply_free(r);
     r = NULL;
   }
-  if (r && r->result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED)
-    for (size_t k = 0; k < r->released->n_retired_slabs; k++)
-      slabs_unmap(f->slabs, r->released->retired_slabs[k]);
   flight_outcome out = {0};
-  if (settle)
-    settle(f->owner, r, arg, &out);
+  if (asked.settle)
+    asked.settle(f->owner, r, asked.arg, &out);
   else if (r)
     wire_reply_free(r);
+  if (rc < 0 && out.deliver) {
+    out.status = rc;
+    out.ready = NULL;
+  }
   keep_outcome(at(f, i), &out); /* the ring may have moved */
+  return rc;
 }
 
 /* A reply with id 0 speaks for the connection (a refusal, a violation) before a close. */
 static int notice(flight *f, Shmbufwire__Reply *r) {
   int rc = -EPROTO;
   if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
-    rc = r->error->errnum < 0 ? r->error->errnum : -EPROTO;
+    rc = is_errno(r->error->errnum) ? r->error->errnum : -EPROTO;
     errors_fail(rc, r->error->code, "%s", r->error->message);
   } else
     errors_fail(rc, "ERR_SHMBUF_PROTOCOL", "unexpected reply from the daemon");
-  f->w->broken = true;
+  wire_stop(f->w, rc);
   wire_reply_free(r);
   return rc;
 }
 
-/* Gives a reply to the request it answers: the oldest still waiting. Returns 0, or a negative
- * errno when the connection broke. */
+/* Gives a reply to the request it answers: the oldest still waiting, which fails when the
+ * reply is refused. Returns 0, or a negative errno when the connection broke (-EPROTO when the
+ * reply broke it). */
 static int settle(flight *f, Shmbufwire__Reply *r) {
   if (r->id == 0)
     return notice(f, r);
-  if (f->waiting == 0 || at(f, f->next_answer)->id != r->id) {
+  if (f->waiting == 0) {
     wire_reply_free(r);
-    return wire_broken(f->w, -EPROTO, "a reply answers no request in flight");
+    return wire_broken(f->w, -EPROTO, "a reply to no request");
   }
-  settle_oldest(f, r);
-  return f->w->broken ? -ENOTCONN : 0;
+  int rc = settle_oldest(f, r);
+  return rc < 0 || !f->w->broken ? rc : f->w->error;
 }
 
 /* The connection is lost: requests that will never be answered settle with nothing. */
@@ -212,8 +267,8 @@ int flight_submit(flight *f, Shmbufwire__Request *q, flight_settle_fn settle_fn,
   if ((rc = wire_queue(f->w, &q->base)) < 0)
     return rc;
   f->next_id++;
-  push(f, (flight_entry){.id = q->id, .state = WAITING, .settle = settle_fn, .arg = arg,
-                         .cb = cb, .cb_arg = cb_arg});
+  push(f, (flight_entry){.id = q->id, .state = WAITING, .answer = answer_to(q->op_case),
+                         .settle = settle_fn, .arg = arg, .cb = cb, .cb_arg = cb_arg});
   return 0;
 }
 
@@ -234,6 +289,16 @@ static void call_settle(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fligh
   *(Shmbufwire__Reply **)arg = r;
 }
 
+/* Request id settles with nothing into its settle function any more: the call that waited for
+ * it has given up, and its argument lived on that call's stack. */
+static void forget(flight *f, uint64_t id) {
+  for (size_t i = 0; i < f->len; i++)
+    if (at(f, i)->id == id && at(f, i)->state == WAITING) {
+      at(f, i)->settle = NULL;
+      at(f, i)->arg = NULL;
+    }
+}
+
 int flight_call(flight *f, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
   Shmbufwire__Reply *answer = NULL;
   int rc = flight_submit(f, q, call_settle, &answer, NULL, NULL);
@@ -241,16 +306,14 @@ int flight_call(flight *f, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
     return rc; /* nothing went out */
   while (rc == 0 && answer == NULL)
     rc = flight_settle_one(f);
-  if (rc < 0) { /* nothing may settle into `answer` once this returns */
-    if (!f->w->broken)
-      wire_broken(f->w, rc, "a reply could not be read");
+  if (rc < 0) {
+    forget(f, q->id);
     if (answer)
       wire_reply_free(answer);
     return rc;
   }
   if (answer->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
-    rc = answer->error->errnum < 0 ? answer->error->errnum : -EPROTO;
-    errors_fail(rc, answer->error->code, "%s", answer->error->message);
+    rc = flight_error(answer->error);
     wire_reply_free(answer);
     return rc;
   }

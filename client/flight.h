@@ -2,9 +2,13 @@
 /* Requests in flight: one ring, in request order, of requests waiting for their replies and
  * of results waiting to be handed to their callbacks. A reply settles the oldest waiting
  * request as soon as any call reads it: a slab it brings is mapped then (fds arrive in reply
- * order), and the request's settle function turns it into a result. Callbacks run only from
- * flight_process() and flight_wait(), in order, so that no blocking call ever runs user code
- * in the middle of its own work.
+ * order), slabs it retires are unmapped, and the request's settle function turns it into a
+ * result. Before any of that, the reply is checked: it must answer the oldest request, be of
+ * the kind that answers it (or an error with an errno), and its slabs must hold up
+ * (slabs.h); the fds that came must not outnumber the replies still to come. A reply that
+ * fails a check breaks the connection with -EPROTO, and its request fails with it.
+ * Callbacks run only from flight_process() and flight_wait(), in order, so that no blocking
+ * call ever runs user code in the middle of its own work.
  *
  * Uses the wire and the slab table; knows nothing of handles, pools or what a settle function
  * does with its reply. */
@@ -28,8 +32,10 @@ typedef struct flight_outcome {
 } flight_outcome;
 
 /* Turns a reply into an outcome (all false/0/NULL when called). It owns r and frees it with
- * wire_reply_free(). r is NULL when the connection was lost before the reply came. It may
- * queue further requests. */
+ * wire_reply_free(). r is NULL when the connection was lost before the reply came, or the
+ * reply was refused; otherwise it is an error (see flight_error()) or the kind of reply that
+ * answers the request (a Buffer for the requests that make one). It may queue further
+ * requests. */
 typedef void (*flight_settle_fn)(shmbuf_client *c, Shmbufwire__Reply *r, void *arg,
                                  flight_outcome *out);
 
@@ -65,10 +71,14 @@ int flight_submit(flight *f, Shmbufwire__Request *q, flight_settle_fn settle, vo
  * for callback cb in its turn. Returns 0 or -ENOMEM. */
 int flight_ready(flight *f, int status, shmbuf_buf *b, shmbuf_cb cb, void *cb_arg);
 
+/* Records an error reply's code and message. Returns its errnum, a negative errno (settling
+ * checked it). */
+int flight_error(const Shmbufwire__Error *e);
+
 /* Sends q and blocks for its reply, settling earlier replies on the way (their callbacks wait
  * for flight_process() or flight_wait()). Returns 0 and the reply (free it with
- * wire_reply_free()), or a negative errno; an error reply is turned into its errnum and
- * recorded with its code. */
+ * wire_reply_free()), of the kind that answers q, or a negative errno; an error reply is
+ * turned into its errnum and recorded with its code. */
 int flight_call(flight *f, Shmbufwire__Request *q, Shmbufwire__Reply **out);
 
 /* Writes what is queued, then blocks until one more reply is settled (no callback runs).

@@ -11,9 +11,13 @@
 
 #define SPARE_HANDLES 256
 
-int handle_backing_of(const slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
+int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
                       const char **why) {
   uint8_t *ab = NULL;
+  if (b->slab == 0 && (b->ab_length > 0 || b->byte_offset > 0 || b->length > 0)) {
+    *why = "a buffer with bytes but no slab";
+    return -EPROTO;
+  }
   if (b->slab) {
     const slab_map *s = slabs_get(t, b->slab);
     if (s == NULL || b->ab_offset > s->size || b->ab_length > s->size - b->ab_offset ||
@@ -28,9 +32,19 @@ int handle_backing_of(const slab_table *t, const Shmbufwire__Buffer *b, handle_b
     return errors_no_memory();
   /* an empty ArrayBuffer has no place in a slab: it is its own, named by its buffer */
   uint64_t key = b->slab ? (uint64_t)b->slab << 40 | b->ab_offset : 1ull << 63 | b->buffer;
-  *bk = (handle_backing){b->buffer, ab, b->ab_length, key, b->byte_offset, b->length, 0, b->pooled};
+  *bk = (handle_backing){.id = b->buffer, .slab = b->slab, .ab = ab, .ab_length = b->ab_length,
+                         .ab_key = key, .byte_offset = b->byte_offset, .length = b->length,
+                         .pooled = b->pooled};
+  if (b->slab)
+    slabs_ref(t, b->slab);
   *out = bk;
   return 0;
+}
+
+void handle_backing_free(slab_table *t, handle_backing *bk) {
+  if (bk->slab)
+    slabs_unref(t, bk->slab);
+  free(bk);
 }
 
 shmbuf_buf *handle_view(handle_set *h, shmbuf_client *c, handle_backing *bk, uint8_t *data,

@@ -18,6 +18,7 @@
 
 typedef struct handle_backing {
   uint64_t id;        /* the daemon's buffer id; 0 for an empty ArrayBuffer made here */
+  uint32_t slab;      /* the slab it lives in (counted there: slabs_ref()); 0 when empty */
   uint8_t *ab;        /* the backing ArrayBuffer's first byte; NULL when it is empty */
   uint64_t ab_length;
   uint64_t ab_key;    /* names the ArrayBuffer: slab id << 40 | offset in the slab */
@@ -43,11 +44,15 @@ typedef struct handle_set {
 } handle_set;
 
 /* The backing for a buffer reply, checked against the slab table: the slab must be mapped
- * and hold the ArrayBuffer, which must hold the buffer. No references yet. Returns 0,
+ * and hold the ArrayBuffer, which must hold the buffer; slab 0 holds nothing but an empty
+ * buffer. No references yet; the slab counts it until handle_backing_free(). Returns 0,
  * -ENOMEM (recorded), or -EPROTO with the reason in *why (not recorded: the caller decides
  * what a daemon that says such things deserves). */
-int handle_backing_of(const slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
+int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
                       const char **why);
+
+/* Frees bk, which no view uses any more, and uncounts it from its slab. */
+void handle_backing_free(slab_table *t, handle_backing *bk);
 
 /* A new view on bk (taking a reference), linked among the live handles. Returns it, or NULL
  * (out of memory, recorded). */
@@ -62,7 +67,8 @@ int handle_empty(handle_set *h, shmbuf_client *c, shmbuf_buf **out);
  * holds and must drop. */
 handle_backing *handle_drop(handle_set *h, shmbuf_buf *b);
 
-/* Frees every handle, and each backing whose last reference that drops. */
+/* Frees every handle, and each backing whose last reference that drops, without uncounting
+ * them: the client is closing, and its slabs go next. */
 void handle_fini(handle_set *h);
 
 #endif

@@ -45,7 +45,7 @@ static void cache_evict_oldest(shmbuf_client *c) {
   handle_backing *bk = l->cache[i - 1];
   cache_remove(l, i - 1);
   local_release(c, bk->id);
-  free(bk);
+  handle_backing_free(&c->slabs, bk);
 }
 
 static void cache_drop(shmbuf_client *c) {
@@ -87,7 +87,7 @@ void local_unref(shmbuf_client *c, handle_backing *bk) {
     return;
   if (bk->id)
     local_release(c, bk->id);
-  free(bk);
+  handle_backing_free(&c->slabs, bk);
 }
 
 /* ---- leased pools ------------------------------------------------------------------------------ */
@@ -104,10 +104,7 @@ static void lease_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
   if (r == NULL)
     status = -ENOTCONN;
   else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
-    status = errors_fail(r->error->errnum < 0 ? r->error->errnum : -EPROTO, r->error->code, "%s",
-                         r->error->message);
-  else if (r->result_case != SHMBUFWIRE__REPLY__RESULT_BUFFER)
-    status = wire_broken(&c->wire, -EPROTO, "the daemon answered a lease with no pool");
+    status = flight_error(r->error);
   else if ((status = handle_backing_of(&c->slabs, r->buffer, &bk, &why)) == -EPROTO)
     wire_broken(&c->wire, status, why);
   else if (status < 0)

@@ -2,15 +2,20 @@
 /* The slabs a connection maps: each shared-memory object the daemon sent, mapped once by its
  * id, until the daemon retires it or the client closes. It owns mappings only: it takes an
  * fd from its caller (and always closes it), and knows nothing of sockets, requests or
- * buffers. */
+ * buffers. What the daemon says about a slab is checked against the object itself and
+ * against what is mapped, so that no claim of the daemon can make the client touch memory
+ * beyond an object (SIGBUS) or lose a mapping it still points into (SIGSEGV). */
 #ifndef SBC_SLABS_H
 #define SBC_SLABS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct slab_map {
   uint8_t *base; /* NULL: not mapped */
   uint64_t size;
+  uint32_t refs; /* ArrayBuffers the client holds in it: it stays mapped while there are any */
+  bool retired;  /* the daemon destroyed it: the id never comes back */
 } slab_map;
 
 typedef struct slab_table {
@@ -18,15 +23,22 @@ typedef struct slab_table {
   uint32_t n;
 } slab_table;
 
-/* Maps `size` bytes of fd as slab `id`, read and write, shared, and closes fd. Returns 0, or a
- * negative errno with the reason in *why (the fd is closed then too). */
+/* Maps `size` bytes of fd as slab `id`, read and write, shared, and closes fd. The id must
+ * be new (neither mapped nor retired) and fd a read-write regular file (a shm object or
+ * memfd) of at least `size` bytes. Returns 0, -ENOMEM, or -EPROTO when the daemon's claim is
+ * false, with the reason in *why (the fd is closed then too). */
 int slabs_map(slab_table *t, uint32_t id, uint64_t size, int fd, const char **why);
 
 /* The mapping of slab id, or NULL when it is not mapped. */
 const slab_map *slabs_get(const slab_table *t, uint32_t id);
 
-/* Unmaps slab id; an id that is not mapped is ignored. */
-void slabs_unmap(slab_table *t, uint32_t id);
+/* Counts one more / one fewer ArrayBuffer in mapped slab id. */
+void slabs_ref(slab_table *t, uint32_t id);
+void slabs_unref(slab_table *t, uint32_t id);
+
+/* Unmaps slab id, which the daemon retired. Returns 0, or -EPROTO with the reason in *why
+ * when it is not mapped or the client still holds ArrayBuffers in it (then it stays mapped). */
+int slabs_retire(slab_table *t, uint32_t id, const char **why);
 
 /* Unmaps every slab and frees the table. */
 void slabs_fini(slab_table *t);

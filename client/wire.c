@@ -50,8 +50,19 @@ void wire_close(wire *w) {
   *w = (wire){.fd = -1, .broken = true};
 }
 
-int wire_broken(wire *w, int errnum, const char *why) {
+int wire_stop(wire *w, int errnum) {
+  if (!w->broken)
+    w->error = errnum;
   w->broken = true;
+  while (w->nfds > 0)
+    close(w->fds[--w->nfds]);
+  return errnum;
+}
+
+int wire_broken(wire *w, int errnum, const char *why) {
+  wire_stop(w, errnum);
+  if (errnum == -EPROTO)
+    return errors_fail(errnum, "ERR_SHMBUF_PROTOCOL", "shmbufd broke the protocol: %s", why);
   return errors_fail(errnum, "ERR_SHMBUF_DISCONNECTED", "connection to shmbufd lost: %s", why);
 }
 
@@ -80,7 +91,9 @@ static int push_fd(wire *w, int fd) {
 }
 
 /* Reads once from the socket, keeping any fds that ride along. Returns 1 after reading, 0
- * when nothing is there and `wait` is false, or a negative errno (broken). */
+ * when nothing is there and `wait` is false, or a negative errno (broken). The socket may be
+ * non-blocking whatever this library made it (uv_poll_init() sets O_NONBLOCK on the open file
+ * description), so waiting is poll()'s job, never recvmsg()'s. */
 static int recv_some(wire *w, size_t want, bool wait) {
   if (sb_bytes_reserve(&w->in, want < READ_MIN ? READ_MIN : want) < 0)
     return wire_broken(w, -ENOMEM, "out of memory for a reply");
@@ -92,11 +105,17 @@ static int recv_some(wire *w, size_t want, bool wait) {
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
                        .msg_controllen = sizeof ctl.buf};
   ssize_t n;
-  do
-    n = recvmsg(w->fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
-  while (n < 0 && errno == EINTR);
-  if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK))
-    return 0;
+  while ((n = recvmsg(w->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0) {
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      break;
+    if (!wait)
+      return 0;
+    struct pollfd p = {w->fd, POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR)
+      break;
+  }
   if (n < 0)
     return wire_broken(w, -ENOTCONN, strerror(errno));
   if (n == 0)

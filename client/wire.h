@@ -16,6 +16,7 @@
 typedef struct wire {
   int fd;
   bool broken;          /* the stream failed or lost step: nothing more goes in or out */
+  int error;            /* why it broke (a negative errno), once broken */
   uint32_t max_frame;   /* the daemon's limit on a request frame (0 until the handshake) */
   sb_bytes in, out;
   int *fds;             /* received fds that no reply has claimed yet, oldest first */
@@ -29,7 +30,12 @@ int wire_connect(wire *w, const char *path);
 /* Closes the socket and every unclaimed fd, and frees the queues. */
 void wire_close(wire *w);
 
-/* Marks the stream broken and records ERR_SHMBUF_DISCONNECTED with `why`. Returns errnum. */
+/* Marks the stream broken for errnum and closes the fds no reply has claimed (none ever
+ * will), recording nothing. The first errnum stays in w->error. Returns errnum. */
+int wire_stop(wire *w, int errnum);
+
+/* wire_stop(), recording `why`: code ERR_SHMBUF_PROTOCOL for -EPROTO (the daemon said
+ * something the library must not believe), ERR_SHMBUF_DISCONNECTED otherwise. */
 int wire_broken(wire *w, int errnum, const char *why);
 
 /* Queues msg as one frame. Returns 0, -E2BIG (larger than the daemon's frame limit) or
@@ -49,8 +55,9 @@ int wire_flush(wire *w);
 int wire_poll_in(wire *w);
 
 /* Cuts the next whole reply frame and unpacks it into *out (free with wire_reply_free()),
- * or sets *out to NULL when it is not all there yet. With `wait`, blocks until it is.
- * Returns 0 or a negative errno (broken). */
+ * or sets *out to NULL when it is not all there yet. With `wait`, blocks until it is, with
+ * poll() when the socket is non-blocking (an event loop's watcher, such as libuv's uv_poll_t,
+ * makes it so). Returns 0 or a negative errno (broken). */
 int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out);
 
 void wire_reply_free(Shmbufwire__Reply *r);

@@ -538,6 +538,19 @@ START_TEST(batch_goes_on) {
 }
 END_TEST
 
+/* With stdout and stderr in one pipe (2>&1), an error comes after what was printed before it:
+ * earlier lines of a batch, and earlier buffers of the same command. */
+START_TEST(errors_come_after_earlier_output) {
+  const char *argv[] = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", cli_path(), "batch", NULL};
+  const char *in = "from x\nalloc 1 -5\nfrom y\n";
+  ck_assert_int_eq(sbt_run_input(argv, in, strlen(in), out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(out, "<Buffer 78>\n<Buffer 00>\n"
+                        "shmbuf: ERR_OUT_OF_RANGE: The value of \"size\" is out of range. It must "
+                        "be >= 0 && <= 4294967296. Received -5\n<Buffer 79>\n");
+  ck_assert_str_eq(err, "");
+}
+END_TEST
+
 /* Every buffer the CLI made goes back when it exits. */
 START_TEST(leaves_nothing_behind) {
   ck_assert_int_eq(run("alloc 100000\nfrom abc\nalloc-unsafe 5 6000\n", "batch", NULL), 0);
@@ -561,6 +574,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, stats_formats);
   tcase_add_test(t, demo_matches_node);
   tcase_add_test(t, batch_goes_on);
+  tcase_add_test(t, errors_come_after_earlier_output);
   tcase_add_test(t, leaves_nothing_behind);
   suite_add_tcase(s, t);
   return s;

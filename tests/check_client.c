@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,15 +477,19 @@ static void on_done(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg) {
   t->d->buf[t->index] = buf;
 }
 
+/* Submits request i of the mix: each kind of request, big, pooled, empty and out of range. */
+static void submit_one(shmbuf_client *c, done *d, ticket *t, int i) {
+  t[i] = (ticket){d, i};
+  int64_t size = i % 5 == 0 ? 100000 : i % 5 == 1 ? 16 : i % 5 == 2 ? 5000 : i % 5 == 3 ? 0 : -1;
+  int rc = i % 3 == 0   ? shmbuf_submit_alloc(c, size, on_done, &t[i])
+           : i % 3 == 1 ? shmbuf_submit_alloc_unsafe(c, size, on_done, &t[i])
+                        : shmbuf_submit_alloc_unsafe_slow(c, size, on_done, &t[i]);
+  ck_assert_int_eq(rc, 0);
+}
+
 static void submit_mix(shmbuf_client *c, done *d, ticket *t, int n) {
-  for (int i = 0; i < n; i++) {
-    t[i] = (ticket){d, i};
-    int64_t size = i % 5 == 0 ? 100000 : i % 5 == 1 ? 16 : i % 5 == 2 ? 5000 : i % 5 == 3 ? 0 : -1;
-    int rc = i % 3 == 0   ? shmbuf_submit_alloc(c, size, on_done, &t[i])
-             : i % 3 == 1 ? shmbuf_submit_alloc_unsafe(c, size, on_done, &t[i])
-                          : shmbuf_submit_alloc_unsafe_slow(c, size, on_done, &t[i]);
-    ck_assert_int_eq(rc, 0);
-  }
+  for (int i = 0; i < n; i++)
+    submit_one(c, d, t, i);
 }
 
 static void check_mix(done *d, int n) {
@@ -543,6 +548,52 @@ START_TEST(pipelining_in_a_libuv_loop) {
   while (d.n < 200)
     uv_run(&loop, UV_RUN_ONCE);
   check_mix(&d, 200);
+  uv_close((uv_handle_t *)&poll, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  shmbuf_close(c);
+}
+END_TEST
+
+/* uv_poll_init() puts the socket in O_NONBLOCK (on the open file description, which the
+ * library shares): every call that blocks must then wait with poll(), not give up on EAGAIN.
+ * A default client, so that small buffers wait for leased pools too, with blocking calls
+ * between pipelined ones. */
+START_TEST(blocking_calls_under_a_libuv_poll) {
+  static done d;
+  static ticket t[200];
+  shmbuf_client *c = client(0);
+  uv_loop_t loop;
+  uv_poll_t poll;
+  uv_loop_init(&loop);
+  ck_assert_int_eq(uv_poll_init(&loop, &poll, shmbuf_fd(c)), 0);
+  ck_assert(fcntl(shmbuf_fd(c), F_GETFL) & O_NONBLOCK);
+  poll.data = c;
+  uv_poll_start(&poll, UV_READABLE, on_readable);
+  for (int i = 0; i < 200; i++) {
+    submit_one(c, &d, t, i);
+    if (i % 20 != 19)
+      continue;
+    shmbuf_buf *big, *small, *text;
+    shmbuf_counter *counters;
+    size_t n;
+    ck_assert_int_eq(shmbuf_alloc(c, 300000, &big), 0);     /* a round trip */
+    ck_assert_int_eq(shmbuf_alloc_unsafe(c, 3000, &small), 0); /* pools run out: a lease */
+    ck_assert_int_eq(shmbuf_from_string(c, "abc", SHMBUF_CSTR, NULL, &text), 0);
+    ck_assert_int_eq(shmbuf_stats(c, &counters, &n), 0);
+    shmbuf_free(counters);
+    shmbuf_release(big);
+    shmbuf_release(small);
+    shmbuf_release(text);
+    /* the blocking calls read earlier answers, which leave nothing for the poll to see */
+    ck_assert_int_ge(shmbuf_process(c), 0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+  }
+  ck_assert_int_eq(shmbuf_flush(c), 0);
+  while (d.n < 200)
+    uv_run(&loop, UV_RUN_ONCE);
+  check_mix(&d, 200);
+  ck_assert_int_eq(shmbuf_wait(c), 0);
   uv_close((uv_handle_t *)&poll, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
@@ -734,6 +785,7 @@ static Suite *client_suite(void) {
   tcase_add_test(t, daemon_restart);
   tcase_add_test(t, pipelined_requests_answer_in_order);
   tcase_add_test(t, pipelining_in_a_libuv_loop);
+  tcase_add_test(t, blocking_calls_under_a_libuv_poll);
   tcase_add_test(t, callbacks_learn_of_a_lost_daemon);
   tcase_add_test(t, small_buffers_come_from_leased_pools);
   tcase_add_test(t, big_buffers_are_kept_for_reuse);

@@ -3,6 +3,8 @@
 
 #include "harness.h"
 
+#include "frame.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -12,14 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "frame.h"
 
 /* Waits stretched by $SHMBUF_TIMEOUT_SCALE, for runs under valgrind. */
 static int scaled(int ms) {
@@ -44,6 +46,19 @@ static int try_connect(const char *path) {
   return -1;
 }
 
+/* fork(), with a child that is killed when the test process dies (and ends at once if that
+ * happened before it could ask). */
+static pid_t fork_tied(void) {
+  pid_t parent = getpid(), pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+  }
+  return pid;
+}
+
 void sbt_start(sbt_daemon *d, const char *const *args) {
   if (d->dir[0] == '\0') {
     snprintf(d->dir, sizeof d->dir, "/tmp/shmbuf-test-XXXXXX");
@@ -57,13 +72,8 @@ void sbt_start(sbt_daemon *d, const char *const *args) {
   for (size_t i = 0; args && args[i] && n < 31; i++)
     argv[n++] = args[i];
   argv[n] = NULL;
-  pid_t parent = getpid();
-  d->pid = fork();
-  ck_assert_int_ge(d->pid, 0);
+  d->pid = fork_tied();
   if (d->pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(127);
     /* systemd variables of the test runner's own environment are not for this daemon */
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_PID");
@@ -131,13 +141,15 @@ void sbt_send(int fd, Shmbufwire__Request *q) {
   sb_bytes_free(&out);
 }
 
-/* Reads exactly n bytes, collecting fds. Returns false on EOF before the first byte. */
-static bool read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int timeout_ms) {
+/* Reads exactly n bytes, collecting fds (closing them when fds is NULL). Returns 1, 0 on EOF
+ * before the first byte, -ETIMEDOUT when nothing comes within timeout_ms, or -EPIPE when the
+ * connection ends inside. */
+static int read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int timeout_ms) {
   size_t got = 0;
   while (got < n) {
     struct pollfd pfd = {fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, scaled(timeout_ms));
-    ck_assert_msg(pr > 0, "no reply within %d ms", scaled(timeout_ms));
+    if (poll(&pfd, 1, scaled(timeout_ms)) <= 0)
+      return -ETIMEDOUT;
     union {
       struct cmsghdr h;
       char buf[CMSG_SPACE(sizeof(int) * 253)];
@@ -148,10 +160,8 @@ static bool read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int
     ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     if (r < 0 && errno == EINTR)
       continue;
-    if (r <= 0) {
-      ck_assert_msg(got == 0, "connection ended inside a frame");
-      return false;
-    }
+    if (r <= 0)
+      return got == 0 ? 0 : -EPIPE;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
       if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
         for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
@@ -164,18 +174,38 @@ static bool read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int
         }
     got += (size_t)r;
   }
-  return true;
+  return 1;
+}
+
+/* Reads one frame of at most 1 MiB into *payload (malloc'd). Returns 1, 0 on EOF before it,
+ * or a negative errno (-ETIMEDOUT, -EPIPE, -EMSGSIZE). */
+static int read_frame(int fd, int *fds, size_t *nfds, int timeout_ms, uint8_t **payload,
+                      uint32_t *len) {
+  uint8_t h[SB_FRAME_HEADER];
+  int rc = read_exact(fd, h, sizeof h, fds, nfds, timeout_ms);
+  if (rc <= 0)
+    return rc;
+  *len = sb_frame_length(h);
+  if (*len > 1u << 20)
+    return -EMSGSIZE;
+  if ((*payload = malloc(*len ? *len : 1)) == NULL)
+    return -ENOMEM;
+  rc = *len ? read_exact(fd, *payload, *len, fds, nfds, timeout_ms) : 1;
+  if (rc <= 0) {
+    free(*payload);
+    return rc == 0 ? -EPIPE : rc;
+  }
+  return 1;
 }
 
 Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms) {
-  uint8_t h[4];
-  if (!read_exact(fd, h, 4, fds, nfds, timeout_ms))
+  uint8_t *p;
+  uint32_t len;
+  int rc = read_frame(fd, fds, nfds, timeout_ms, &p, &len);
+  ck_assert_msg(rc != -ETIMEDOUT, "no reply within %d ms", scaled(timeout_ms));
+  ck_assert_msg(rc >= 0, "reading a reply: %s", strerror(-rc));
+  if (rc == 0)
     return NULL;
-  uint32_t len = sb_frame_length(h);
-  ck_assert_uint_le(len, 1u << 20);
-  uint8_t *p = malloc(len ? len : 1);
-  ck_assert_ptr_nonnull(p);
-  ck_assert(read_exact(fd, p, len, fds, nfds, timeout_ms) || len == 0);
   Shmbufwire__Reply *r = shmbufwire__reply__unpack(NULL, len, p);
   free(p);
   ck_assert_ptr_nonnull(r);
@@ -345,13 +375,8 @@ pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out
     out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     ck_assert_msg(out >= 0, "%s: %s", out_path, strerror(errno));
   }
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
+  pid_t pid = fork_tied();
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(127);
     for (size_t i = 0; env && env[i]; i++) {
       const char *eq = strchr(env[i], '=');
       if (eq == NULL) {
@@ -419,10 +444,8 @@ int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *
   ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
   ck_assert_int_eq(pipe2(e, O_CLOEXEC), 0);
   ck_assert_int_eq(pipe2(i, O_CLOEXEC), 0);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
+  pid_t pid = fork_tied();
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(i[0], 0);
     dup2(o[1], 1);
     dup2(e[1], 2);
@@ -477,4 +500,114 @@ int sbt_run_input(const char *const *argv, const void *in, size_t in_len, char *
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- a fake daemon ---------------------------------------------------------------------- */
+
+/* The child's side fails by exiting: Check's assertions belong to the test process (without
+ * fork mode they would jump back into a copy of the test runner). */
+static void fake_fail(const char *what) {
+  fprintf(stderr, "fake shmbufd: %s\n", what);
+  _exit(1);
+}
+
+void sbt_fake_start(sbt_fake *f, void (*serve)(int conn, void *arg), void *arg) {
+  snprintf(f->dir, sizeof f->dir, "/tmp/shmbuf-fake-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(f->dir));
+  snprintf(f->sock, sizeof f->sock, "%s/s.sock", f->dir);
+  int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge(lfd, 0);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  ck_assert_uint_lt(strlen(f->sock), sizeof a.sun_path);
+  memcpy(a.sun_path, f->sock, strlen(f->sock) + 1);
+  ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+  ck_assert_int_eq(listen(lfd, 1), 0);
+  f->pid = fork_tied();
+  if (f->pid == 0) {
+    int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0)
+      fake_fail("accept");
+    close(lfd);
+    serve(conn, arg);
+    uint8_t buf[4096]; /* until the client closes */
+    struct pollfd p = {conn, POLLIN, 0};
+    while (poll(&p, 1, scaled(30000)) > 0 && recv(conn, buf, sizeof buf, 0) > 0)
+      ;
+    _exit(0);
+  }
+  close(lfd);
+}
+
+void sbt_fake_stop(sbt_fake *f) {
+  int status = sbt_wait(f->pid, scaled(10000));
+  unlink(f->sock);
+  rmdir(f->dir);
+  ck_assert_msg(status == 0, "the fake daemon failed (status %d)", status);
+}
+
+Shmbufwire__Request *sbt_recv_request(int fd, int timeout_ms) {
+  uint8_t *p;
+  uint32_t len;
+  int rc = read_frame(fd, NULL, NULL, timeout_ms, &p, &len);
+  if (rc == 0 || rc == -EPIPE)
+    return NULL;
+  if (rc < 0)
+    fake_fail("no request came");
+  Shmbufwire__Request *q = shmbufwire__request__unpack(NULL, len, p);
+  free(p);
+  if (q == NULL)
+    fake_fail("an undecodable request");
+  return q;
+}
+
+void sbt_send_reply(int fd, Shmbufwire__Reply *r, const int *fds, size_t nfds) {
+  sb_bytes out = {0};
+  if (sb_frame_append(&out, &r->base, UINT32_MAX) < 0)
+    fake_fail("cannot frame a reply");
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int) * 8)];
+  } ctl;
+  struct iovec iov = {sb_bytes_head(&out), out.len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (nfds > 8)
+    fake_fail("too many fds for one reply");
+  if (nfds > 0) {
+    memset(&ctl, 0, sizeof ctl);
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+  }
+  ssize_t n;
+  do
+    n = sendmsg(fd, &msg, MSG_NOSIGNAL); /* the fds ride on the first byte */
+  while (n < 0 && errno == EINTR);
+  /* the rest, unless the client hung up, which is what some tests are about */
+  for (size_t sent = n > 0 ? (size_t)n : out.len; sent < out.len;) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    if (poll(&p, 1, scaled(5000)) <= 0)
+      fake_fail("the client stopped reading");
+    n = send(fd, sb_bytes_head(&out) + sent, out.len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno != EINTR && errno != EAGAIN)
+      break;
+    sent += n > 0 ? (size_t)n : 0;
+  }
+  sb_bytes_free(&out);
+}
+
+int sbt_shm(size_t size) {
+  char name[64];
+  static unsigned seq;
+  snprintf(name, sizeof name, "/shmbuf-fake-%d-%u", (int)getpid(), seq++);
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    fake_fail("shm_open");
+  shm_unlink(name);
+  if (posix_fallocate(fd, 0, (off_t)size) != 0)
+    fake_fail("posix_fallocate");
+  return fd;
 }

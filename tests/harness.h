@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Integration test support: a real shmbufd on a private socket, and raw frames to talk to it
- * without libshmbuf. Failures abort the current Check test. */
+/* Integration test support: a real shmbufd on a private socket, raw frames to talk to it
+ * without libshmbuf, and a fake daemon that says what a test makes it say. Failures abort the
+ * current Check test (the fake daemon's child exits instead). */
 #ifndef SBT_HARNESS_H
 #define SBT_HARNESS_H
 
@@ -97,5 +98,35 @@ pid_t sbt_spawn(const char *const *argv, const char *const *env, const char *out
 /* Waits up to timeout_ms for pid to end (killing it and failing the test past that). Returns
  * its exit status, or 128 + the signal that ended it. */
 int sbt_wait(pid_t pid, int timeout_ms);
+
+/* ---- a fake daemon --------------------------------------------------------------------------
+ * For tests of what libshmbuf does with what a daemon says: a Unix socket in a private
+ * directory, and a forked child that accepts one connection and runs serve(conn, arg) on it,
+ * then reads until the peer closes. The child speaks the real framing and protobuf, and
+ * sends real shared-memory fds, but says whatever serve makes it say. */
+
+typedef struct sbt_fake {
+  pid_t pid;
+  char dir[64];
+  char sock[128];
+} sbt_fake;
+
+/* Binds the socket (so that a client may connect at once), then forks the child. The child
+ * exits 0, or 1 when serve fails a check; it is killed if the test process dies. */
+void sbt_fake_start(sbt_fake *f, void (*serve)(int conn, void *arg), void *arg);
+
+/* Waits for the child (the client must have closed its connection), checks that it exited 0,
+ * and removes the directory. */
+void sbt_fake_stop(sbt_fake *f);
+
+/* Reads one request frame within timeout_ms. Returns NULL on EOF. */
+Shmbufwire__Request *sbt_recv_request(int fd, int timeout_ms);
+
+/* Sends one reply frame; the fds (nfds of them, may be 0) ride on its first byte. */
+void sbt_send_reply(int fd, Shmbufwire__Reply *r, const int *fds, size_t nfds);
+
+/* A new POSIX shared-memory object of `size` bytes, unlinked at once, open read-write (as the
+ * daemon makes them). */
+int sbt_shm(size_t size);
 
 #endif
