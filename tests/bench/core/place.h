@@ -11,7 +11,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-typedef enum place_kind { PLACE_UNPINNED, PLACE_SAME_CPU, PLACE_SPLIT_CPUS, PLACE_COUNT } place_kind;
+typedef enum place_kind {
+  PLACE_UNPINNED,
+  PLACE_SAME_CPU,
+  PLACE_SPLIT_CPUS,
+  PLACE_COUNT
+} place_kind;
 
 /* Records the CPUs this process may use: "unpinned" means all of them. Call once, first. */
 void place_init(void);

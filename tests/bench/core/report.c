@@ -232,24 +232,22 @@ static const point *find_point(const report *rep, int p, int c, const char *seri
   return NULL;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
 /* The distinct x of chart c in placement p, ascending. */
 static int xs_of(const report *rep, int p, int c, double *out, int cap) {
-  int n = 0;
-  for (int i = 0; i < rep->npoints; i++) {
-    const point *q = &rep->points[i];
-    if (q->placement != p || q->chart != c)
-      continue;
-    int k = 0;
-    while (k < n && out[k] != q->x)
-      k++;
-    if (k == n && n < cap) {
-      int j = n++;
-      while (j > 0 && out[j - 1] > q->x)
-        out[j] = out[j - 1], j--;
-      out[j] = q->x;
-    }
-  }
-  return n;
+  int n = 0, distinct = 0;
+  for (int i = 0; i < rep->npoints && n < cap; i++)
+    if (rep->points[i].placement == p && rep->points[i].chart == c)
+      out[n++] = rep->points[i].x;
+  qsort(out, (size_t)n, sizeof *out, cmp_double);
+  for (int i = 0; i < n; i++)
+    if (distinct == 0 || out[distinct - 1] != out[i])
+      out[distinct++] = out[i];
+  return distinct;
 }
 
 static void write_chart_table(FILE *f, const report *rep, int p, int c) {
@@ -295,10 +293,15 @@ static void json_summary(FILE *f, const char *name, stats_summary s) {
           s.hi, s.n);
 }
 
-static int write_json(const report *rep, const char *dir) {
+/* DIR/NAME, opened for writing. */
+static FILE *create(const char *dir, const char *name) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/bench.json", dir);
-  FILE *f = fopen(path, "w");
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return fopen(path, "w");
+}
+
+static int write_json(const report *rep, const char *dir) {
+  FILE *f = create(dir, "bench.json");
   if (f == NULL)
     return -errno;
   fprintf(f, "{\n  \"meta\": {");
@@ -365,9 +368,7 @@ static int write_json(const report *rep, const char *dir) {
 }
 
 static int write_md(const report *rep, const char *dir) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/bench.md", dir);
-  FILE *f = fopen(path, "w");
+  FILE *f = create(dir, "bench.md");
   if (f == NULL)
     return -errno;
   for (int i = 0; i < rep->nmetas; i++)

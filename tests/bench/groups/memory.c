@@ -108,5 +108,5 @@ static int run(const group_env *env) {
   return rc;
 }
 
-const group group_memory = {"memory", "memory per idle connection and per live buffer, on fresh servers",
-                            false, run};
+const group group_memory = {
+    "memory", "memory per idle connection and per live buffer, on fresh servers", false, run};

@@ -43,5 +43,5 @@ static int run(const group_env *env) {
   return rc;
 }
 
-const group group_node_api = {"node", "every creation API through the default client against Node's own call",
-                              true, run};
+const group group_node_api = {
+    "node", "every creation API through the default client against Node's own call", true, run};

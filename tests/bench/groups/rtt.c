@@ -117,5 +117,6 @@ static int run(const group_env *env) {
   return rc;
 }
 
-const group group_rtt = {"rtt", "requests over the socket: thin shmbuf against the echo floor, Redis and memcached",
-                         true, run};
+const group group_rtt = {
+    "rtt", "requests over the socket: thin shmbuf against the echo floor, Redis and memcached",
+    true, run};

@@ -30,13 +30,7 @@ int memcached_start(proc_server *s, const char *dir, const char *name, long conn
   /* memcached refuses to run as root unless told which user to be */
   char *argv[] = {"memcached", "-s", sock, "-a", "0700", "-t", "1", "-c", c, "-m", "4096",
                   geteuid() == 0 ? "-u" : NULL, "root", NULL};
-  int rc = proc_start(s, argv, sock, log);
-  if (rc < 0)
-    return rc;
-  static const char set[] = "ms k 16\r\n" VALUE "\r\n";
-  if ((rc = raw_ask(s->path, set, sizeof set - 1, "HD\r\n", 4)) < 0)
-    proc_stop(s);
-  return rc;
+  return raw_start(s, argv, sock, log, "ms k 16\r\n" VALUE "\r\n", "HD\r\n");
 }
 
 void memcached_version(char *out, size_t cap) {

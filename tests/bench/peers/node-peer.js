@@ -31,10 +31,22 @@ const apis = {
   alloc(size, n) { for (let i = 0; i < n; i++) sink = Buffer.alloc(size); },
   allocUnsafe(size, n) { for (let i = 0; i < n; i++) sink = Buffer.allocUnsafe(size); },
   allocUnsafeSlow(size, n) { for (let i = 0; i < n; i++) sink = Buffer.allocUnsafeSlow(size); },
-  fromString(size, n) { const s = source(size).string; for (let i = 0; i < n; i++) sink = Buffer.from(s); },
-  fromBytes(size, n) { const s = source(size).bytes; for (let i = 0; i < n; i++) sink = Buffer.from(s); },
-  fromArray(size, n) { const s = source(size).array; for (let i = 0; i < n; i++) sink = Buffer.from(s); },
-  fromBuffer(size, n) { const s = source(size).buffer; for (let i = 0; i < n; i++) sink = Buffer.from(s); },
+  fromString(size, n) {
+    const s = source(size).string;
+    for (let i = 0; i < n; i++) sink = Buffer.from(s);
+  },
+  fromBytes(size, n) {
+    const s = source(size).bytes;
+    for (let i = 0; i < n; i++) sink = Buffer.from(s);
+  },
+  fromArray(size, n) {
+    const s = source(size).array;
+    for (let i = 0; i < n; i++) sink = Buffer.from(s);
+  },
+  fromBuffer(size, n) {
+    const s = source(size).buffer;
+    for (let i = 0; i < n; i++) sink = Buffer.from(s);
+  },
 };
 
 process.stdout.write(`ready ${process.version}\n`);

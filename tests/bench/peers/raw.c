@@ -131,3 +131,11 @@ int raw_ask(const char *path, const void *request, size_t request_len, const voi
     raw_close(&c);
   return rc;
 }
+
+int raw_start(proc_server *s, char *const argv[], const char *socket_path, const char *log_path,
+              const char *store, const char *stored) {
+  int rc = proc_start(s, argv, socket_path, log_path);
+  if (rc == 0 && (rc = raw_ask(s->path, store, strlen(store), stored, strlen(stored))) < 0)
+    proc_stop(s);
+  return rc;
+}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proc.h"
+
 /* Requests written at once by raw_pipelined(). */
 #define RAW_DEPTH 64
 
@@ -49,6 +51,11 @@ double raw_drive(raw_conn *conns, int k, long n);
  * server. Returns 0 or a negative errno. */
 int raw_send_many(const char *path, size_t (*make)(long i, char *buf), long n,
                   size_t reply_len);
+
+/* proc_start(), then raw_ask() with the request that stores the value a peer serves; the
+ * server is stopped again when either fails. Returns 0 or a negative errno. */
+int raw_start(proc_server *s, char *const argv[], const char *socket_path, const char *log_path,
+              const char *store, const char *stored);
 
 /* Connects to path, sends one request and checks that the reply is `reply`. Returns 0 or a
  * negative errno (-EPROTO: another reply). */

@@ -30,17 +30,14 @@ int redis_start(proc_server *s, const char *dir, const char *name) {
   char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
                   "--save", "", "--appendonly", "no", "--maxclients", "10000", "--logfile", "",
                   NULL};
-  int rc = proc_start(s, argv, sock, log);
-  if (rc < 0)
-    return rc;
-  static const char set[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16\r\n" VALUE "\r\n";
-  if ((rc = raw_ask(s->path, set, sizeof set - 1, "+OK\r\n", 5)) < 0)
-    proc_stop(s);
-  return rc;
+  return raw_start(s, argv, sock, log, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16\r\n" VALUE "\r\n",
+                   "+OK\r\n");
 }
 
 void redis_version(char *out, size_t cap) {
   char line[256];
-  const char *v = proc_first_line("redis-server --version", line, sizeof line) ? strstr(line, "v=") : NULL;
+  const char *v = proc_first_line("redis-server --version", line, sizeof line)
+                      ? strstr(line, "v=")
+                      : NULL;
   snprintf(out, cap, "%.*s", v ? (int)strcspn(v + 2, " ") : 0, v ? v + 2 : "");
 }
