@@ -2,20 +2,38 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "make.h"
 #include "rounds.h"
 
-static const char *const names[MAKE_API_COUNT] = {
-    "alloc", "allocUnsafe", "allocUnsafeSlow", "from(string)", "from(bytes)", "from(array)",
-    "from(buffer)"};
+static const char *const calls[MAKE_API_COUNT] = {
+    "alloc", "allocUnsafe", "allocUnsafeSlow", "from", "from", "from", "from"};
+static const char *const sources[MAKE_API_COUNT] = {
+    "", "", "", " string", " Uint8Array", " array", " Buffer"};
 static const char *const node_names[MAKE_API_COUNT] = {
     "alloc", "allocUnsafe", "allocUnsafeSlow", "fromString", "fromBytes", "fromArray",
     "fromBuffer"};
 
-const char *make_api_name(make_api api) { return names[api]; }
+void make_size(int64_t size, char *out, size_t cap) {
+  if (size >= 1 << 20 && size % (1 << 20) == 0)
+    snprintf(out, cap, "%lld MiB", (long long)size >> 20);
+  else if (size >= 1024 && size % 1024 == 0)
+    snprintf(out, cap, "%lld KiB", (long long)size >> 10);
+  else
+    snprintf(out, cap, "%lld", (long long)size);
+}
+
+void make_label(make_api api, int64_t size, char *out, size_t cap) {
+  char n[32];
+  make_size(size, n, sizeof n);
+  /* "from(16 B string)", but "alloc(16)" as it is written in JS */
+  bool bytes = sources[api][0] && size < 1024;
+  snprintf(out, cap, "%s(%s%s%s)", calls[api], n, bytes ? " B" : "", sources[api]);
+}
 const char *make_node_api(make_api api) { return node_names[api]; }
 
 int make_prepare(make_call *m, shmbuf_client *c, make_api api, int64_t size, int64_t grow) {

@@ -5,6 +5,7 @@
 #ifndef BENCH_MAKE_H
 #define BENCH_MAKE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "shmbuf.h"
@@ -44,9 +45,13 @@ int make_one(make_call *m, shmbuf_buf **out);
 /* rounds_fn (ctx: a make_call): n creations, each released at once. */
 double make_release(void *ctx, long n);
 
-/* "alloc", "allocUnsafe", "allocUnsafeSlow", "from(string)", "from(bytes)", "from(array)",
- * "from(buffer)"; and the same as node-peer.js names it. */
-const char *make_api_name(make_api api);
+/* A size in words: "16", "4 KiB", "1 MiB". */
+void make_size(int64_t size, char *out, size_t cap);
+
+/* The call in words, e.g. "allocUnsafe(16)", "from(16 B string)", "from(1 MiB Buffer)". */
+void make_label(make_api api, int64_t size, char *out, size_t cap);
+
+/* The API as node-peer.js names it. */
 const char *make_node_api(make_api api);
 
 #endif
