@@ -269,8 +269,10 @@ static void write_chart_table(FILE *f, const report *rep, int p, int c) {
     fprintf(f, "| %g |", xs[i]);
     for (int s = 0; s < ns; s++) {
       const point *q = find_point(rep, p, c, series[s], xs[i]);
-      if (q)
-        fprintf(f, " %.4g (%.4g..%.4g) |", q->y.median, q->y.lo, q->y.hi);
+      if (q && q->y.median >= 100)
+        fprintf(f, " %.0f (%.0f..%.0f) |", q->y.median, q->y.lo, q->y.hi);
+      else if (q)
+        fprintf(f, " %.3g (%.3g..%.3g) |", q->y.median, q->y.lo, q->y.hi);
       else
         fprintf(f, " |");
     }

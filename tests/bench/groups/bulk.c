@@ -82,8 +82,10 @@ static const bulk_case cases[] = {
 };
 #define NCASES (int)(sizeof cases / sizeof cases[0])
 
+/* Each case has a client of its own: the ArrayBuffers a client keeps for reuse are the
+ * client's, and one case's sizes would push another's out. */
 static int run(const group_env *env) {
-  shmbuf_client *c = NULL, *thin = NULL;
+  shmbuf_client *c[NCASES] = {0};
   make_call m[NCASES];
   int prepared = 0, rc = 0;
   src = malloc(MIB);
@@ -91,8 +93,6 @@ static int run(const group_env *env) {
   rounds *r = rounds_new(env->rounds, env->sample_ns);
   if (src == NULL || dst == NULL || r == NULL)
     rc = -ENOMEM;
-  if (rc == 0 && (rc = shmbuf_connect(env->daemon->path, &c)) == 0)
-    rc = shmbuf_connect_ex(env->daemon->path, SHMBUF_THIN, &thin);
   if (rc == 0) {
     memset(src, 'a', MIB);
     memset(dst, 1, MIB);
@@ -102,7 +102,8 @@ static int run(const group_env *env) {
   }
   for (; prepared < NCASES && rc == 0; prepared++) {
     const bulk_case *k = &cases[prepared];
-    if ((rc = make_prepare(&m[prepared], k->thin ? thin : c, k->api, k->size, k->grow)) == 0)
+    rc = shmbuf_connect_ex(env->daemon->path, k->thin ? SHMBUF_THIN : 0, &c[prepared]);
+    if (rc == 0 && (rc = make_prepare(&m[prepared], c[prepared], k->api, k->size, k->grow)) == 0)
       rounds_add(r, k->name, make_release, &m[prepared], 1, (double)k->size);
   }
   if (rc == 0 && (rc = rounds_run(r)) == 0)
@@ -110,11 +111,11 @@ static int run(const group_env *env) {
       for (int f = 0; f < 2; f++)
         if (cases[i].against[f] >= 0)
           report_row(env->rep, "bulk", r, 3 + i, cases[i].against[f]);
-  while (prepared-- > 0)
+  while (prepared-- > 0) {
     make_done(&m[prepared]);
+    shmbuf_close(c[prepared]);
+  }
   rounds_free(r);
-  shmbuf_close(thin);
-  shmbuf_close(c);
   free(src);
   free(dst);
   return rc;

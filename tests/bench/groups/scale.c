@@ -122,10 +122,12 @@ static int at(const group_env *env, int k) {
     rc = -ENOMEM;
   if (rc == 0) {
     char name[4][64];
-    snprintf(name[0], sizeof name[0], "thin allocUnsafe(16)+release, %d conns", k);
+    const char *conns = k == 1 ? "connection" : "connections";
+    snprintf(name[0], sizeof name[0], "thin allocUnsafe(16)+release, %d %s", k, conns);
     rounds_add(r, name[0], shmbuf_drive, &d, k, 0);
     for (int p = 0; p < npeers; p++) {
-      snprintf(name[1 + p], sizeof name[1 + p], "%s, %d conns", env->peers[p].proto->name, k);
+      snprintf(name[1 + p], sizeof name[1 + p], "%s, %d %s", env->peers[p].proto->name, k,
+               conns);
       rounds_add(r, name[1 + p], raw_many_drive, &peers[p], k, 0);
     }
     if ((rc = rounds_run(r)) == 0) {
