@@ -150,7 +150,7 @@ int main(int argc, char **argv) {
   if (mkdtemp(dir) == NULL)
     return perror("bench: mkdtemp"), 1;
 
-  proc_server daemon, echo, redis = {0, ""}, memcached = {0, ""};
+  proc_server daemon = {0, ""}, echo = {0, ""}, redis = {0, ""}, memcached = {0, ""};
   nodejs_peer node = {0, NULL, NULL, ""};
   report *rep = report_new();
   group_env env = {dir, o.shmbufd, o.quick, o.quick ? 5 : 9, o.quick ? 4e6 : 12e6, &daemon,
@@ -158,8 +158,9 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/echo.sock", dir);
   int rc = rep ? shmbufd_start(&daemon, o.shmbufd, dir, "shmbufd") : -ENOMEM;
   if (rc < 0 || (rc = echo_start(&echo, path)) < 0) {
-    fprintf(stderr, "bench: cannot start %s: %s\n", rc == -ENOENT ? o.shmbufd : "the echo",
+    fprintf(stderr, "bench: cannot start %s: %s\n", daemon.pid ? "the echo" : o.shmbufd,
             strerror(-rc));
+    proc_stop(&daemon);
     return 1;
   }
   env.peers[env.npeers++] = (group_peer){echo.path, &echo_proto};
