@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
   proc_server daemon = {0, ""}, echo = {0, ""}, redis = {0, ""}, memcached = {0, ""};
   nodejs_peer node = {0, NULL, NULL, ""};
   report *rep = report_new();
-  group_env env = {dir, o.shmbufd, o.quick, o.quick ? 5 : 9, o.quick ? 4e6 : 12e6, &daemon,
+  group_env env = {dir, o.shmbufd, o.quick, o.quick ? 5 : 11, o.quick ? 4e6 : 20e6, &daemon,
                    {{0}}, 0, &node, rep};
   snprintf(path, sizeof path, "%s/echo.sock", dir);
   int rc = rep ? shmbufd_start(&daemon, o.shmbufd, dir, "shmbufd") : -ENOMEM;

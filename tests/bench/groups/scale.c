@@ -121,13 +121,12 @@ static int at(const group_env *env, int k) {
   if (rc == 0 && r == NULL)
     rc = -ENOMEM;
   if (rc == 0) {
-    char name[4][64];
-    const char *conns = k == 1 ? "connection" : "connections";
-    snprintf(name[0], sizeof name[0], "thin allocUnsafe(16)+release, %d %s", k, conns);
+    char name[4][64], conns[32];
+    snprintf(conns, sizeof conns, "%d connection%s", k, k == 1 ? "" : "s");
+    snprintf(name[0], sizeof name[0], "thin allocUnsafe(16)+release, %s", conns);
     rounds_add(r, name[0], shmbuf_drive, &d, k, 0);
     for (int p = 0; p < npeers; p++) {
-      snprintf(name[1 + p], sizeof name[1 + p], "%s, %d %s", env->peers[p].proto->name, k,
-               conns);
+      snprintf(name[1 + p], sizeof name[1 + p], "%s, %s", env->peers[p].proto->name, conns);
       rounds_add(r, name[1 + p], raw_many_drive, &peers[p], k, 0);
     }
     if ((rc = rounds_run(r)) == 0) {
@@ -136,7 +135,7 @@ static int at(const group_env *env, int k) {
         report_point(env->rep, "scale", env->peers[p].proto->name, k, per_second(r, 1 + p));
         report_row(env->rep, "scale", r, 0, 1 + p);
       }
-      report_note(env->rep, "%d connections: shmbufd RSS %ld kB, %d fds", k,
+      report_note(env->rep, "%s: shmbufd RSS %ld kB, %d fds", conns,
                   proc_rss_kb(env->daemon->pid), proc_fd_count(env->daemon->pid));
     }
   }
