@@ -20,29 +20,6 @@ static ProtobufCBinaryData encoding_bytes(const char *name) {
   return (ProtobufCBinaryData){name ? strlen(name) : 0, (uint8_t *)name};
 }
 
-/* Makes a handle for a buffer reply. Returns 0 or a negative errno (the daemon's buffer is
- * given back then). */
-static int adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
-  handle_backing *bk;
-  const char *why;
-  int rc = handle_backing_of(&c->slabs, b, &bk, &why);
-  if (rc == -EPROTO)
-    return wire_broken(&c->wire, rc, why);
-  if (rc < 0) {
-    local_release(c, b->buffer);
-    return rc;
-  }
-  shmbuf_buf *v = handle_view(&c->handles, c, bk, bk->ab ? bk->ab + b->byte_offset : NULL,
-                              b->length, b->byte_offset);
-  if (v == NULL) {
-    local_release(c, b->buffer);
-    handle_backing_free(&c->slabs, bk);
-    return -ENOMEM;
-  }
-  *out = v;
-  return 0;
-}
-
 /* flight_call() for a request that takes memory: when the daemon has none left, what this
  * client holds ahead of need (which counts against its limits too) is given back and the
  * request is made once more. */
@@ -61,7 +38,7 @@ static int make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
   int rc = call_room(c, q, &r);
   if (rc < 0)
     return rc;
-  rc = adopt(c, r->buffer, out);
+  rc = local_adopt(c, r->buffer, out);
   wire_reply_free(r);
   return rc;
 }
@@ -366,7 +343,7 @@ static void adopt_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
   else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
     out->status = flight_error(r->error);
   else
-    out->status = adopt(c, r->buffer, &out->ready);
+    out->status = local_adopt(c, r->buffer, &out->ready);
   if (out->status < 0)
     out->ready = NULL;
   if (r)

@@ -98,6 +98,12 @@ static Shmbufwire__Reply__ResultCase answer_to(Shmbufwire__Request__OpCase op) {
     return SHMBUFWIRE__REPLY__RESULT_RELEASED;
   case SHMBUFWIRE__REQUEST__OP_STATS:
     return SHMBUFWIRE__REPLY__RESULT_STATS;
+  case SHMBUFWIRE__REQUEST__OP_SHARE:
+    return SHMBUFWIRE__REPLY__RESULT_SHARED;
+  case SHMBUFWIRE__REQUEST__OP_UNSHARE:
+    return SHMBUFWIRE__REPLY__RESULT_DONE;
+  case SHMBUFWIRE__REQUEST__OP_LIST_SHARES:
+    return SHMBUFWIRE__REPLY__RESULT_SHARES;
   default:
     return SHMBUFWIRE__REPLY__RESULT_BUFFER;
   }
@@ -109,30 +115,44 @@ int flight_error(const Shmbufwire__Error *e) {
   return errors_fail(e->errnum, e->code, "%s", e->message);
 }
 
+Shmbufwire__Buffer *flight_buffer_of(const Shmbufwire__Reply *r) {
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+    return r->buffer;
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_SHARED && r->shared->buffer)
+    return r->shared->buffer;
+  return NULL;
+}
+
 /* Maps the slab a buffer reply brings, taking its fd now: fds arrive in reply order. */
 static int map_reply_slab(flight *f, Shmbufwire__Reply *r) {
-  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_BUFFER || r->buffer->slab_size == 0)
+  Shmbufwire__Buffer *b = flight_buffer_of(r);
+  if (b == NULL || b->slab_size == 0)
     return 0;
-  if (r->buffer->slab == 0)
+  if (b->slab == 0)
     return wire_broken(f->w, -EPROTO, "a descriptor came for no slab");
   const char *why;
   int fd, rc = wire_take_fd(f->w, &fd);
   if (rc < 0)
     return rc;
-  rc = slabs_map(f->slabs, r->buffer->slab, r->buffer->slab_size, fd, &why);
+  rc = slabs_map(f->slabs, b->slab, b->slab_size, b->read_only, b->shared, fd, &why);
   if (rc < 0)
     return wire_broken(f->w, rc, why);
-  r->buffer->slab_size = 0; /* mapped: what settles it only looks the slab up */
+  b->slab_size = 0; /* mapped: what settles it only looks the slab up */
   return 0;
 }
 
-/* Unmaps the slabs a Released reply retires. */
+/* Unmaps the slabs a reply retires: every reply says which (a daemon that only says it in
+ * Released replies, the same list, is understood too). */
 static int retire_slabs(flight *f, const Shmbufwire__Reply *r) {
-  if (r->result_case != SHMBUFWIRE__REPLY__RESULT_RELEASED)
-    return 0;
-  for (size_t k = 0; k < r->released->n_retired_slabs; k++) {
+  const uint32_t *ids = r->retired_slabs;
+  size_t n = r->n_retired_slabs;
+  if (n == 0 && r->result_case == SHMBUFWIRE__REPLY__RESULT_RELEASED) {
+    ids = r->released->retired_slabs;
+    n = r->released->n_retired_slabs;
+  }
+  for (size_t k = 0; k < n; k++) {
     const char *why;
-    if (slabs_retire(f->slabs, r->released->retired_slabs[k], &why) < 0)
+    if (slabs_retire(f->slabs, ids[k], &why) < 0)
       return wire_broken(f->w, -EPROTO, why);
   }
   return 0;

@@ -94,6 +94,9 @@ int flight_process(flight *f);
  * callback has run. Returns 0 or a negative errno. */
 int flight_wait(flight *f);
 
+/* The buffer a reply describes (a Buffer, or a Shared reply's), or NULL. */
+Shmbufwire__Buffer *flight_buffer_of(const Shmbufwire__Reply *r);
+
 /* Requests still waiting for their replies. */
 static inline size_t flight_waiting(const flight *f) { return f->waiting; }
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "errors.h"
 
@@ -34,9 +35,22 @@ int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing
   uint64_t key = b->slab ? (uint64_t)b->slab << 40 | b->ab_offset : 1ull << 63 | b->buffer;
   *bk = (handle_backing){.id = b->buffer, .slab = b->slab, .ab = ab, .ab_length = b->ab_length,
                          .ab_key = key, .byte_offset = b->byte_offset, .length = b->length,
-                         .pooled = b->pooled};
+                         .pooled = b->pooled, .shared = b->shared, .read_only = b->read_only,
+                         .sealed = b->sealed};
   if (b->slab)
     slabs_ref(t, b->slab);
+  *out = bk;
+  return 0;
+}
+
+int handle_backing_mapped(uint8_t *map, uint64_t size, uint64_t ab_length, bool read_only,
+                          bool sealed, uint64_t key, handle_backing **out) {
+  handle_backing *bk = malloc(sizeof *bk);
+  if (bk == NULL)
+    return errors_no_memory();
+  *bk = (handle_backing){.ab = map, .ab_length = ab_length, .ab_key = key, .length = ab_length,
+                         .shared = true, .read_only = read_only, .sealed = sealed, .own_map = map,
+                         .own_size = size};
   *out = bk;
   return 0;
 }
@@ -44,7 +58,28 @@ int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing
 void handle_backing_free(slab_table *t, handle_backing *bk) {
   if (bk->slab)
     slabs_unref(t, bk->slab);
+  if (bk->own_map)
+    munmap(bk->own_map, bk->own_size);
   free(bk);
+}
+
+void handle_move_views(handle_set *h, handle_backing *from, handle_backing *to) {
+  for (shmbuf_buf *b = h->live; b; b = b->next)
+    if (b->bk == from) {
+      b->data = b->data ? to->ab + (b->data - from->ab) : NULL;
+      b->bk = to;
+      from->refs--;
+      to->refs++;
+    }
+}
+
+handle_backing *handle_move_view(shmbuf_buf *b, handle_backing *to, size_t byte_offset) {
+  handle_backing *from = b->bk;
+  b->bk = to;
+  b->data = to->ab ? to->ab + byte_offset : NULL;
+  b->byte_offset = byte_offset;
+  to->refs++;
+  return from;
 }
 
 shmbuf_buf *handle_view(handle_set *h, shmbuf_client *c, handle_backing *bk, uint8_t *data,

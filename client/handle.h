@@ -25,6 +25,11 @@ typedef struct handle_backing {
   uint64_t byte_offset, length; /* the daemon buffer's own range in the ArrayBuffer */
   uint32_t refs;      /* views, plus one while it is the current pool */
   bool pooled;
+  bool shared;        /* in an object other processes may map: never kept for reuse */
+  bool read_only;     /* mapped PROT_READ */
+  bool sealed;        /* no process can write it */
+  uint8_t *own_map;   /* a mapping of its own (an fd handed over by another process), or NULL */
+  uint64_t own_size;
 } handle_backing;
 
 struct shmbuf_buf {
@@ -51,8 +56,23 @@ typedef struct handle_set {
 int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
                       const char **why);
 
-/* Frees bk, which no view uses any more, and uncounts it from its slab. */
+/* The backing for an object another process handed over by fd: `map` (`size` bytes, mapped
+ * by the caller), which it unmaps when freed. No references yet. Returns 0 or -ENOMEM
+ * (recorded; the mapping is the caller's again then). */
+int handle_backing_mapped(uint8_t *map, uint64_t size, uint64_t ab_length, bool read_only,
+                          bool sealed, uint64_t key, handle_backing **out);
+
+/* Frees bk, which no view uses any more, and uncounts it from its slab (or unmaps its own
+ * mapping). */
 void handle_backing_free(slab_table *t, handle_backing *bk);
+
+/* Moves every view of `from` onto `to`, each at the same place in its ArrayBuffer (they move
+ * their references along). */
+void handle_move_views(handle_set *h, handle_backing *from, handle_backing *to);
+
+/* Moves one view onto `to`, `byte_offset` into its ArrayBuffer (it moves its reference along:
+ * the caller drops the one it had on its old backing, returned). */
+handle_backing *handle_move_view(shmbuf_buf *b, handle_backing *to, size_t byte_offset);
 
 /* A new view on bk (taking a reference), linked among the live handles. Returns it, or NULL
  * (out of memory, recorded). */

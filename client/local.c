@@ -27,6 +27,27 @@ void local_release(shmbuf_client *c, uint64_t id) {
     wire_flush(&c->wire);
 }
 
+int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
+  handle_backing *bk;
+  const char *why;
+  int rc = handle_backing_of(&c->slabs, b, &bk, &why);
+  if (rc == -EPROTO)
+    return wire_broken(&c->wire, rc, why);
+  if (rc < 0) {
+    local_release(c, b->buffer);
+    return rc;
+  }
+  shmbuf_buf *v = handle_view(&c->handles, c, bk, bk->ab ? bk->ab + b->byte_offset : NULL,
+                              b->length, b->byte_offset);
+  if (v == NULL) {
+    local_release(c, b->buffer);
+    handle_backing_free(&c->slabs, bk);
+    return -ENOMEM;
+  }
+  *out = v;
+  return 0;
+}
+
 /* ---- released dedicated ArrayBuffers --------------------------------------------------------- */
 
 static void cache_remove(local_state *l, size_t i) {
@@ -56,7 +77,7 @@ static void cache_drop(shmbuf_client *c) {
 /* Keeps bk (no references left) for reuse when it is worth it. Returns true if kept. */
 static bool cache_keep(shmbuf_client *c, handle_backing *bk) {
   local_state *l = &c->local;
-  if ((c->flags & SHMBUF_THIN) || c->wire.broken || bk->pooled || bk->ab == NULL ||
+  if ((c->flags & SHMBUF_THIN) || c->wire.broken || bk->pooled || bk->shared || bk->ab == NULL ||
       bk->ab_length < LOCAL_CACHE_MIN || bk->ab_length > LOCAL_CACHE_BYTES ||
       bk->byte_offset != 0 || bk->length != bk->ab_length)
     return false;

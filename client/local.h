@@ -55,6 +55,11 @@ shmbuf_buf *local_cache_take(shmbuf_client *c, uint64_t ab_length);
  * it, or the daemon is told (without waiting) and bk is freed. */
 void local_unref(shmbuf_client *c, handle_backing *bk);
 
+/* Makes a handle for a buffer reply the daemon sent. Returns 0 or a negative errno (the
+ * daemon's buffer is given back then; a reply pointing outside its slab breaks the
+ * connection). */
+int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out);
+
 /* Tells the daemon that its buffer id is no longer used, without waiting for the answer. */
 void local_release(shmbuf_client *c, uint64_t id);
 

@@ -20,7 +20,8 @@
 
 /* Why the daemon's announcement of slab id, of `size` bytes in fd, cannot be believed, or
  * NULL. */
-static const char *false_claim(const slab_table *t, uint32_t id, uint64_t size, int fd) {
+static const char *false_claim(const slab_table *t, uint32_t id, uint64_t size, bool read_only,
+                               int fd) {
   struct stat st;
   int mode = fcntl(fd, F_GETFL);
   if (id == 0 || id > MAX_SLAB_ID)
@@ -31,15 +32,17 @@ static const char *false_claim(const slab_table *t, uint32_t id, uint64_t size, 
     return "a retired slab announced again";
   if (size > MAX_SLAB_SIZE)
     return "a slab too big to be true";
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || mode < 0 || (mode & O_ACCMODE) != O_RDWR)
-    return "a slab descriptor that is not read-write shared memory";
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || mode < 0 ||
+      ((mode & O_ACCMODE) != O_RDWR && !(read_only && (mode & O_ACCMODE) == O_RDONLY)))
+    return "a slab descriptor that is not shared memory open as announced";
   if ((uint64_t)st.st_size < size) /* mapping past the object's end would raise SIGBUS */
     return "a slab smaller than announced";
   return NULL;
 }
 
-int slabs_map(slab_table *t, uint32_t id, uint64_t size, int fd, const char **why) {
-  if ((*why = false_claim(t, id, size, fd)) != NULL) {
+int slabs_map(slab_table *t, uint32_t id, uint64_t size, bool read_only, bool keep, int fd,
+              const char **why) {
+  if ((*why = false_claim(t, id, size, read_only, fd)) != NULL) {
     close(fd);
     return -EPROTO;
   }
@@ -55,14 +58,15 @@ int slabs_map(slab_table *t, uint32_t id, uint64_t size, int fd, const char **wh
     t->v = v;
     t->n = n;
   }
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void *p = mmap(NULL, size, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   int err = errno;
-  close(fd); /* the mapping keeps the object alive */
+  if (p == MAP_FAILED || !keep) /* the mapping keeps the object alive */
+    close(fd);
   if (p == MAP_FAILED) {
     *why = "cannot map a slab";
     return err == ENOMEM ? -ENOMEM : -EPROTO;
   }
-  t->v[id] = (slab_map){.base = p, .size = size};
+  t->v[id] = (slab_map){.base = p, .size = size, .read_only = read_only, .fd = keep ? fd : -1};
   return 0;
 }
 
@@ -85,14 +89,23 @@ int slabs_retire(slab_table *t, uint32_t id, const char **why) {
     return -EPROTO;
   }
   munmap(s->base, s->size);
-  *s = (slab_map){.retired = true};
+  if (s->fd >= 0)
+    close(s->fd);
+  *s = (slab_map){.retired = true, .fd = -1};
   return 0;
+}
+
+int slabs_fd(const slab_table *t, uint32_t id) {
+  return id < t->n && t->v[id].base ? t->v[id].fd : -1;
 }
 
 void slabs_fini(slab_table *t) {
   for (uint32_t i = 0; i < t->n; i++)
-    if (t->v[i].base)
+    if (t->v[i].base) {
       munmap(t->v[i].base, t->v[i].size);
+      if (t->v[i].fd >= 0)
+        close(t->v[i].fd);
+    }
   free(t->v);
   *t = (slab_table){0};
 }

@@ -24,17 +24,22 @@
 
 /* ---- the dispatcher ---------------------------------------------------------------------- */
 
-void dispatch_init(dispatcher *d, session_books *books) {
+void dispatch_init(dispatcher *d, session_books *books, share_registry *shares) {
   memset(d, 0, sizeof *d);
   d->books = books;
+  d->shares = shares;
   sb_arena_init(&d->arena);
 }
 
 void dispatch_fini(dispatcher *d) {
   sb_arena_reset(&d->arena);
   free(d->scratch);
+  free(d->infos);
+  free(d->info_ptrs);
   d->scratch = NULL;
-  d->cap_scratch = 0;
+  d->infos = NULL;
+  d->info_ptrs = NULL;
+  d->cap_scratch = d->cap_infos = d->ninfos = 0;
 }
 
 static uint8_t *scratch(dispatcher *d, size_t n) {
@@ -131,10 +136,10 @@ static int alloc_failed(conn_session *s, int rc, sb_error *e) {
                     why);
 }
 
-/* A buffer reply for v, with an fd of the peer's own when its slab is new to the peer.
- * Returns 0, or a negative errno (no fd to spare) after giving the buffer back. */
-static int reply_buffer(conn_session *s, dispatch_reply *r, const heap_view *v) {
-  Shmbufwire__Buffer *b = &r->u.buffer;
+/* Describes v in b, with an fd of the peer's own when its slab is new to the peer (read-only
+ * when the peer may only read it). Returns 0, or a negative errno (no fd to spare) after
+ * giving the buffer back. */
+static int describe(conn_session *s, dispatch_reply *r, const heap_view *v, Shmbufwire__Buffer *b) {
   shmbufwire__buffer__init(b);
   b->buffer = v->id;
   b->byte_offset = v->byte_offset;
@@ -144,8 +149,10 @@ static int reply_buffer(conn_session *s, dispatch_reply *r, const heap_view *v) 
   if (v->seg) {
     b->slab = v->seg->id;
     b->ab_offset = v->ab_offset;
+    b->read_only = b->sealed = v->seg->read_only; /* (an import may say otherwise: its caller) */
+    b->shared = v->seg->shared != NULL;
     if (!v->seg->announced) {
-      int rc = segment_open_for_peer(v->seg->fd, true, &r->fd);
+      int rc = segment_open_for_peer(v->seg->fd, !v->seg->read_only, &r->fd);
       if (rc < 0) {
         heap_release(&s->heap, v->id);
         return alloc_failed(s, rc, &r->err);
@@ -154,9 +161,17 @@ static int reply_buffer(conn_session *s, dispatch_reply *r, const heap_view *v) 
       b->slab_size = v->seg->size;
     }
   }
-  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_BUFFER;
-  r->msg.buffer = b;
   return 0;
+}
+
+/* A buffer reply for v (see describe()). */
+static int reply_buffer(conn_session *s, dispatch_reply *r, const heap_view *v) {
+  int rc = describe(s, r, v, &r->u.buffer);
+  if (rc == 0) {
+    r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_BUFFER;
+    r->msg.buffer = &r->u.buffer;
+  }
+  return rc;
 }
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
@@ -230,6 +245,23 @@ static int job_slice(dispatch_job *j, uint64_t budget) {
   return rc;
 }
 
+/* A job that failed: its buffer is given back, and r is the error reply instead. */
+static int job_failed(conn_session *s, dispatch_job *j, int rc, dispatch_reply *r) {
+  uint64_t request = j->request;
+  session_tally tally = session_tally_of(s);
+  heap_release(&s->heap, j->buffer);
+  session_account(s, tally);
+  dispatch_job_drop(j);
+  reply_reset(r);
+  r->msg.id = request;
+  s->refusal = NULL;
+  alloc_failed(s, rc, &r->err);
+  reply_error(r);
+  r->msg.retired_slabs = session_retired_tell(s, &r->msg.n_retired_slabs);
+  s->books->t.errors_total++;
+  return rc;
+}
+
 int dispatch_job_run(dispatcher *d, conn_session *s, dispatch_job *j, uint64_t budget,
                      dispatch_reply *r) {
   (void)d;
@@ -240,22 +272,12 @@ int dispatch_job_run(dispatcher *d, conn_session *s, dispatch_job *j, uint64_t b
     uint64_t before = j->reserved + j->done;
     int rc = job_slice(j, budget - spent);
     spent += j->reserved + j->done - before;
-    if (rc < 0) {
-      uint64_t request = j->request;
-      session_tally tally = session_tally_of(s);
-      heap_release(&s->heap, j->buffer);
-      session_account(s, tally);
-      dispatch_job_drop(j);
-      reply_reset(r);
-      r->msg.id = request;
-      s->refusal = NULL;
-      alloc_failed(s, rc, &r->err);
-      reply_error(r);
-      r->msg.retired_slabs = session_retired_tell(s, &r->msg.n_retired_slabs);
-      s->books->t.errors_total++;
-      return rc;
-    }
+    if (rc < 0)
+      return job_failed(s, j, rc, r);
   }
+  int rc = j->seal ? share_seal(j->seal) : 0; /* nobody maps the fresh copy yet */
+  if (rc < 0)
+    return job_failed(s, j, rc, r);
   dispatch_job_drop(j);
   return 1;
 }
@@ -475,7 +497,7 @@ static void add_counter(dispatch_reply *r, const char *name, uint64_t value, boo
   r->counter_ptrs[i] = c;
 }
 
-static void op_stats(conn_session *s, dispatch_reply *r) {
+static void op_stats(dispatcher *d, conn_session *s, dispatch_reply *r) {
   session_measure_all(s->books);
   const session_totals *t = &s->books->t;
   const session_limits *l = &s->books->limits;
@@ -503,6 +525,12 @@ static void op_stats(conn_session *s, dispatch_reply *r) {
   add_counter(r, "errors_total", t->errors_total, false, "Requests answered with an error");
   add_counter(r, "enospc_total", t->enospc_total, false,
               "Allocations the system had no shared memory for");
+  uint64_t shares, imports, shared;
+  share_counts(d->shares, &shares, &imports, &shared);
+  add_counter(r, "shares", shares, true, "Live share tokens");
+  add_counter(r, "imports", imports, true, "Shared objects mapped by a connection that did not "
+              "export them");
+  add_counter(r, "shared_bytes", shared, true, "Shared objects, each charged to one party");
   add_counter(r, "session_buffers", s->heap.buffers, true, "Live buffers of this connection");
   add_counter(r, "session_reserved_bytes", s->heap.slab.reserved, true,
               "Bytes reserved by this connection");
@@ -550,10 +578,165 @@ static void op_release(conn_session *s, uint64_t id, dispatch_reply *r) {
   r->msg.released = &r->u.released;
 }
 
+/* ---- sharing ------------------------------------------------------------------------------ */
+
+static int token_error(sb_error *e) {
+  return sb_err_set(e, -ENOENT, "ERR_SHMBUF_TOKEN",
+                    "The token names no share this connection may import");
+}
+
+/* Where share_place() put a range, and the job that fills the new object when there is one. */
+static int place(dispatcher *d, conn_session *s, const Shmbufwire__ShareRange *q, bool seal,
+                 heap_view *v, dispatch_job *j, sb_error *e) {
+  share_copy copy;
+  if (q == NULL)
+    return sb_err_set(e, -EINVAL, "ERR_INVALID_ARG_TYPE",
+                      "The \"range\" argument must be given. Received undefined");
+  int rc = share_place(d->shares, s, q->buffer, q->ab_offset, q->ab_length, q->byte_offset,
+                       q->length, seal, v, &copy);
+  if (rc == -ENOENT) {
+    char shown[32];
+    snprintf(shown, sizeof shown, "%llu", (unsigned long long)q->buffer);
+    return sb_err_arg_value(e, -ENOENT, "buffer", shown);
+  }
+  if (rc == -ERANGE)
+    return sb_err_bounds(e, NULL);
+  if (rc < 0)
+    return alloc_failed(s, rc, e);
+  if (copy.dst >= 0) /* a new object, filled (and sealed) before anyone sees it */
+    *j = (dispatch_job){.kind = DISPATCH_JOB_COPY, .seal = copy.seal, .buffer = v->id,
+                        .dst = copy.dst, .src = copy.src, .src_off = copy.src_off,
+                        .reserve = copy.reserve, .len = copy.len};
+  return 0;
+}
+
+static void op_share(dispatcher *d, conn_session *s, const Shmbufwire__Share *q, dispatch_reply *r) {
+  heap_view v;
+  dispatch_job *j = &r->job;
+  int rc = place(d, s, q->range, q->sealed, &v, j, &r->err);
+  if (rc < 0) {
+    reply_error(r);
+    return;
+  }
+  r->token[0] = '\0';
+  unsigned flags = (q->writable ? SHARE_WRITABLE : 0) | (q->single_use ? SHARE_SINGLE_USE : 0) |
+                   (q->persist ? SHARE_PERSIST : 0);
+  share_rights rights = {q->allow_uids, q->n_allow_uids, q->allow_gids, q->n_allow_gids};
+  rc = share_publish(d->shares, s, v.id, flags, q->ttl_ms, &rights, d->now_ms, r->token);
+  if (rc == 0)
+    rc = describe(s, r, &v, &r->buffer);
+  if (rc < 0) {
+    if (r->token[0]) /* published, but the exporter will never hear of it */
+      share_revoke(d->shares, s->user->uid, r->token);
+    if (j->kind != DISPATCH_JOB_NONE) /* the new buffer goes; a handed-over one stays put */
+      heap_release(&s->heap, v.id);
+    dispatch_job_drop(j);
+    if (rc == -EINVAL)
+      sb_err_set(&r->err, rc, "ERR_INVALID_ARG_VALUE",
+                 "The argument 'ttl_ms' is invalid. A share that persists needs a TTL");
+    else if (r->err.message == NULL)
+      alloc_failed(s, rc, &r->err);
+    reply_error(r);
+    return;
+  }
+  if (j->kind != DISPATCH_JOB_NONE)
+    j->request = r->msg.id;
+  shmbufwire__shared__init(&r->u.shared);
+  r->u.shared.token = r->token;
+  r->u.shared.buffer = &r->buffer;
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_SHARED;
+  r->msg.shared = &r->u.shared;
+}
+
+static void op_seal(dispatcher *d, conn_session *s, const Shmbufwire__Seal *q, dispatch_reply *r) {
+  heap_view v;
+  dispatch_job *j = &r->job;
+  if (place(d, s, q->range, true, &v, j, &r->err) < 0 || reply_buffer(s, r, &v) < 0) {
+    dispatch_job_drop(j);
+    reply_error(r);
+    return;
+  }
+  r->u.buffer.read_only = r->u.buffer.sealed = true;
+  if (j->kind != DISPATCH_JOB_NONE)
+    j->request = r->msg.id;
+}
+
+static void op_import(dispatcher *d, conn_session *s, const char *token, dispatch_reply *r) {
+  heap_view v;
+  bool read_only, sealed;
+  int rc = share_import(d->shares, s, s->user->uid, s->gid, token ? token : "", d->now_ms, &v,
+                        &read_only, &sealed);
+  if (rc == -ENOENT)
+    token_error(&r->err);
+  else if (rc < 0)
+    alloc_failed(s, rc, &r->err);
+  if (rc < 0 || reply_buffer(s, r, &v) < 0) {
+    reply_error(r);
+    return;
+  }
+  r->u.buffer.read_only = read_only;
+  r->u.buffer.sealed = sealed;
+}
+
+static void op_unshare(dispatcher *d, conn_session *s, const char *token, dispatch_reply *r) {
+  if (share_revoke(d->shares, s->user->uid, token ? token : "") < 0) {
+    token_error(&r->err);
+    reply_error(r);
+    return;
+  }
+  shmbufwire__done__init(&r->u.done);
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_DONE;
+  r->msg.done = &r->u.done;
+}
+
+static void add_share(void *arg, const share_info *i) {
+  dispatcher *d = arg;
+  if (d->ninfos == d->cap_infos) {
+    size_t cap = d->cap_infos ? d->cap_infos * 2 : 16;
+    Shmbufwire__ShareInfo *infos = realloc(d->infos, cap * sizeof *infos);
+    Shmbufwire__ShareInfo **ptrs = infos ? realloc(d->info_ptrs, cap * sizeof *ptrs) : NULL;
+    if (ptrs == NULL) { /* out of memory: the list is cut, which the count shows */
+      if (infos)
+        d->infos = infos;
+      return;
+    }
+    d->infos = infos;
+    d->info_ptrs = ptrs;
+    d->cap_infos = cap;
+  }
+  Shmbufwire__ShareInfo *o = &d->infos[d->ninfos];
+  shmbufwire__share_info__init(o);
+  o->token = (char *)(i->token ? i->token : "");
+  o->uid = (uint32_t)i->uid;
+  o->pid = (int32_t)i->pid;
+  o->length = i->length;
+  o->writable = i->flags & SHARE_WRITABLE;
+  o->sealed = i->sealed;
+  o->single_use = i->flags & SHARE_SINGLE_USE;
+  o->persist = i->flags & SHARE_PERSIST;
+  o->importers = i->importers;
+  o->age_ms = i->age_ms;
+  o->ttl_ms = i->ttl_ms;
+  d->ninfos++;
+}
+
+static void op_list_shares(dispatcher *d, conn_session *s, dispatch_reply *r) {
+  d->ninfos = 0;
+  share_list(d->shares, s->user->uid, d->now_ms, add_share, d);
+  for (size_t i = 0; i < d->ninfos; i++) /* the array is final now */
+    d->info_ptrs[i] = &d->infos[i];
+  shmbufwire__share_list__init(&r->u.shares);
+  r->u.shares.shares = d->info_ptrs;
+  r->u.shares.n_shares = d->ninfos;
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_SHARES;
+  r->msg.shares = &r->u.shares;
+}
+
 static bool makes_buffer(Shmbufwire__Request__OpCase op) {
   return op == SHMBUFWIRE__REQUEST__OP_ALLOC || op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE ||
          op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW || op == SHMBUFWIRE__REQUEST__OP_FROM ||
-         op == SHMBUFWIRE__REQUEST__OP_LEASE;
+         op == SHMBUFWIRE__REQUEST__OP_LEASE || op == SHMBUFWIRE__REQUEST__OP_SHARE ||
+         op == SHMBUFWIRE__REQUEST__OP_SEAL || op == SHMBUFWIRE__REQUEST__OP_IMPORT;
 }
 
 static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, dispatch_reply *r) {
@@ -571,10 +754,25 @@ static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, di
     op_hello(s, q->hello, r);
     return;
   case SHMBUFWIRE__REQUEST__OP_STATS:
-    op_stats(s, r);
+    op_stats(d, s, r);
     return;
   case SHMBUFWIRE__REQUEST__OP_RELEASE:
     op_release(s, q->release->buffer, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_SHARE:
+    op_share(d, s, q->share, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_SEAL:
+    op_seal(d, s, q->seal, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_IMPORT:
+    op_import(d, s, q->import->token, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_UNSHARE:
+    op_unshare(d, s, q->unshare->token, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_LIST_SHARES:
+    op_list_shares(d, s, r);
     return;
   case SHMBUFWIRE__REQUEST__OP_ALLOC:
     rc = op_alloc(d, s, q->alloc, &v, j, &r->err);

@@ -16,16 +16,21 @@
 #include "frame.h"
 #include "node.h"
 #include "session.h"
+#include "share.h"
 #include "shmbuf.pb-c.h"
 
 /* What every request is handled with: the books (limits and totals) and the scratch space of
  * the one request being handled. */
 typedef struct dispatcher {
   session_books *books;
+  share_registry *shares;
+  uint64_t now_ms;    /* the time requests are handled at (its owner's clock, kept current) */
   sb_arena arena;     /* what the request being handled unpacks into */
   uint8_t *scratch;   /* encode buffer, kept between requests while small */
   size_t cap_scratch;
-  uint64_t started_ms; /* when the daemon started, for uptime (set by its owner) */
+  Shmbufwire__ShareInfo *infos; /* a list of shares being answered */
+  Shmbufwire__ShareInfo **info_ptrs;
+  size_t ninfos, cap_infos;
 } dispatcher;
 
 #define DISPATCH_MAX_COUNTERS 32
@@ -42,6 +47,7 @@ typedef enum dispatch_job_kind {
 
 typedef struct dispatch_job {
   dispatch_job_kind kind;
+  share_object *seal;   /* sealed once filled */
   uint64_t request;     /* the request's id, for the error reply if the job fails */
   uint64_t buffer;      /* the buffer it makes, given back if the job fails */
   int dst, src;
@@ -61,7 +67,12 @@ typedef struct dispatch_reply {
     Shmbufwire__Error error;
     Shmbufwire__Released released;
     Shmbufwire__StatsReply stats;
+    Shmbufwire__Shared shared;
+    Shmbufwire__Done done;
+    Shmbufwire__ShareList shares;
   } u;
+  Shmbufwire__Buffer buffer; /* a Shared reply's */
+  char token[SHARE_TOKEN_LEN + 1];
   sb_error err;
   Shmbufwire__Counter counters[DISPATCH_MAX_COUNTERS];
   Shmbufwire__Counter *counter_ptrs[DISPATCH_MAX_COUNTERS];
@@ -70,8 +81,8 @@ typedef struct dispatch_reply {
   dispatch_job job; /* kind NONE, or the work to finish before the reply goes (owned) */
 } dispatch_reply;
 
-/* Sets up the dispatcher for sessions that report to `books`. */
-void dispatch_init(dispatcher *d, session_books *books);
+/* Sets up the dispatcher for sessions that report to `books`, with their shares in `shares`. */
+void dispatch_init(dispatcher *d, session_books *books, share_registry *shares);
 
 /* Frees what the dispatcher keeps between requests. */
 void dispatch_fini(dispatcher *d);

@@ -20,6 +20,7 @@ struct heap_slot {
   uint64_t off;       /* dedicated: ArrayBuffer offset in seg; pooled: byte offset in pool */
   uint64_t length;
   uint64_t ab_length; /* dedicated */
+  uint64_t view;      /* dedicated: the buffer's byteOffset in its ArrayBuffer */
   uint32_t gen;       /* bumped on release, so stale ids miss */
   uint8_t kind;
   bool pooled;        /* dedicated, shown as pooled (a leased pool) */
@@ -124,7 +125,7 @@ static void view_of(const buffer_heap *h, const heap_slot *s, uint64_t index, he
   case SLOT_DEDICATED:
     v->seg = s->u.seg;
     v->ab_offset = s->off;
-    v->byte_offset = 0;
+    v->byte_offset = s->view;
     v->ab_length = s->ab_length;
     v->pooled = s->pooled;
     break;
@@ -160,6 +161,7 @@ int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, unsigned
     return rc;
   }
   s->ab_length = ab_length;
+  s->view = 0;
   s->pooled = pooled;
   h->pools += pooled; /* a leased pool is one of this connection's pools */
   slot_commit(h, s, index, SLOT_DEDICATED, length, out);
@@ -251,4 +253,29 @@ int heap_release(buffer_heap *h, uint64_t id) {
   h->bytes -= s->length;
   slot_put(h, s, index);
   return 0;
+}
+
+int heap_adopt(buffer_heap *h, slab_seg *seg, uint64_t ab_length, uint64_t byte_offset,
+               uint64_t length, heap_view *out) {
+  uint64_t index;
+  int rc;
+  heap_slot *s = slot_new(h, &index, &rc);
+  if (s == NULL)
+    return rc;
+  s->u.seg = seg;
+  s->off = 0;
+  s->ab_length = ab_length;
+  s->view = byte_offset;
+  s->pooled = false;
+  slot_commit(h, s, index, SLOT_DEDICATED, length, out);
+  return 0;
+}
+
+slab_seg *heap_own_segment(const buffer_heap *h, uint64_t id) {
+  uint64_t index;
+  const heap_slot *s = slot_find(h, id, &index);
+  return s && s->kind == SLOT_DEDICATED && s->u.seg->solo && s->off == 0 &&
+                 s->u.seg->size == slab_chunk_size(s->ab_length)
+             ? s->u.seg
+             : NULL;
 }

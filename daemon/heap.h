@@ -74,6 +74,16 @@ int heap_get(const buffer_heap *h, uint64_t id, heap_view *out);
  * pool. Returns 0 or -ENOENT. */
 int heap_release(buffer_heap *h, uint64_t id);
 
+/* A buffer over a dedicated ArrayBuffer of ab_length bytes that fills `seg` (adopted with
+ * slab_adopt(); freeing the buffer frees the segment), its view at byte_offset, `length`
+ * long. Returns 0 or -ENOMEM. */
+int heap_adopt(buffer_heap *h, slab_seg *seg, uint64_t ab_length, uint64_t byte_offset,
+               uint64_t length, heap_view *out);
+
+/* The segment that buffer id's ArrayBuffer has to itself (a solo segment, or one adopted),
+ * or NULL when the ArrayBuffer shares its segment, or there is no such buffer. */
+slab_seg *heap_own_segment(const buffer_heap *h, uint64_t id);
+
 /* Where a view's first byte is in its segment. */
 static inline uint64_t heap_view_pos(const heap_view *v) { return v->ab_offset + v->byte_offset; }
 

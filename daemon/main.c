@@ -28,6 +28,7 @@ typedef struct app {
   uint64_t memory;     /* what the host lets the daemon use, read at start */
   uint64_t fds;        /* the daemon's fd limit, raised at start */
   session_books books;
+  share_registry *shares;
   dispatcher dispatch;
   server *server;
   systemd_notifier sd;
@@ -189,7 +190,11 @@ static int run(app *a, int argc, char **argv) {
   if (fd < 0)
     make_socket_dir(a->settings.socket);
   uv_loop_init(&a->loop);
-  dispatch_init(&a->dispatch, &a->books);
+  if (share_registry_init(&a->shares, &a->books) < 0) {
+    log_err("out of memory");
+    return 1;
+  }
+  dispatch_init(&a->dispatch, &a->books, a->shares);
   server_options o = options_from(&a->settings, fd);
   if (fd >= 0)
     o.path = inherited; /* for messages only: server never binds or unlinks an inherited socket */
@@ -221,6 +226,7 @@ int main(int argc, char **argv) {
   static app a;
   int status = run(&a, argc, argv);
   conf_free(&a.settings);
+  share_registry_free(a.shares);
   session_books_fini(&a.books);
   conf_source_free(&a.src);
   return status;

@@ -325,8 +325,10 @@ static void on_conn_closed(uv_handle_t *h) {
   sb_bytes_free(&c->held);
   /* A peer that went away gives everything back, even memory it may still map; a daemon
    * that is stopping leaves its peers their data. */
-  if (c->in_session)
+  if (c->in_session) {
+    share_session_gone(s->d->shares, &c->sess);
     session_fini(&c->sess, !s->shutting_down);
+  }
   s->input_bytes -= input_weight(c->in.cap);
   s->d->books->t.input = s->input_bytes;
   sb_bytes_free(&c->in);
@@ -446,6 +448,7 @@ static void conn_process(server_conn *c, bool all) {
       frame_violation(c, n);
       return;
     }
+    s->d->now_ms = uv_now(s->loop);
     dispatch_handle(s->d, &c->sess, payload, len, &s->reply);
     sb_bytes_consume(&c->in, (size_t)n);
     c->partial_ms = 0;
@@ -705,7 +708,7 @@ static void accept_one(server *s) {
     snprintf(why, sizeof why, "uid %u holds %u connections, the most one user may have",
              (unsigned)c->peer.uid, s->d->books->limits.user_max_connections);
     refuse(c, -EDQUOT, "ERR_SHMBUF_LIMIT", why);
-  } else if (session_init(&c->sess, s->d->books, c->peer.uid) < 0) {
+  } else if (session_init(&c->sess, s->d->books, c->peer.uid, c->peer.gid, c->peer.pid) < 0) {
     refuse(c, -ENOMEM, "ERR_SHMBUF_LIMIT", "the daemon is out of memory");
   } else {
     c->in_session = true;
@@ -784,6 +787,7 @@ static void on_sweep(uv_timer_t *t) {
   elapsed = elapsed < 2 * SWEEP_MS ? elapsed : 2 * SWEEP_MS;
   s->last_sweep = now;
   bool measure = ++s->sweeps % MEASURE_EVERY == 0;
+  share_expire(s->d->shares, now);
   for (server_conn *c = s->conns, *next; c; c = next) {
     next = c->next;
     sweep_one(c, now, elapsed, measure);
@@ -986,6 +990,7 @@ void server_shutdown(server *s, void (*done)(server *s, void *arg), void *arg) {
   if (s->shutting_down)
     return;
   s->shutting_down = true;
+  share_keep_memory(s->d->shares);
   s->done = done;
   s->done_arg = arg;
   uv_close((uv_handle_t *)&s->listener, on_own_closed);

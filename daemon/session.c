@@ -48,7 +48,7 @@ static session_user *user_join(session_books *b, uid_t uid) {
 
 /* Forgets a user that holds nothing any more. */
 static void user_leave(session_books *b, session_user *u) {
-  if (u->connections || u->reserved || u->buffers || u->slabs)
+  if (u->connections || u->reserved || u->buffers || u->slabs || u->shared || u->imported)
     return;
   for (size_t i = 0; i < b->nusers; i++)
     if (b->users[i] == u) {
@@ -70,19 +70,20 @@ void session_books_fini(session_books *b) {
 
 /* What a session, a user, the daemon are charged: shared memory plus bookkeeping. */
 static uint64_t conn_charged(const conn_session *s) {
-  return s->heap.slab.reserved + s->heap.buffers * SESSION_BUFFER_COST;
+  return s->heap.slab.reserved + s->shared + s->imported + s->heap.buffers * SESSION_BUFFER_COST;
 }
 
 static uint64_t user_charged(const session_user *u) {
-  return u->reserved + u->buffers * SESSION_BUFFER_COST;
+  return u->reserved + u->shared + u->imported + u->buffers * SESSION_BUFFER_COST;
 }
 
 static uint64_t all_charged(const session_totals *t) {
-  return t->reserved + t->buffers * SESSION_BUFFER_COST;
+  return t->reserved + t->shared + t->buffers * SESSION_BUFFER_COST;
 }
 
-/* Whether `more` bytes fit under every limit; the one that refuses says why. */
-static int admit_bytes(const conn_session *s, uint64_t more, const char **why) {
+/* Whether `more` bytes fit under every limit (the daemon's only when `global`); the one that
+ * refuses says why. */
+static int admit(const conn_session *s, uint64_t more, bool global, const char **why) {
   const session_limits *l = &s->books->limits;
   if (l->conn_max_bytes && conn_charged(s) + more > l->conn_max_bytes) {
     *why = "this connection's limit is reached";
@@ -92,7 +93,7 @@ static int admit_bytes(const conn_session *s, uint64_t more, const char **why) {
     *why = "this user's limit is reached";
     return -EDQUOT;
   }
-  if (l->max_memory && all_charged(&s->books->t) + more > l->max_memory) {
+  if (global && l->max_memory && all_charged(&s->books->t) + more > l->max_memory) {
     *why = "the daemon's memory limit is reached";
     return -ENOMEM;
   }
@@ -107,7 +108,7 @@ int session_admit_buffer(conn_session *s) {
     s->refusal = s->refusal_text;
     return -EDQUOT;
   }
-  return admit_bytes(s, SESSION_BUFFER_COST, &s->refusal);
+  return admit(s, SESSION_BUFFER_COST, true, &s->refusal);
 }
 
 static int create(void *ctx, uint64_t size, int *fd) {
@@ -127,7 +128,7 @@ static int create(void *ctx, uint64_t size, int *fd) {
 static int charge(void *ctx, int64_t bytes) {
   conn_session *s = ctx;
   if (bytes > 0) {
-    int rc = admit_bytes(s, (uint64_t)bytes, &s->refusal);
+    int rc = admit(s, (uint64_t)bytes, true, &s->refusal);
     if (rc < 0)
       return rc;
   }
@@ -151,6 +152,11 @@ static void retire(void *ctx, const slab_seg *seg) {
   s->retired[s->nretired++] = seg->id;
 }
 
+static void unshare(void *ctx, void *shared) {
+  conn_session *s = ctx;
+  s->books->unshare(s->books->registry, shared, s);
+}
+
 static const slab_ops shm_ops = {
     .create = create,
     .reserve = segment_reserve,
@@ -159,7 +165,29 @@ static const slab_ops shm_ops = {
     .destroy = segment_close,
     .charge = charge,
     .retire = retire,
+    .unshare = unshare,
 };
+
+int session_admit_shared(conn_session *s, uint64_t bytes, bool pay) {
+  return admit(s, bytes, pay, &s->refusal);
+}
+
+void session_user_pay(session_books *b, session_user *u, int64_t bytes) {
+  u->shared += (uint64_t)bytes;
+  b->t.shared += (uint64_t)bytes;
+  if (bytes < 0)
+    user_leave(b, u);
+}
+
+void session_pay(conn_session *s, int64_t bytes) {
+  s->shared += (uint64_t)bytes;
+  session_user_pay(s->books, s->user, bytes);
+}
+
+void session_import(conn_session *s, int64_t bytes) {
+  s->imported += (uint64_t)bytes;
+  s->user->imported += (uint64_t)bytes;
+}
 
 /* ---- sessions ---------------------------------------------------------------------------- */
 
@@ -180,8 +208,10 @@ void session_account(conn_session *s, session_tally before) {
   s->user->slabs += (uint32_t)(after.slabs - before.slabs);
 }
 
-int session_init(conn_session *s, session_books *b, uid_t uid) {
+int session_init(conn_session *s, session_books *b, uid_t uid, gid_t gid, pid_t pid) {
   memset(s, 0, sizeof *s);
+  s->gid = gid;
+  s->pid = pid;
   if ((s->user = user_join(b, uid)) == NULL)
     return -ENOMEM;
   s->books = b;
@@ -218,8 +248,8 @@ void session_fini(conn_session *s, bool punch) {
 uint64_t session_measure(conn_session *s) {
   uint64_t held = 0;
   for (const slab_seg *seg = s->heap.slab.segs; seg; seg = seg->next) {
-    uint64_t bytes;
-    if (segment_resident(seg->fd, &bytes) == 0)
+    uint64_t bytes; /* a shared object is wholly reserved, and not this session's to measure */
+    if (seg->shared == NULL && segment_resident(seg->fd, &bytes) == 0)
       held += bytes;
   }
   s->books->t.resident += held - s->resident;

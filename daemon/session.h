@@ -43,6 +43,7 @@ typedef struct session_limits {
 typedef struct session_totals {
   uint64_t connections, connections_total, refused_total;
   uint64_t buffers, bytes, pools, slabs, reserved, warm;
+  uint64_t shared;           /* shared objects (their whole size), each charged to one party */
   uint64_t resident;         /* what the kernel holds for all slabs, as last measured */
   uint64_t input;            /* what partly received requests hold (the server's count) */
   uint64_t requests_total, errors_total, enospc_total;
@@ -55,6 +56,8 @@ typedef struct session_user {
   uint32_t slabs;
   uint64_t reserved;         /* shared memory its sessions reserved */
   uint64_t buffers;          /* their live buffers */
+  uint64_t shared;           /* shared objects it pays for */
+  uint64_t imported;         /* shared objects its sessions map without paying for them */
 } session_user;
 
 typedef struct session_books {
@@ -63,15 +66,23 @@ typedef struct session_books {
   session_user **users;      /* the users with a connection or a charge */
   size_t nusers, cap_users;
   struct conn_session *sessions; /* every live session */
+  /* Told when a session stops mapping a shared object (set by the share registry). */
+  void (*unshare)(void *registry, void *object, struct conn_session *s);
+  void *registry;
 } session_books;
 
 typedef struct conn_session {
   session_books *books;
   session_user *user;
+  gid_t gid;           /* the peer's, as it connected */
+  pid_t pid;
+  bool leaving;        /* its connection is ending: it can take on nothing more */
   buffer_heap heap;
   uint32_t pool_size;  /* Buffer.poolSize, fixed when the session starts */
   uint32_t max_frame;  /* the frame limit its welcome announced (0: no welcome yet) */
   bool greeted;        /* the handshake is done */
+  uint64_t shared;     /* shared objects it pays for */
+  uint64_t imported;   /* shared objects it maps without paying for them */
   uint64_t resident;   /* what the kernel holds for its slabs, as last measured */
   const char *refusal; /* why memory was last refused, for the message */
   char refusal_text[96];
@@ -87,8 +98,8 @@ void session_books_fini(session_books *b);
 /* Whether uid holds as many connections as one user may. */
 bool session_user_full(const session_books *b, uid_t uid);
 
-/* Starts a session (one connection of uid) and counts it. Returns 0 or -ENOMEM. */
-int session_init(conn_session *s, session_books *b, uid_t uid);
+/* Starts a session (one connection of uid, gid and pid) and counts it. Returns 0 or -ENOMEM. */
+int session_init(conn_session *s, session_books *b, uid_t uid, gid_t gid, pid_t pid);
 
 /* Ends a session: frees everything it holds and takes it out of the totals and its user's
  * share. `punch` as in slab_owner_fini(). */
@@ -108,6 +119,22 @@ void session_account(conn_session *s, session_tally before);
 /* Whether one more buffer may be made: 0, or -EDQUOT (this connection's or its user's
  * limits) or -ENOMEM (the daemon's), with the limit that refused it in s->refusal. */
 int session_admit_buffer(conn_session *s);
+
+/* Shared objects. Each is charged to exactly one party (see share.h); an object a session
+ * maps without paying for it still counts against the session's and its user's limits (so
+ * that whoever may come to pay for it can), but not against the daemon's, which counts it
+ * once. */
+
+/* Whether the session may take on an object of `bytes` it would pay for (0, or -EDQUOT /
+ * -ENOMEM with s->refusal set), or only map (`pay` false: its own limits only). */
+int session_admit_shared(conn_session *s, uint64_t bytes, bool pay);
+
+/* The session (or user) starts (bytes > 0) or stops (< 0) paying for an object. */
+void session_pay(conn_session *s, int64_t bytes);
+void session_user_pay(session_books *b, session_user *u, int64_t bytes);
+
+/* The session starts (bytes > 0) or stops (< 0) mapping an object it does not pay for. */
+void session_import(conn_session *s, int64_t bytes);
 
 /* Measures what the kernel holds for the session's slabs and updates the totals. Returns
  * the bytes touched beyond what the daemon reserved: memory the client took without being

@@ -135,7 +135,8 @@ static int slab_seg_new(slab_owner *o, uint64_t size, bool solo, slab_seg **out)
 
 /* Destroys a segment that holds nothing reserved. */
 static void slab_seg_discard(slab_owner *o, slab_seg *s) {
-  o->ops->destroy(s->fd);
+  if (s->shared == NULL)
+    o->ops->destroy(s->fd);
   slab_seg_unlink(o, s);
   free(s->pages);
   free(s);
@@ -144,6 +145,13 @@ static void slab_seg_discard(slab_owner *o, slab_seg *s) {
 /* Gives a segment's reserved bytes back and destroys it. */
 static void slab_seg_destroy(slab_owner *o, slab_seg *s, bool punch) {
   uint64_t bytes;
+  if (s->shared) { /* not ours to punch or pay for */
+    void *shared = s->shared;
+    o->ops->retire(o->ctx, s);
+    slab_seg_discard(o, s);
+    o->ops->unshare(o->ctx, shared);
+    return;
+  }
   if (s->solo)
     bytes = s->size;
   else {
@@ -435,4 +443,27 @@ uint64_t slab_drop_warm(slab_owner *o) {
   if (dropped > 0)
     o->ops->charge(o->ctx, -(int64_t)dropped);
   return dropped;
+}
+
+int slab_adopt(slab_owner *o, void *shared, int fd, uint64_t size, bool read_only,
+               slab_seg **out) {
+  slab_seg *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return -ENOMEM;
+  s->id = ++o->next_id;
+  s->fd = fd;
+  s->size = size;
+  s->solo = true;
+  s->used_pages = 1;
+  s->read_only = read_only;
+  s->shared = shared;
+  slab_seg_link(o, s);
+  *out = s;
+  return 0;
+}
+
+void slab_hand_over(slab_owner *o, slab_seg *s, void *shared) {
+  o->reserved -= s->size;
+  o->ops->charge(o->ctx, -(int64_t)s->size);
+  s->shared = shared;
 }

@@ -44,6 +44,8 @@ typedef struct slab_ops {
   int (*charge)(void *ctx, int64_t bytes);
   /* Tells that a segment is about to be destroyed, so its id can be retired with peers. */
   void (*retire)(void *ctx, const slab_seg *seg);
+  /* Tells that the owner no longer maps a shared object it adopted or handed over. */
+  void (*unshare)(void *ctx, void *shared);
 } slab_ops;
 
 struct slab_seg {
@@ -52,6 +54,9 @@ struct slab_seg {
   uint64_t size;
   bool announced;     /* the fd has been sent to the owner's peer */
   bool solo;          /* holds one big chunk at offset 0 */
+  bool read_only;     /* the peer gets a read-only fd */
+  void *shared;       /* an object owned elsewhere (a share): nothing here reserved, charged,
+                       * punched or closed; solo */
   uint32_t used_pages;
   uint64_t used_map[SLAB_SEG_PAGES / 64];  /* pages holding chunks */
   uint64_t warm_map[SLAB_SEG_PAGES / 64];  /* free pages still reserved (dirty) */
@@ -101,5 +106,16 @@ uint64_t slab_chunk_size(uint64_t size);
 
 /* Gives back every warm page. Returns the bytes released. */
 uint64_t slab_drop_warm(slab_owner *o);
+
+/* A segment over `shared`, an object of `size` bytes owned elsewhere, reached through fd (not
+ * taken): one chunk at offset 0 that the owner maps but neither reserved nor pays for. Freeing
+ * the chunk destroys the segment and calls ops->unshare. Returns 0 or -ENOMEM. */
+int slab_adopt(slab_owner *o, void *shared, int fd, uint64_t size, bool read_only,
+               slab_seg **out);
+
+/* Hands a solo segment's object over to `shared`, which takes its fd and its memory: the
+ * owner's reservation of it is given back (charged no more here), and the segment now maps an
+ * object owned elsewhere, as slab_adopt() makes them. */
+void slab_hand_over(slab_owner *o, slab_seg *s, void *shared);
 
 #endif

@@ -17,12 +17,15 @@
 #include "harness.h"
 
 static session_books books;
+static share_registry *shares;
 static dispatcher dispatch;
 static dispatch_reply reply;
 
 static void limits(uint64_t max_memory, uint64_t conn_bytes, uint64_t conn_buffers) {
+  share_registry_free(shares);
   memset(&books, 0, sizeof books);
-  dispatch_init(&dispatch, &books);
+  share_registry_init(&shares, &books);
+  dispatch_init(&dispatch, &books, shares);
   books.limits = (session_limits){.pool_size = 8192,
                                      .max_frame = 1u << 20,
                                      .max_memory = max_memory,
@@ -85,7 +88,7 @@ static void release(conn_session *s, int64_t id) {
 START_TEST(connection_quota) {
   limits(0, 1u << 20, 0);
   conn_session s;
-  session_init(&s, &books, 0);
+  session_init(&s, &books, 0, 0, 0);
   greet(&s);
   int64_t a = slow(&s, 600 << 10);
   ck_assert_int_gt(a, 0);
@@ -103,8 +106,8 @@ END_TEST
 START_TEST(daemon_cap_spans_connections) {
   limits(1u << 20, 0, 0);
   conn_session a, b;
-  session_init(&a, &books, 0);
-  session_init(&b, &books, 0);
+  session_init(&a, &books, 0, 0, 0);
+  session_init(&b, &books, 0, 0, 0);
   greet(&a);
   greet(&b);
   int64_t big = slow(&a, 800 << 10);
@@ -124,7 +127,7 @@ END_TEST
 START_TEST(buffer_count_limit) {
   limits(0, 0, 100);
   conn_session s;
-  session_init(&s, &books, 0);
+  session_init(&s, &books, 0, 0, 0);
   greet(&s);
   int64_t ids[100];
   for (int i = 0; i < 100; i++)

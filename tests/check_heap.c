@@ -97,7 +97,12 @@ static void f_retire(void *ctx, const slab_seg *seg) {
   F->retires++;
 }
 
-static const slab_ops fake_ops = {f_create, f_reserve, f_punch, f_zero, f_destroy, f_charge, f_retire};
+static void f_unshare(void *ctx, void *shared) {
+  (void)ctx;
+  (void)shared;
+}
+static const slab_ops fake_ops = {f_create,  f_reserve, f_punch,  f_zero,
+                                  f_destroy, f_charge,  f_retire, f_unshare};
 
 static void setup(void) {
   F = calloc(1, sizeof *F);

@@ -44,7 +44,7 @@ static void drop(conn_session *s, int64_t id) {
 START_TEST(a_connection_is_charged_memory_and_bookkeeping) {
   limits((session_limits){.conn_max_bytes = 64 * KIB + 2 * SESSION_BUFFER_COST});
   conn_session s;
-  ck_assert_int_eq(session_init(&s, &books, 1000), 0);
+  ck_assert_int_eq(session_init(&s, &books, 1000, 1000, 0), 0);
   int64_t a = make(&s, 16 * KIB), b = make(&s, 48 * KIB);
   ck_assert_int_gt(a, 0);
   ck_assert_int_gt(b, 0);
@@ -62,9 +62,9 @@ END_TEST
 START_TEST(a_user_is_charged_across_its_connections) {
   limits((session_limits){.user_max_bytes = 1 * MIB});
   conn_session a, b, other;
-  ck_assert_int_eq(session_init(&a, &books, 1000), 0);
-  ck_assert_int_eq(session_init(&b, &books, 1000), 0);
-  ck_assert_int_eq(session_init(&other, &books, 2000), 0);
+  ck_assert_int_eq(session_init(&a, &books, 1000, 1000, 0), 0);
+  ck_assert_int_eq(session_init(&b, &books, 1000, 1000, 0), 0);
+  ck_assert_int_eq(session_init(&other, &books, 2000, 2000, 0), 0);
   ck_assert_ptr_eq(a.user, b.user);
   ck_assert_int_gt(make(&a, 600 * KIB), 0);
   ck_assert_int_eq(make(&b, 600 * KIB), -EDQUOT); /* the same user, another connection */
@@ -81,8 +81,8 @@ END_TEST
 START_TEST(the_daemon_cap_spans_users) {
   limits((session_limits){.max_memory = 1 * MIB});
   conn_session a, b;
-  ck_assert_int_eq(session_init(&a, &books, 1), 0);
-  ck_assert_int_eq(session_init(&b, &books, 2), 0);
+  ck_assert_int_eq(session_init(&a, &books, 1, 1, 0), 0);
+  ck_assert_int_eq(session_init(&b, &books, 2, 2, 0), 0);
   ck_assert_int_gt(make(&a, 800 * KIB), 0);
   ck_assert_int_eq(make(&b, 400 * KIB), -ENOMEM);
   ck_assert_str_eq(b.refusal, "the daemon's memory limit is reached");
@@ -95,11 +95,11 @@ START_TEST(connections_per_user) {
   limits((session_limits){.user_max_connections = 2});
   conn_session s[3];
   ck_assert(!session_user_full(&books, 7));
-  ck_assert_int_eq(session_init(&s[0], &books, 7), 0);
-  ck_assert_int_eq(session_init(&s[1], &books, 7), 0);
+  ck_assert_int_eq(session_init(&s[0], &books, 7, 7, 0), 0);
+  ck_assert_int_eq(session_init(&s[1], &books, 7, 7, 0), 0);
   ck_assert(session_user_full(&books, 7));
   ck_assert(!session_user_full(&books, 8));
-  ck_assert_int_eq(session_init(&s[2], &books, 8), 0);
+  ck_assert_int_eq(session_init(&s[2], &books, 8, 8, 0), 0);
   session_fini(&s[0], true);
   ck_assert(!session_user_full(&books, 7));
   session_fini(&s[1], true);
@@ -111,7 +111,7 @@ END_TEST
 START_TEST(slabs_are_capped) {
   limits((session_limits){.conn_max_slabs = 2});
   conn_session s;
-  ck_assert_int_eq(session_init(&s, &books, 1), 0);
+  ck_assert_int_eq(session_init(&s, &books, 1, 1, 0), 0);
   /* over 2 MiB, each buffer is a slab of its own */
   ck_assert_int_gt(make(&s, 3 * MIB), 0);
   ck_assert_int_gt(make(&s, 3 * MIB), 0);
@@ -120,8 +120,8 @@ START_TEST(slabs_are_capped) {
   session_fini(&s, true);
   limits((session_limits){.user_max_slabs = 2});
   conn_session a, b;
-  ck_assert_int_eq(session_init(&a, &books, 1), 0);
-  ck_assert_int_eq(session_init(&b, &books, 1), 0);
+  ck_assert_int_eq(session_init(&a, &books, 1, 1, 0), 0);
+  ck_assert_int_eq(session_init(&b, &books, 1, 1, 0), 0);
   ck_assert_int_gt(make(&a, 3 * MIB), 0);
   ck_assert_int_gt(make(&b, 3 * MIB), 0);
   ck_assert_int_eq(make(&a, 3 * MIB), -EDQUOT);
@@ -134,7 +134,7 @@ END_TEST
 START_TEST(the_buffer_count_is_capped) {
   limits((session_limits){.conn_max_buffers = 3});
   conn_session s;
-  ck_assert_int_eq(session_init(&s, &books, 1), 0);
+  ck_assert_int_eq(session_init(&s, &books, 1, 1, 0), 0);
   for (int i = 0; i < 3; i++)
     ck_assert_int_gt(make(&s, 16), 0);
   ck_assert_int_eq(make(&s, 16), -EDQUOT);
@@ -148,7 +148,7 @@ END_TEST
 START_TEST(measuring_finds_memory_not_given) {
   limits((session_limits){0});
   conn_session s;
-  ck_assert_int_eq(session_init(&s, &books, 1), 0);
+  ck_assert_int_eq(session_init(&s, &books, 1, 1, 0), 0);
   ck_assert_int_gt(make(&s, 100), 0); /* a small chunk of a sparse 4 MiB segment */
   ck_assert_uint_eq(session_measure(&s), 0);
   ck_assert_uint_eq(books.t.resident, s.heap.slab.reserved);
@@ -167,7 +167,7 @@ END_TEST
 START_TEST(retired_slabs_are_told_once) {
   limits((session_limits){0});
   conn_session s;
-  ck_assert_int_eq(session_init(&s, &books, 1), 0);
+  ck_assert_int_eq(session_init(&s, &books, 1, 1, 0), 0);
   int64_t a = make(&s, 3 * MIB);
   s.heap.slab.segs->announced = true; /* the peer was sent its fd */
   uint32_t id = s.heap.slab.segs->id;

@@ -262,7 +262,12 @@ static void f_retire(void *ctx, const slab_seg *seg) {
   F.retires++;
 }
 
-static const slab_ops fake_ops = {f_create, f_reserve, f_punch, f_zero, f_destroy, f_charge, f_retire};
+static void f_unshare(void *ctx, void *shared) {
+  (void)ctx;
+  (void)shared;
+}
+static const slab_ops fake_ops = {f_create,  f_reserve, f_punch,  f_zero,
+                                  f_destroy, f_charge,  f_retire, f_unshare};
 
 static void fake_setup(void) {
   memset(&F, 0, sizeof F);
@@ -918,7 +923,7 @@ static int real_create(void *ctx, uint64_t size, int *fd) {
   return segment_create(size, fd);
 }
 static const slab_ops real_ops = {real_create,   segment_reserve, segment_punch, segment_zero,
-                                  segment_close, real_charge,     real_retire};
+                                  segment_close, real_charge,     real_retire,   f_unshare};
 
 static void scribble(const chunk *c) {
   uint8_t *b = malloc(c->size);

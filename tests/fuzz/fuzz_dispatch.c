@@ -61,9 +61,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static dispatcher d;
   conn_session s;
   sb_bytes out = {0};
-  if (d.books == NULL)
-    dispatch_init(&d, &books);
-  session_init(&s, &books, 0);
+  static share_registry *shares;
+  if (d.books == NULL) {
+    share_registry_init(&shares, &books);
+    dispatch_init(&d, &books, shares);
+  }
+  session_init(&s, &books, 0, 0, 0);
   for (size_t off = 0; off < size;) {
     const uint8_t *payload;
     uint32_t len;
@@ -76,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     off += (size_t)n;
   }
+  share_session_gone(shares, &s);
   session_fini(&s, true);
   sb_bytes_free(&out);
   const session_totals *t = &books.t;
