@@ -290,29 +290,43 @@ static int analyze(bool user, const char *const *args, char *out, char *err) {
   return sbt_run(argv, NULL, out, OUT_CAP, err, OUT_CAP);
 }
 
+/* Reads the socket and service units the build generated (for a user manager when user), and
+ * checks that sed left no template placeholder in them. */
+static void read_units(bool user, char *sock, char *svc) {
+  char path[64];
+  snprintf(path, sizeof path, "%s/shmbufd.socket", units_dir(user));
+  read_file(path, sock, OUT_CAP);
+  snprintf(path, sizeof path, "%s/shmbufd.service", units_dir(user));
+  read_file(path, svc, OUT_CAP);
+  ck_assert_ptr_null(strstr(sock, "@"));
+  ck_assert_ptr_null(strstr(svc, "@sbindir"));
+}
+
+/* Asserts that text, the unit `what`, has each of the n lines. */
+static void assert_has_lines(const char *what, const char *text, const char *const *lines,
+                             size_t n) {
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(has_line(text, lines[i]), "%s lacks %s", what, lines[i]);
+}
+
 START_TEST(system_units_say_what_they_must) {
   static char sock[OUT_CAP], svc[OUT_CAP];
-  read_file("systemd/shmbufd.socket", sock, sizeof sock);
-  read_file("systemd/shmbufd.service", svc, sizeof svc);
+  read_units(false, sock, svc);
   static const char *const sock_lines[] = {"ListenStream=/run/shmbuf/shmbufd.sock",
                                            "SocketMode=0660", "SocketGroup=shmbuf",
                                            "WantedBy=sockets.target"};
-  for (size_t i = 0; i < sizeof sock_lines / sizeof *sock_lines; i++)
-    ck_assert_msg(has_line(sock, sock_lines[i]), "shmbufd.socket lacks %s", sock_lines[i]);
+  assert_has_lines("shmbufd.socket", sock, sock_lines, sizeof sock_lines / sizeof *sock_lines);
   static const char *const svc_lines[] = {
       "Type=notify", "User=shmbuf", "Group=shmbuf", "RemoveIPC=no", "NoNewPrivileges=yes",
       "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
       "RestrictAddressFamilies=AF_UNIX", "SystemCallFilter=@system-service",
       "CapabilityBoundingSet=", "Requires=shmbufd.socket"};
-  for (size_t i = 0; i < sizeof svc_lines / sizeof *svc_lines; i++)
-    ck_assert_msg(has_line(svc, svc_lines[i]), "shmbufd.service lacks %s", svc_lines[i]);
+  assert_has_lines("shmbufd.service", svc, svc_lines, sizeof svc_lines / sizeof *svc_lines);
   ck_assert_msg(strstr(svc, "\nWatchdogSec=") != NULL, "shmbufd.service has no watchdog");
   /* DynamicUser= implies RemoveIPC=yes; a RuntimeDirectory= would vanish from under the
    * socket when the service stops: the socket unit owns /run/shmbuf. */
   ck_assert_ptr_null(strstr(svc, "\nDynamicUser="));
   ck_assert_ptr_null(strstr(svc, "\nRuntimeDirectory="));
-  ck_assert_ptr_null(strstr(sock, "@"));
-  ck_assert_ptr_null(strstr(svc, "@sbindir"));
 }
 END_TEST
 
@@ -321,22 +335,18 @@ END_TEST
  * namespace sandboxing in a user service. */
 START_TEST(user_units_say_what_they_must) {
   static char sock[OUT_CAP], svc[OUT_CAP];
-  read_file("systemd/user/shmbufd.socket", sock, sizeof sock);
-  read_file("systemd/user/shmbufd.service", svc, sizeof svc);
+  read_units(true, sock, svc);
   static const char *const sock_lines[] = {"ListenStream=%t/shmbuf.sock", "SocketMode=0600",
                                            "RemoveOnStop=yes", "WantedBy=sockets.target"};
-  for (size_t i = 0; i < sizeof sock_lines / sizeof *sock_lines; i++)
-    ck_assert_msg(has_line(sock, sock_lines[i]), "user shmbufd.socket lacks %s", sock_lines[i]);
+  assert_has_lines("user shmbufd.socket", sock, sock_lines,
+                   sizeof sock_lines / sizeof *sock_lines);
   static const char *const svc_lines[] = {"Type=notify", "PrivateUsers=yes",
                                           "Requires=shmbufd.socket", "Also=shmbufd.socket"};
-  for (size_t i = 0; i < sizeof svc_lines / sizeof *svc_lines; i++)
-    ck_assert_msg(has_line(svc, svc_lines[i]), "user shmbufd.service lacks %s", svc_lines[i]);
+  assert_has_lines("user shmbufd.service", svc, svc_lines, sizeof svc_lines / sizeof *svc_lines);
   static const char *const system_only[] = {"User=", "Group=", "DynamicUser=", "RemoveIPC="};
   for (size_t i = 0; i < sizeof system_only / sizeof *system_only; i++)
     ck_assert_msg(!has_line_with(svc, system_only[i], false), "user shmbufd.service sets %s",
                   system_only[i]);
-  ck_assert_ptr_null(strstr(sock, "@"));
-  ck_assert_ptr_null(strstr(svc, "@sbindir"));
 }
 END_TEST
 
@@ -344,9 +354,9 @@ END_TEST
  * watchdog, reloads, every sandbox option), except what a user manager cannot do: change
  * users, or apply the cgroup, BPF and /proc options a user manager does not support. */
 START_TEST(user_service_has_what_the_system_one_has) {
-  static char system[OUT_CAP], user[OUT_CAP];
-  read_file("systemd/shmbufd.service", system, sizeof system);
-  read_file("systemd/user/shmbufd.service", user, sizeof user);
+  static char sock[OUT_CAP], system[OUT_CAP], user[OUT_CAP];
+  read_units(false, sock, system);
+  read_units(true, sock, user);
   static const char *const system_only[] = {
       "User=", "Group=", "RemoveIPC=", "ProtectProc=", "ProcSubset=", "ProtectControlGroups=",
       "DevicePolicy=", "IPAddressDeny=", "Description="};
