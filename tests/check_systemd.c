@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* shmbufd as a systemd service: the shipped units under systemd-analyze, socket activation by
- * systemd-socket-activate, sd_notify messages read from the test's own NOTIFY_SOCKET, SIGHUP
- * reloads, and the log format. None of it needs systemd as PID 1. */
+/* shmbufd as a systemd service: the shipped units (the system ones and the per-user ones)
+ * under systemd-analyze, socket activation by systemd-socket-activate, sd_notify messages read
+ * from the test's own NOTIFY_SOCKET, SIGHUP reloads, and the log format. None of it needs
+ * systemd as PID 1. */
 #include "config.h"
 
 #include <check.h>
@@ -239,91 +240,190 @@ static int try_alloc(shmbuf_client *c, int64_t size) {
 
 /* ---- the shipped units ------------------------------------------------------------------ */
 
-/* Copies the units the build generated (what `make install` ships) into W.dir, pointing
- * ExecStart= at the daemon just built instead of its install path, which need not exist yet;
- * every other line stays as shipped. The install path is checked against configure's. */
-static void copy_units(char *socket_unit, char *service_unit, size_t cap) {
-  static char text[OUT_CAP], fixed[OUT_CAP];
-  snprintf(socket_unit, cap, "%s/shmbufd.socket", W.dir);
-  snprintf(service_unit, cap, "%s/shmbufd.service", W.dir);
-  read_file("systemd/shmbufd.socket", text, sizeof text);
+/* The build tree's units for the system manager (systemd/) and for a user manager
+ * (systemd/user/, the same file names). */
+static const char *units_dir(bool user) { return user ? "systemd/user" : "systemd"; }
+
+/* Copies the units the build generated (what `make install` ships) into W.dir (the user units
+ * into W.dir/user), pointing ExecStart= at the daemon just built instead of its install path,
+ * which need not exist yet; every other line stays as shipped. The install path is checked
+ * against configure's. */
+static void copy_units(bool user, char *socket_unit, char *service_unit, size_t cap) {
+  static char text[OUT_CAP], fixed[OUT_CAP], dir[48], path[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s%s", W.dir, user ? "/user" : "");
+  ck_assert(!user || mkdir(dir, 0755) == 0);
+  snprintf(socket_unit, cap, "%s/shmbufd.socket", dir);
+  snprintf(service_unit, cap, "%s/shmbufd.service", dir);
+  snprintf(path, sizeof path, "%s/shmbufd.socket", units_dir(user));
+  read_file(path, text, sizeof text);
   write_file(socket_unit, text);
-  read_file("systemd/shmbufd.service", text, sizeof text);
+  snprintf(path, sizeof path, "%s/shmbufd.service", units_dir(user));
+  read_file(path, text, sizeof text);
   const char *exec = strstr(text, "\nExecStart=");
   ck_assert_ptr_nonnull(exec);
   exec += strlen("\nExecStart=");
   size_t len = strcspn(exec, " \n");
-  ck_assert_msg(len == strlen(SBT_SBINDIR "/shmbufd") &&
-                    strncmp(exec, SBT_SBINDIR "/shmbufd", len) == 0,
-                "ExecStart= runs %.*s, not " SBT_SBINDIR "/shmbufd", (int)len, exec);
+  ck_assert_msg(len == strlen(SBINDIR "/shmbufd") && strncmp(exec, SBINDIR "/shmbufd", len) == 0,
+                "%s: ExecStart= runs %.*s, not " SBINDIR "/shmbufd", path, (int)len, exec);
   snprintf(fixed, sizeof fixed, "%.*s%s%s", (int)(exec - text), text, shmbufd_path(), exec + len);
   write_file(service_unit, fixed);
 }
 
-START_TEST(units_have_what_the_service_needs) {
+/* Runs systemd-analyze with args (for a user manager when user), in an environment of its own:
+ * PATH, and HOME and XDG_RUNTIME_DIR in W.dir. A user manager's lookup needs a runtime
+ * directory (without one, analyze fails "Failed to lookup RuntimeDirectory path"), and these
+ * keep the caller's own user units out of the check. Returns the exit status. */
+static int analyze(bool user, const char *const *args, char *out, char *err) {
+  static char env[PATH_MAX], tool[PATH_MAX], path[PATH_MAX], home[64], runtime[96];
+  snprintf(path, sizeof path, "PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+  snprintf(home, sizeof home, "HOME=%s", W.dir);
+  snprintf(runtime, sizeof runtime, "XDG_RUNTIME_DIR=%s/runtime", W.dir);
+  ck_assert_int_eq(mkdir(runtime + strlen("XDG_RUNTIME_DIR="), 0700), 0);
+  const char *argv[16] = {which("env", env, sizeof env), "-i", path, home, runtime,
+                          which("systemd-analyze", tool, sizeof tool)};
+  size_t n = 6;
+  if (user)
+    argv[n++] = "--user";
+  for (size_t i = 0; args[i] && n < 15; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  return sbt_run(argv, NULL, out, OUT_CAP, err, OUT_CAP);
+}
+
+/* Reads the socket and service units the build generated (for a user manager when user), and
+ * checks that sed left no template placeholder in them. */
+static void read_units(bool user, char *sock, char *svc) {
+  char path[64];
+  snprintf(path, sizeof path, "%s/shmbufd.socket", units_dir(user));
+  read_file(path, sock, OUT_CAP);
+  snprintf(path, sizeof path, "%s/shmbufd.service", units_dir(user));
+  read_file(path, svc, OUT_CAP);
+  ck_assert_ptr_null(strstr(sock, "@"));
+  ck_assert_ptr_null(strstr(svc, "@sbindir"));
+}
+
+/* Asserts that text, the unit `what`, has each of the n lines. */
+static void assert_has_lines(const char *what, const char *text, const char *const *lines,
+                             size_t n) {
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(has_line(text, lines[i]), "%s lacks %s", what, lines[i]);
+}
+
+START_TEST(system_units_say_what_they_must) {
   static char sock[OUT_CAP], svc[OUT_CAP];
-  read_file("systemd/shmbufd.socket", sock, sizeof sock);
-  read_file("systemd/shmbufd.service", svc, sizeof svc);
+  read_units(false, sock, svc);
   static const char *const sock_lines[] = {"ListenStream=/run/shmbuf/shmbufd.sock",
                                            "SocketMode=0660", "SocketGroup=shmbuf",
                                            "WantedBy=sockets.target"};
-  for (size_t i = 0; i < sizeof sock_lines / sizeof *sock_lines; i++)
-    ck_assert_msg(has_line(sock, sock_lines[i]), "shmbufd.socket lacks %s", sock_lines[i]);
+  assert_has_lines("shmbufd.socket", sock, sock_lines, sizeof sock_lines / sizeof *sock_lines);
   static const char *const svc_lines[] = {
       "Type=notify", "User=shmbuf", "Group=shmbuf", "RemoveIPC=no", "NoNewPrivileges=yes",
       "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
       "RestrictAddressFamilies=AF_UNIX", "SystemCallFilter=@system-service",
       "CapabilityBoundingSet=", "Requires=shmbufd.socket"};
-  for (size_t i = 0; i < sizeof svc_lines / sizeof *svc_lines; i++)
-    ck_assert_msg(has_line(svc, svc_lines[i]), "shmbufd.service lacks %s", svc_lines[i]);
+  assert_has_lines("shmbufd.service", svc, svc_lines, sizeof svc_lines / sizeof *svc_lines);
   ck_assert_msg(strstr(svc, "\nWatchdogSec=") != NULL, "shmbufd.service has no watchdog");
   /* DynamicUser= implies RemoveIPC=yes; a RuntimeDirectory= would vanish from under the
    * socket when the service stops: the socket unit owns /run/shmbuf. */
   ck_assert_ptr_null(strstr(svc, "\nDynamicUser="));
   ck_assert_ptr_null(strstr(svc, "\nRuntimeDirectory="));
-  ck_assert_ptr_null(strstr(sock, "@"));
-  ck_assert_ptr_null(strstr(svc, "@sbindir"));
 }
 END_TEST
 
+/* The user units serve the socket libshmbuf looks for first ($XDG_RUNTIME_DIR/shmbuf.sock),
+ * to the user alone, and ask for the user namespace that systemd 252 needs before it applies
+ * namespace sandboxing in a user service. */
+START_TEST(user_units_say_what_they_must) {
+  static char sock[OUT_CAP], svc[OUT_CAP];
+  read_units(true, sock, svc);
+  static const char *const sock_lines[] = {"ListenStream=%t/shmbuf.sock", "SocketMode=0600",
+                                           "RemoveOnStop=yes", "WantedBy=sockets.target"};
+  assert_has_lines("user shmbufd.socket", sock, sock_lines,
+                   sizeof sock_lines / sizeof *sock_lines);
+  static const char *const svc_lines[] = {"Type=notify", "PrivateUsers=yes",
+                                          "Requires=shmbufd.socket", "Also=shmbufd.socket"};
+  assert_has_lines("user shmbufd.service", svc, svc_lines, sizeof svc_lines / sizeof *svc_lines);
+  static const char *const system_only[] = {"User=", "Group=", "DynamicUser=", "RemoveIPC="};
+  for (size_t i = 0; i < sizeof system_only / sizeof *system_only; i++)
+    ck_assert_msg(!has_line_with(svc, system_only[i], false), "user shmbufd.service sets %s",
+                  system_only[i]);
+}
+END_TEST
+
+/* What the system service has, the user service has too (activation, Type=notify, the
+ * watchdog, reloads, every sandbox option), except what a user manager cannot do: change
+ * users, or apply the cgroup, BPF and /proc options a user manager does not support. */
+START_TEST(user_service_has_what_the_system_one_has) {
+  static char sock[OUT_CAP], system[OUT_CAP], user[OUT_CAP];
+  read_units(false, sock, system);
+  read_units(true, sock, user);
+  static const char *const system_only[] = {
+      "User=", "Group=", "RemoveIPC=", "ProtectProc=", "ProcSubset=", "ProtectControlGroups=",
+      "DevicePolicy=", "IPAddressDeny=", "Description="};
+  int kept = 0;
+  for (char *line = system, *next; *line; line = next) {
+    next = strchr(line, '\n');
+    ck_assert_ptr_nonnull(next);
+    *next++ = '\0';
+    if (line[0] == '#' || line[0] == '[' || line[0] == '\0')
+      continue;
+    bool skip = false;
+    for (size_t i = 0; i < sizeof system_only / sizeof *system_only; i++)
+      skip = skip || strncmp(line, system_only[i], strlen(system_only[i])) == 0;
+    if (skip)
+      continue;
+    ck_assert_msg(has_line(user, line), "the user service lacks the system one's %s", line);
+    kept++;
+  }
+  ck_assert_int_ge(kept, 30);
+}
+END_TEST
+
+/* verify, for the system units (_i 0) and the user units (_i 1). */
 START_TEST(verify_prints_nothing) {
-  char analyze[PATH_MAX], sock[PATH_MAX], svc[PATH_MAX];
+  bool user = _i == 1;
+  char sock[PATH_MAX], svc[PATH_MAX];
   static char out[OUT_CAP], err[OUT_CAP];
-  copy_units(sock, svc, sizeof sock);
+  copy_units(user, sock, svc, sizeof sock);
   /* Documentation= is checked against the built man pages by documented_man_pages_exist:
    * verify would ask man-db, which need not be installed */
-  const char *argv[] = {which("systemd-analyze", analyze, sizeof analyze), "verify", "--man=no",
-                        sock, svc, NULL};
-  int rc = sbt_run(argv, NULL, out, sizeof out, err, sizeof err);
+  const char *args[] = {"verify", "--man=no", sock, svc, NULL};
+  int rc = analyze(user, args, out, err);
   ck_assert_msg(rc == 0 && out[0] == '\0' && err[0] == '\0',
-                "systemd-analyze verify (exit %d):\n%.1500s%.1500s", rc, out, err);
+                "systemd-analyze%s verify (exit %d):\n%.1500s%.1500s", user ? " --user" : "",
+                rc, out, err);
 }
 END_TEST
 
+/* security's exposure score, for the system service (_i 0) and the user service (_i 1), which
+ * runs as its user and without the options a user manager lacks. */
 START_TEST(security_exposure_is_low) {
-  char analyze[PATH_MAX], sock[PATH_MAX], svc[PATH_MAX];
+  bool user = _i == 1;
+  double most = user ? 1.5 : 2.5;
+  char sock[PATH_MAX], svc[PATH_MAX];
   static char out[OUT_CAP], err[OUT_CAP];
-  copy_units(sock, svc, sizeof sock);
-  const char *argv[] = {which("systemd-analyze", analyze, sizeof analyze), "security",
-                        "--offline=yes", svc, NULL};
-  int rc = sbt_run(argv, NULL, out, sizeof out, err, sizeof err);
+  copy_units(user, sock, svc, sizeof sock);
+  const char *args[] = {"security", "--offline=yes", svc, NULL};
+  int rc = analyze(user, args, out, err);
   ck_assert_msg(rc == 0, "systemd-analyze security (exit %d):\n%.2000s", rc, err);
   const char *line = strstr(out, "Overall exposure level for shmbufd.service: ");
   ck_assert_msg(line != NULL, "no overall exposure level in:\n%.2000s", out);
   double score = strtod(line + strlen("Overall exposure level for shmbufd.service: "), NULL);
-  if (score > 2.5)
+  if (score > most)
     fputs(out, stderr); /* the whole table is longer than a Check message may be */
-  ck_assert_msg(score <= 2.5, "exposure %.1f > 2.5 (the table is on stderr)", score);
+  ck_assert_msg(score <= most, "%s service: exposure %.1f > %.1f (the table is on stderr)",
+                user ? "user" : "system", score, most);
 }
 END_TEST
 
 /* Every man page a unit points to is one the build makes (or ships) and installs. */
 START_TEST(documented_man_pages_exist) {
   static char text[OUT_CAP];
-  const char *units[] = {"systemd/shmbufd.socket", "systemd/shmbufd.service"};
+  const char *units[] = {"systemd/shmbufd.socket", "systemd/shmbufd.service",
+                         "systemd/user/shmbufd.socket", "systemd/user/shmbufd.service"};
   const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
   int pages = 0;
-  for (size_t u = 0; u < 2; u++) {
+  for (size_t u = 0; u < sizeof units / sizeof *units; u++) {
     read_file(units[u], text, sizeof text);
     for (const char *p = text; (p = strstr(p, "man:")); p++) {
       char name[64], section[8], path[PATH_MAX], page[4096];
@@ -343,7 +443,7 @@ START_TEST(documented_man_pages_exist) {
       pages++;
     }
   }
-  ck_assert_int_ge(pages, 2);
+  ck_assert_int_ge(pages, 8);
 }
 END_TEST
 
@@ -684,9 +784,11 @@ static Suite *systemd_suite(void) {
   TCase *t = tcase_create("units");
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_set_timeout(t, 60);
-  tcase_add_test(t, units_have_what_the_service_needs);
-  tcase_add_test(t, verify_prints_nothing);
-  tcase_add_test(t, security_exposure_is_low);
+  tcase_add_test(t, system_units_say_what_they_must);
+  tcase_add_test(t, user_units_say_what_they_must);
+  tcase_add_test(t, user_service_has_what_the_system_one_has);
+  tcase_add_loop_test(t, verify_prints_nothing, 0, 2);
+  tcase_add_loop_test(t, security_exposure_is_low, 0, 2);
   tcase_add_test(t, documented_man_pages_exist);
   tcase_add_test(t, sysusers_makes_user_and_group);
   tcase_add_test(t, sample_settings_cover_every_key);
