@@ -47,6 +47,12 @@ int errors_fail_node(sb_error *e) {
   return rc;
 }
 
+int errors_read_only(const shmbuf_buf *b) {
+  if (!shmbuf_is_read_only(b))
+    return 0;
+  return errors_fail(-EPERM, "ERR_SHMBUF_READ_ONLY", "Cannot write to a read-only buffer");
+}
+
 int errors_no_memory(void) { return errors_fail(-ENOMEM, "ERR_SHMBUF_NO_MEMORY", "out of memory"); }
 
 const char *shmbuf_error_code(void) { return last.set ? last.code : NULL; }

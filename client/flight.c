@@ -134,7 +134,7 @@ static int map_reply_slab(flight *f, Shmbufwire__Reply *r) {
   int fd, rc = wire_take_fd(f->w, &fd);
   if (rc < 0)
     return rc;
-  rc = slabs_map(f->slabs, b->slab, b->slab_size, b->read_only, b->shared, fd, &why);
+  rc = slabs_map(f->slabs, b->slab, b->slab_size, b->read_only, fd, &why);
   if (rc < 0)
     return wire_broken(f->w, rc, why);
   b->slab_size = 0; /* mapped: what settles it only looks the slab up */
@@ -168,6 +168,8 @@ static int take_in(flight *f, const flight_entry *e, Shmbufwire__Reply *r) {
     return wire_broken(f->w, -EPROTO, "an error reply without an errno");
   if (r->result_case != SHMBUFWIRE__REPLY__RESULT_ERROR && r->result_case != e->answer)
     return wire_broken(f->w, -EPROTO, "a reply of the wrong kind");
+  if (r->result_case == SHMBUFWIRE__REPLY__RESULT_SHARED && r->shared->buffer == NULL)
+    return wire_broken(f->w, -EPROTO, "a share reply without its buffer");
   int rc = map_reply_slab(f, r);
   if (rc == 0 && f->w->nfds > f->waiting) /* one fd per reply at most, none after its reply */
     rc = wire_broken(f->w, -EPROTO, "a descriptor came that no reply claims");

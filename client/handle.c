@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "errors.h"
 
@@ -43,23 +42,9 @@ int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing
   return 0;
 }
 
-int handle_backing_mapped(uint8_t *map, uint64_t size, uint64_t ab_length, bool read_only,
-                          bool sealed, uint64_t key, handle_backing **out) {
-  handle_backing *bk = malloc(sizeof *bk);
-  if (bk == NULL)
-    return errors_no_memory();
-  *bk = (handle_backing){.ab = map, .ab_length = ab_length, .ab_key = key, .length = ab_length,
-                         .shared = true, .read_only = read_only, .sealed = sealed, .own_map = map,
-                         .own_size = size};
-  *out = bk;
-  return 0;
-}
-
 void handle_backing_free(slab_table *t, handle_backing *bk) {
   if (bk->slab)
     slabs_unref(t, bk->slab);
-  if (bk->own_map)
-    munmap(bk->own_map, bk->own_size);
   free(bk);
 }
 

@@ -28,8 +28,6 @@ typedef struct handle_backing {
   bool shared;        /* in an object other processes may map: never kept for reuse */
   bool read_only;     /* mapped PROT_READ */
   bool sealed;        /* no process can write it */
-  uint8_t *own_map;   /* a mapping of its own (an fd handed over by another process), or NULL */
-  uint64_t own_size;
 } handle_backing;
 
 struct shmbuf_buf {
@@ -56,14 +54,7 @@ typedef struct handle_set {
 int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
                       const char **why);
 
-/* The backing for an object another process handed over by fd: `map` (`size` bytes, mapped
- * by the caller), which it unmaps when freed. No references yet. Returns 0 or -ENOMEM
- * (recorded; the mapping is the caller's again then). */
-int handle_backing_mapped(uint8_t *map, uint64_t size, uint64_t ab_length, bool read_only,
-                          bool sealed, uint64_t key, handle_backing **out);
-
-/* Frees bk, which no view uses any more, and uncounts it from its slab (or unmaps its own
- * mapping). */
+/* Frees bk, which no view uses any more, and uncounts it from its slab. */
 void handle_backing_free(slab_table *t, handle_backing *bk);
 
 /* Moves every view of `from` onto `to`, each at the same place in its ArrayBuffer (they move

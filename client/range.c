@@ -47,6 +47,9 @@ int64_t shmbuf_copy(const shmbuf_buf *source, shmbuf_buf *target, int64_t target
     n = target_len - target_start;
   if (n > source_len - source_start)
     n = source_len - source_start;
+  int rc = n > 0 ? errors_read_only(target) : 0;
+  if (rc < 0)
+    return rc;
   if (n > 0) /* n is 0 when source_start is source.length */
     memmove(shmbuf_data(target) + target_start, shmbuf_data(source) + source_start, (size_t)n);
   return n;
@@ -98,6 +101,9 @@ static int swap(shmbuf_buf *buf, size_t unit) {
     sb_error e;
     return errors_fail_node((sb_err_buffer_size(&e, (unsigned)(8 * unit)), &e));
   }
+  int rc = len ? errors_read_only(buf) : 0;
+  if (rc < 0)
+    return rc;
   for (size_t at = 0; at < len; at += unit)
     for (size_t i = 0; i < unit / 2; i++) {
       uint8_t t = p[at + i];

@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -204,6 +205,94 @@ SHMBUF_EXTERN size_t shmbuf_buffer_byte_length(const shmbuf_buf *buf); /* buf.bu
 SHMBUF_EXTERN int shmbuf_is_pooled(const shmbuf_buf *buf);
 /* Equal for two handles of one client exactly when they share a backing ArrayBuffer. */
 SHMBUF_EXTERN uint64_t shmbuf_arraybuffer_id(const shmbuf_buf *buf);
+
+/* ---- sharing with other processes -------------------------------------------------------
+ * A buffer is shared by a token, a capability: "sb1_" and 22 base64url characters (128
+ * random bits) that the exporter passes to other processes by any channel it likes. An
+ * importer maps the same physical pages: no copy, and the exporter's later writes show. What
+ * is shared is the buffer's ArrayBuffer when it is dedicated (an importer's view has the
+ * exporter's byteOffset and byteLength, and its pages hold only that ArrayBuffer), or only the
+ * buffer's bytes when it sits in a pool (the importer's view then starts its own
+ * ArrayBuffer). The shared ArrayBuffer lives in a memory object of its own, which no process
+ * can shrink or grow: a dedicated ArrayBuffer with a slab to itself (over 2 MiB) becomes that
+ * object as it is; any other is copied into one once, and the exporter's handles on it move
+ * there (shmbuf_data() changes; handle contents do not). The memory stays while any process
+ * maps it, whatever becomes of the exporter. */
+
+/* Flags for shmbuf_share() (and, in a share list, SHMBUF_SHARE_SEALED for a sealed object). */
+#define SHMBUF_SHARE_WRITABLE 1u   /* importers may write (the default: read-only imports) */
+#define SHMBUF_SHARE_SEALED 2u     /* seal first: no process can write it, the exporter too */
+#define SHMBUF_SHARE_SINGLE_USE 4u /* the token imports once */
+#define SHMBUF_SHARE_PERSIST 8u    /* the token outlives this connection, until its TTL */
+
+/* Room for a token and its NUL. */
+#define SHMBUF_TOKEN_MAX 64
+
+/* Makes buf importable and writes its token to `token`. A token stops importing when
+ * shmbuf_unshare() revokes it, after ttl_ms milliseconds (0: no limit), after its first import
+ * when SHMBUF_SHARE_SINGLE_USE, or when this connection ends, unless SHMBUF_SHARE_PERSIST
+ * (which needs a TTL): then it lives until its TTL and the shared memory is charged to this
+ * user meanwhile. Imports already made are not affected. Anyone who can reach the daemon and
+ * holds the token may import it; shmbuf_share_ex() restricts that to users and groups.
+ * Returns 0 or a negative errno: -EINVAL (ERR_INVALID_ARG_VALUE) for a persisting share
+ * without a TTL, writable and sealed together, or a zero-length buffer the daemon never
+ * made; -ENOMEM, -EDQUOT or -ENOSPC when the copy does not fit the limits. */
+SHMBUF_EXTERN int shmbuf_share(shmbuf_buf *buf, unsigned flags, uint64_t ttl_ms,
+                               char token[SHMBUF_TOKEN_MAX]);
+
+/* shmbuf_share(), importable only by the exporter's user and by the nuids users and the
+ * ngids groups listed (a process is in a group when it is its primary group, as the daemon
+ * sees it through SO_PEERCRED). */
+SHMBUF_EXTERN int shmbuf_share_ex(shmbuf_buf *buf, unsigned flags, uint64_t ttl_ms,
+                                  const uid_t *uids, size_t nuids, const gid_t *gids,
+                                  size_t ngids, char token[SHMBUF_TOKEN_MAX]);
+
+/* Imports a token: a new handle on the shared bytes, read-only unless the share is writable
+ * (the kernel enforces it: the mapping is PROT_READ, from a descriptor opened read-only, and
+ * library calls that would write fail with -EPERM, ERR_SHMBUF_READ_ONLY). Returns 0, or
+ * -ENOENT, code ERR_SHMBUF_TOKEN, for every token this process may not import (unknown,
+ * revoked, expired, used up, forbidden: the answer does not say which), or what the
+ * importer's limits say: the imported memory counts against them. */
+SHMBUF_EXTERN int shmbuf_import(shmbuf_client *c, const char *token, shmbuf_buf **out);
+
+/* Revokes one of this user's tokens (imports made stay). Returns 0 or -ENOENT
+ * (ERR_SHMBUF_TOKEN). */
+SHMBUF_EXTERN int shmbuf_unshare(shmbuf_client *c, const char *token);
+
+/* Freezes buf's bytes for every process, this one included: they move into a memory object
+ * that the kernel seals against writes (F_SEAL_WRITE), and buf and the other handles on the
+ * same bytes (the whole ArrayBuffer when it is dedicated) move there. The move is one copy.
+ * Returns 0 or a negative errno, as shmbuf_share(). */
+SHMBUF_EXTERN int shmbuf_seal(shmbuf_buf *buf);
+
+/* 1 when no process can write buf's bytes (sealed), 0 otherwise. */
+SHMBUF_EXTERN int shmbuf_is_sealed(const shmbuf_buf *buf);
+/* 1 when this process cannot write buf's bytes (a read-only import, or sealed), 0 otherwise. */
+SHMBUF_EXTERN int shmbuf_is_read_only(const shmbuf_buf *buf);
+/* 1 when buf's bytes are in a shared object (shared, imported or sealed), 0 otherwise. */
+SHMBUF_EXTERN int shmbuf_is_shared(const shmbuf_buf *buf);
+
+/* The live shares, oldest first: every user sees every share, and tokens only of their own. */
+typedef struct shmbuf_share_list shmbuf_share_list;
+
+/* Asks the daemon for the list. Returns 0 and a list to free with shmbuf_share_list_free(),
+ * or a negative errno. */
+SHMBUF_EXTERN int shmbuf_list_shares(shmbuf_client *c, shmbuf_share_list **out);
+SHMBUF_EXTERN size_t shmbuf_share_list_count(const shmbuf_share_list *l);
+/* Share i's token, or NULL when it is another user's. */
+SHMBUF_EXTERN const char *shmbuf_share_list_token(const shmbuf_share_list *l, size_t i);
+SHMBUF_EXTERN uid_t shmbuf_share_list_uid(const shmbuf_share_list *l, size_t i);
+/* The exporter's pid, 0 once its connection ended (a persisting share). */
+SHMBUF_EXTERN pid_t shmbuf_share_list_pid(const shmbuf_share_list *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_share_list_length(const shmbuf_share_list *l, size_t i);
+/* SHMBUF_SHARE_* flags of share i. */
+SHMBUF_EXTERN unsigned shmbuf_share_list_flags(const shmbuf_share_list *l, size_t i);
+/* Connections that import it, besides the exporter's. */
+SHMBUF_EXTERN uint32_t shmbuf_share_list_importers(const shmbuf_share_list *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_share_list_age_ms(const shmbuf_share_list *l, size_t i);
+/* Milliseconds before the token stops importing, 0 when it has no TTL. */
+SHMBUF_EXTERN uint64_t shmbuf_share_list_ttl_ms(const shmbuf_share_list *l, size_t i);
+SHMBUF_EXTERN void shmbuf_share_list_free(shmbuf_share_list *l);
 
 /* ---- reading and writing ------------------------------------------------------------------- */
 

@@ -40,7 +40,7 @@ static const char *false_claim(const slab_table *t, uint32_t id, uint64_t size, 
   return NULL;
 }
 
-int slabs_map(slab_table *t, uint32_t id, uint64_t size, bool read_only, bool keep, int fd,
+int slabs_map(slab_table *t, uint32_t id, uint64_t size, bool read_only, int fd,
               const char **why) {
   if ((*why = false_claim(t, id, size, read_only, fd)) != NULL) {
     close(fd);
@@ -60,13 +60,12 @@ int slabs_map(slab_table *t, uint32_t id, uint64_t size, bool read_only, bool ke
   }
   void *p = mmap(NULL, size, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   int err = errno;
-  if (p == MAP_FAILED || !keep) /* the mapping keeps the object alive */
-    close(fd);
+  close(fd); /* the mapping keeps the object alive */
   if (p == MAP_FAILED) {
     *why = "cannot map a slab";
     return err == ENOMEM ? -ENOMEM : -EPROTO;
   }
-  t->v[id] = (slab_map){.base = p, .size = size, .read_only = read_only, .fd = keep ? fd : -1};
+  t->v[id] = (slab_map){.base = p, .size = size, .read_only = read_only};
   return 0;
 }
 
@@ -89,23 +88,14 @@ int slabs_retire(slab_table *t, uint32_t id, const char **why) {
     return -EPROTO;
   }
   munmap(s->base, s->size);
-  if (s->fd >= 0)
-    close(s->fd);
-  *s = (slab_map){.retired = true, .fd = -1};
+  *s = (slab_map){.retired = true};
   return 0;
-}
-
-int slabs_fd(const slab_table *t, uint32_t id) {
-  return id < t->n && t->v[id].base ? t->v[id].fd : -1;
 }
 
 void slabs_fini(slab_table *t) {
   for (uint32_t i = 0; i < t->n; i++)
-    if (t->v[i].base) {
+    if (t->v[i].base)
       munmap(t->v[i].base, t->v[i].size);
-      if (t->v[i].fd >= 0)
-        close(t->v[i].fd);
-    }
   free(t->v);
   *t = (slab_table){0};
 }

@@ -17,7 +17,6 @@ typedef struct slab_map {
   uint32_t refs; /* ArrayBuffers the client holds in it: it stays mapped while there are any */
   bool retired;  /* the daemon destroyed it: the id never comes back */
   bool read_only; /* mapped PROT_READ: the kernel refuses writes */
-  int fd;         /* kept for a shared object (to hand on: slabs_fd()), else -1 */
 } slab_map;
 
 typedef struct slab_table {
@@ -26,16 +25,11 @@ typedef struct slab_table {
 } slab_table;
 
 /* Maps `size` bytes of fd as slab `id`, shared: read and write, or only read when
- * `read_only` (a read-only import, a sealed buffer). The fd is closed, or, with `keep` (a
- * shared object, whose fd may be handed on: slabs_fd()), kept until the slab is unmapped. The
- * id must be new (neither mapped nor retired) and fd a regular file (a memfd) of at least
+ * `read_only` (a read-only import, a sealed buffer), and closes fd. The id must be new (neither mapped nor retired) and fd a regular file (a memfd) of at least
  * `size` bytes, open read-write unless read_only. Returns 0, -ENOMEM, or -EPROTO when the
  * daemon's claim is false, with the reason in *why (the fd is closed then too). */
-int slabs_map(slab_table *t, uint32_t id, uint64_t size, bool read_only, bool keep, int fd,
+int slabs_map(slab_table *t, uint32_t id, uint64_t size, bool read_only, int fd,
               const char **why);
-
-/* The fd kept for slab id, or -1. */
-int slabs_fd(const slab_table *t, uint32_t id);
 
 /* The mapping of slab id, or NULL when it is not mapped. */
 const slab_map *slabs_get(const slab_table *t, uint32_t id);

@@ -180,7 +180,7 @@ int shmbuf_read_double_be(const shmbuf_buf *buf, int64_t offset, double *out) {
 
 static int64_t write_at(shmbuf_buf *buf, uint64_t bits, int64_t offset, size_t size, bool big) {
   int rc = bounds(buf, offset, size);
-  if (rc < 0)
+  if (rc < 0 || (rc = errors_read_only(buf)) < 0)
     return rc;
   store(shmbuf_data(buf) + offset, bits, size, big);
   return offset + (int64_t)size;

@@ -107,7 +107,10 @@ static int fill_range(const shmbuf_buf *b, int64_t *offset, int64_t *end) {
       return errors_fail_node((sb_err_range(&e, "end", range, (double)*end), &e));
     }
   }
-  return *offset < *end;
+  if (*offset >= *end)
+    return 0;
+  int rc = errors_read_only(b);
+  return rc < 0 ? rc : 1;
 }
 
 /* Repeats the pattern over [dst, dst + len), doubling what is already written. */

@@ -41,6 +41,9 @@ static int64_t write_str(shmbuf_buf *buf, sb_str s, int64_t offset, int64_t leng
     return errors_fail_node((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
   if (length == 0)
     return 0;
+  int rc = errors_read_only(buf);
+  if (rc < 0)
+    return rc;
   return (int64_t)sb_encode(s, enc, shmbuf_data(buf) + offset, (size_t)length);
 }
 

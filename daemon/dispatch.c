@@ -526,6 +526,7 @@ static void op_stats(dispatcher *d, conn_session *s, dispatch_reply *r) {
   add_counter(r, "enospc_total", t->enospc_total, false,
               "Allocations the system had no shared memory for");
   uint64_t shares, imports, shared;
+  share_expire(d->shares, d->now_ms); /* the sweep's cadence must not show a dead token */
   share_counts(d->shares, &shares, &imports, &shared);
   add_counter(r, "shares", shares, true, "Live share tokens");
   add_counter(r, "imports", imports, true, "Shared objects mapped by a connection that did not "
@@ -534,6 +535,10 @@ static void op_stats(dispatcher *d, conn_session *s, dispatch_reply *r) {
   add_counter(r, "session_buffers", s->heap.buffers, true, "Live buffers of this connection");
   add_counter(r, "session_reserved_bytes", s->heap.slab.reserved, true,
               "Bytes reserved by this connection");
+  add_counter(r, "session_shared_bytes", s->shared, true,
+              "Shared objects this connection pays for");
+  add_counter(r, "session_imported_bytes", s->imported, true,
+              "Shared objects this connection maps and another party pays for");
   r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_STATS;
   r->msg.stats = &r->u.stats;
 }
@@ -585,6 +590,11 @@ static int token_error(sb_error *e) {
                     "The token names no share this connection may import");
 }
 
+static int writable_sealed(sb_error *e) {
+  return sb_err_set(e, -EINVAL, "ERR_INVALID_ARG_VALUE",
+                    "The argument 'writable' is invalid. A sealed buffer cannot be shared writable");
+}
+
 /* Where share_place() put a range, and the job that fills the new object when there is one. */
 static int place(dispatcher *d, conn_session *s, const Shmbufwire__ShareRange *q, bool seal,
                  heap_view *v, dispatch_job *j, sb_error *e) {
@@ -613,7 +623,8 @@ static int place(dispatcher *d, conn_session *s, const Shmbufwire__ShareRange *q
 static void op_share(dispatcher *d, conn_session *s, const Shmbufwire__Share *q, dispatch_reply *r) {
   heap_view v;
   dispatch_job *j = &r->job;
-  int rc = place(d, s, q->range, q->sealed, &v, j, &r->err);
+  int rc = q->writable && q->sealed ? writable_sealed(&r->err)
+                                    : place(d, s, q->range, q->sealed, &v, j, &r->err);
   if (rc < 0) {
     reply_error(r);
     return;
@@ -634,6 +645,8 @@ static void op_share(dispatcher *d, conn_session *s, const Shmbufwire__Share *q,
     if (rc == -EINVAL)
       sb_err_set(&r->err, rc, "ERR_INVALID_ARG_VALUE",
                  "The argument 'ttl_ms' is invalid. A share that persists needs a TTL");
+    else if (rc == -EPERM)
+      writable_sealed(&r->err);
     else if (r->err.message == NULL)
       alloc_failed(s, rc, &r->err);
     reply_error(r);
@@ -722,6 +735,7 @@ static void add_share(void *arg, const share_info *i) {
 
 static void op_list_shares(dispatcher *d, conn_session *s, dispatch_reply *r) {
   d->ninfos = 0;
+  share_expire(d->shares, d->now_ms);
   share_list(d->shares, s->user->uid, d->now_ms, add_share, d);
   for (size_t i = 0; i < d->ninfos; i++) /* the array is final now */
     d->info_ptrs[i] = &d->infos[i];

@@ -274,8 +274,9 @@ int heap_adopt(buffer_heap *h, slab_seg *seg, uint64_t ab_length, uint64_t byte_
 slab_seg *heap_own_segment(const buffer_heap *h, uint64_t id) {
   uint64_t index;
   const heap_slot *s = slot_find(h, id, &index);
+  /* an object made for sharing is sized to its ArrayBuffer's pages, not to a chunk */
   return s && s->kind == SLOT_DEDICATED && s->u.seg->solo && s->off == 0 &&
-                 s->u.seg->size == slab_chunk_size(s->ab_length)
+                 (s->u.seg->shared || s->u.seg->size == slab_chunk_size(s->ab_length))
              ? s->u.seg
              : NULL;
 }

@@ -24,19 +24,32 @@ static const uint8_t zeros[ZERO_CHUNK];
 #define MFD_NOEXEC_SEAL 0x0008U
 #endif
 
-int segment_create(uint64_t size, int *fd_out) {
+/* A memfd of `size` bytes with `seals` added. */
+static int create(uint64_t size, int seals, int *fd_out) {
   int fd = memfd_create("shmbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
   if (fd < 0 && errno == EINVAL)
     fd = memfd_create("shmbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     return -errno;
-  if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) < 0) {
+  if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, seals) < 0) {
     int err = -errno;
     close(fd);
     return err;
   }
   *fd_out = fd;
   return 0;
+}
+
+int segment_create(uint64_t size, int *fd_out) {
+  return create(size, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL, fd_out);
+}
+
+int segment_create_sealable(uint64_t size, int *fd_out) {
+  return create(size, F_SEAL_GROW | F_SEAL_SHRINK, fd_out);
+}
+
+int segment_seal_writes(int fd) {
+  return fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL) < 0 ? -errno : 0;
 }
 
 int segment_open_for_peer(int fd, bool writable, int *out) {

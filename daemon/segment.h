@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared-memory objects: anonymous memfds whose size is sealed the moment they are made
  * (F_SEAL_GROW | F_SEAL_SHRINK), so no process holding an fd can truncate one under a mapping
- * (no SIGBUS) or grow one past what the daemon accounts for. The daemon handles them only
+ * (no SIGBUS) or grow one past what the daemon accounts for, and whose seals are then final
+ * (F_SEAL_SEAL), so that no process holding a writable fd can freeze what others write. The daemon handles them only
  * through its own fd and never maps client memory; each peer gets an fd of its own open file
  * description (a reopen of the object, never a dup), so nothing a peer does to its fd — O_APPEND,
  * O_NONBLOCK, a read-only reopen — changes what the daemon's fd does. */
@@ -13,8 +14,16 @@
 #include <stdint.h>
 
 /* Creates an object of `size` bytes (sparse: nothing reserved yet), not executable, its size
- * sealed. Returns 0 and the fd in *fd (O_RDWR, close-on-exec), or a negative errno. */
+ * and seals final. Returns 0 and the fd in *fd (O_RDWR, close-on-exec), or a negative errno. */
 int segment_create(uint64_t size, int *fd);
+
+/* segment_create(), except that the seals stay open until segment_seal_writes(): for an
+ * object the daemon fills, then freezes, before any other process gets an fd for it. */
+int segment_create_sealable(uint64_t size, int *fd);
+
+/* Freezes the object's bytes for every process (F_SEAL_WRITE) and makes its seals final. Fails
+ * (-EBUSY) while a writable shared mapping of it exists. Returns 0 or a negative errno. */
+int segment_seal_writes(int fd);
 
 /* An fd for a peer: the same object through a new open file description, writable or
  * read-only (a read-only one can be mapped only PROT_READ and cannot add seals), close-on-exec.

@@ -176,8 +176,9 @@ static void object_free(share_registry *r, share_object *o) {
 }
 
 int share_seal(share_object *o) {
-  if (fcntl(o->fd, F_ADD_SEALS, F_SEAL_WRITE) < 0)
-    return -errno;
+  int rc = segment_seal_writes(o->fd);
+  if (rc < 0)
+    return rc;
   o->sealed = true;
   return 0;
 }
@@ -339,7 +340,7 @@ int share_place(share_registry *r, conn_session *s, uint64_t id, uint64_t ab_off
   int rc = session_admit_shared(s, size, true), fd = -1;
   if (rc < 0)
     return rc;
-  if ((rc = segment_create(size, &fd)) < 0)
+  if ((rc = seal ? segment_create_sealable(size, &fd) : segment_create(size, &fd)) < 0)
     return rc;
   share_object *o = object_new(r, fd, size);
   slab_seg *mine = NULL;
@@ -370,6 +371,8 @@ int share_publish(share_registry *r, conn_session *s, uint64_t id, unsigned flag
     return -ENOENT;
   if ((flags & SHARE_PERSIST) && ttl_ms == 0)
     return -EINVAL;
+  if ((flags & SHARE_WRITABLE) && o->sealed)
+    return -EPERM;
   if (r->nrecords >= r->nbuckets && table_grow(r) < 0)
     return -ENOMEM;
   share_record *rec = calloc(1, sizeof *rec);
@@ -401,13 +404,14 @@ int share_publish(share_registry *r, conn_session *s, uint64_t id, unsigned flag
   rec->byte_offset = v.byte_offset;
   rec->length = v.length;
   rec->ab_length = v.ab_length;
-  rec->flags = o->sealed ? flags & ~SHARE_WRITABLE : flags;
+  rec->flags = flags;
   rec->exporter = s;
   rec->exporter_user = s->user;
   rec->uid = s->user->uid;
   rec->pid = s->pid;
   rec->created_ms = now_ms;
-  rec->expires_ms = ttl_ms ? now_ms + ttl_ms : 0;
+  /* a TTL past the clock's end is no limit at all, not a wrap to the past */
+  rec->expires_ms = ttl_ms && ttl_ms < UINT64_MAX - now_ms ? now_ms + ttl_ms : 0;
   size_t h = token_hash(rec->token, r->nbuckets);
   rec->hnext = r->buckets[h];
   r->buckets[h] = rec;

@@ -105,10 +105,34 @@ START_TEST(create_sparse_anonymous) {
   int seals = fcntl(fd, F_GET_SEALS);
   ck_assert_int_eq(seals & (F_SEAL_GROW | F_SEAL_SHRINK), F_SEAL_GROW | F_SEAL_SHRINK);
   ck_assert_int_eq(seals & F_SEAL_WRITE, 0);
+  /* and the seals are final: a writable fd cannot freeze what others write */
+  ck_assert_int_eq(seals & F_SEAL_SEAL, F_SEAL_SEAL);
+  ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), -1);
+  ck_assert_int_eq(errno, EPERM);
 
   /* new pages read as zeros */
   assert_zero(fd, 0, 64 * KIB);
   assert_zero(fd, 4 * MIB - 64 * KIB, 64 * KIB);
+  segment_close(fd);
+}
+END_TEST
+
+START_TEST(sealable_objects_freeze_for_everyone) {
+  int fd;
+  ck_assert_int_eq(segment_create_sealable(8192, &fd), 0);
+  ck_assert_int_eq(pwrite(fd, "frozen", 6, 0), 6);
+  void *w = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ck_assert_ptr_ne(w, MAP_FAILED);
+  ck_assert_int_eq(segment_seal_writes(fd), -EBUSY); /* a writable mapping is still there */
+  munmap(w, 8192);
+  ck_assert_int_eq(segment_seal_writes(fd), 0);
+  ck_assert_int_eq(fcntl(fd, F_GET_SEALS) & (F_SEAL_WRITE | F_SEAL_SEAL), F_SEAL_WRITE | F_SEAL_SEAL);
+  ck_assert_ptr_eq(mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED);
+  ck_assert_int_eq(pwrite(fd, "x", 1, 0), -1);
+  ck_assert_int_eq(errno, EPERM);
+  char back[6];
+  ck_assert_int_eq(pread(fd, back, 6, 0), 6);
+  ck_assert_mem_eq(back, "frozen", 6);
   segment_close(fd);
 }
 END_TEST
@@ -431,6 +455,7 @@ static Suite *segment_suite(void) {
   tcase_set_timeout(tc, 20);
   tcase_add_test(tc, create_sparse_anonymous);
   tcase_add_test(tc, create_zero_and_close);
+  tcase_add_test(tc, sealable_objects_freeze_for_everyone);
   tcase_add_test(tc, reserve_allocates);
   tcase_add_test(tc, punch_reads_zero);
   tcase_add_test(tc, zero_keeps_pages);
