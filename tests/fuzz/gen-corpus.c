@@ -5,6 +5,7 @@
  * 1 << 32 | n, and a released slot comes back with the generation bumped. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,53 @@ static void simple(Shmbufwire__Request__OpCase op, uint64_t buffer) {
   put(&q);
 }
 
+/* share (seal false) or seal (seal true) of a range of buffer `buffer`. */
+static void share_range(bool seal, uint64_t buffer, uint64_t ab_offset, uint64_t ab_length,
+                        uint64_t byte_offset, uint64_t length, bool writable, bool persist,
+                        uint64_t ttl_ms, uint32_t allow_uid) {
+  Shmbufwire__Request q;
+  Shmbufwire__Share s;
+  Shmbufwire__Seal se;
+  Shmbufwire__ShareRange r;
+  shmbufwire__request__init(&q);
+  shmbufwire__share__init(&s);
+  shmbufwire__seal__init(&se);
+  shmbufwire__share_range__init(&r);
+  r.buffer = buffer;
+  r.ab_offset = ab_offset;
+  r.ab_length = ab_length;
+  r.byte_offset = byte_offset;
+  r.length = length;
+  s.range = se.range = &r;
+  s.writable = writable;
+  s.persist = persist;
+  s.ttl_ms = ttl_ms;
+  s.n_allow_uids = allow_uid ? 1 : 0;
+  s.allow_uids = &allow_uid;
+  q.op_case = seal ? SHMBUFWIRE__REQUEST__OP_SEAL : SHMBUFWIRE__REQUEST__OP_SHARE;
+  q.share = &s;
+  q.seal = &se;
+  put(&q);
+}
+
+/* import or unshare of a token, or the list of shares (token NULL). */
+static void by_token(Shmbufwire__Request__OpCase op, const char *token) {
+  Shmbufwire__Request q;
+  Shmbufwire__Import im;
+  Shmbufwire__Unshare un;
+  Shmbufwire__ListShares ls;
+  shmbufwire__request__init(&q);
+  shmbufwire__import__init(&im);
+  shmbufwire__unshare__init(&un);
+  shmbufwire__list_shares__init(&ls);
+  im.token = un.token = (char *)token;
+  q.op_case = op;
+  q.import = &im;
+  q.unshare = &un;
+  q.list_shares = &ls;
+  put(&q);
+}
+
 static void save(const char *dir, const char *name) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -189,6 +237,26 @@ int main(int argc, char **argv) {
   simple(SHMBUFWIRE__REQUEST__OP_RELEASE, ID(1, 1));
   simple(SHMBUFWIRE__REQUEST__OP_STATS, 0);
   save(dir, "lease");
+
+  hello();
+  sized(SHMBUFWIRE__REQUEST__OP_ALLOC, 100);
+  sized(SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, 10);
+  sized(SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 3 << 20);
+  share_range(false, ID(1, 1), 0, 100, 10, 20, false, false, 0, 0);
+  share_range(false, ID(1, 2), 16, 10, 0, 10, true, false, 1000, 0);
+  share_range(false, ID(1, 3), 0, 3 << 20, 0, 3 << 20, false, true, 60000, 4242);
+  share_range(true, ID(1, 1), 0, 100, 0, 100, false, false, 0, 0);
+  share_range(false, ID(1, 4), 0, 100, 0, 100, false, false, 0, 0);
+  share_range(false, ID(1, 1), 0, 101, 0, 1, false, false, 0, 0);
+  share_range(false, ID(1, 1), 0, 100, 0, 100, false, true, 0, 0);
+  by_token(SHMBUFWIRE__REQUEST__OP_LIST_SHARES, NULL);
+  by_token(SHMBUFWIRE__REQUEST__OP_IMPORT, "sb1_AAAAAAAAAAAAAAAAAAAAAA");
+  by_token(SHMBUFWIRE__REQUEST__OP_UNSHARE, "sb1_AAAAAAAAAAAAAAAAAAAAAA");
+  by_token(SHMBUFWIRE__REQUEST__OP_IMPORT, "");
+  simple(SHMBUFWIRE__REQUEST__OP_RELEASE, ID(1, 5));
+  simple(SHMBUFWIRE__REQUEST__OP_RELEASE, ID(1, 1));
+  simple(SHMBUFWIRE__REQUEST__OP_STATS, 0);
+  save(dir, "share");
 
   hello();
   sized(SHMBUFWIRE__REQUEST__OP_ALLOC, -1);
