@@ -214,6 +214,10 @@ END_TEST
 START_TEST(libuv) { assert_runs("libuv", "1000 buffers made, 0 failed\n"); }
 END_TEST
 
+/* Two processes: the second maps what the first wrote, by its token. */
+START_TEST(share) { assert_runs("share", "hello, reader (read-only: 1)\n"); }
+END_TEST
+
 static Suite *examples_suite(void) {
   Suite *s = suite_create("examples");
   TCase *docs = tcase_create("documents");
@@ -226,6 +230,7 @@ static Suite *examples_suite(void) {
   tcase_add_test(run, hello);
   tcase_add_test(run, pipeline);
   tcase_add_test(run, libuv);
+  tcase_add_test(run, share);
   suite_add_tcase(s, run);
   return s;
 }
