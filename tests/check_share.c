@@ -118,12 +118,9 @@ typedef struct importer_job {
   bool is_sealed;         /* shmbuf_is_sealed() expected */
 } importer_job;
 
-static int importer(void *arg) {
-  importer_job *j = arg;
-  shmbuf_client *c;
+/* What importer() checks, on its client c; the exit status. */
+static int import_and_check(shmbuf_client *c, importer_job *j) {
   shmbuf_buf *b;
-  if (shmbuf_connect(D.sock, &c) < 0)
-    return 2;
   int rc = shmbuf_import(c, j->token, &b);
   if (rc != j->expect)
     return 3;
@@ -156,8 +153,16 @@ static int importer(void *arg) {
   if (j->write)
     shmbuf_data(b)[0] ^= 0xff; /* a read-only mapping dies here with SIGSEGV */
   shmbuf_release(b);
-  shmbuf_close(c);
   return 0;
+}
+
+static int importer(void *arg) {
+  shmbuf_client *c;
+  if (shmbuf_connect(D.sock, &c) < 0)
+    return 2;
+  int status = import_and_check(c, arg);
+  shmbuf_close(c);
+  return status;
 }
 
 /* Runs an importer as user A and returns its status. */
@@ -286,12 +291,13 @@ END_TEST
 static int write_world(void *arg) {
   shmbuf_client *c;
   shmbuf_buf *b;
-  if (shmbuf_connect(D.sock, &c) < 0 || shmbuf_import(c, arg, &b) < 0)
+  if (shmbuf_connect(D.sock, &c) < 0)
     return 2;
-  if (shmbuf_is_read_only(b) || shmbuf_write_string(b, "world", 5, 0, 5, NULL) != 5)
-    return 3;
+  int status = shmbuf_import(c, arg, &b) < 0                                           ? 3
+               : shmbuf_is_read_only(b) || shmbuf_write_string(b, "world", 5, 0, 5, NULL) != 5 ? 4
+                                                                                        : 0;
   shmbuf_close(c);
-  return 0;
+  return status;
 }
 
 START_TEST(writable_shares_are_written_by_importers) {
@@ -706,10 +712,14 @@ static int canary_importer(void *arg) {
   list_memfd_maps(&inherited);
   if (shmbuf_connect(D.sock, &c) < 0)
     return 2;
-  for (int i = 0; i < j->n; i++)
+  int status = 0;
+  for (int i = 0; i < j->n && status == 0; i++)
     if (shmbuf_import(c, j->tokens[i], &b[i]) < 0)
-      return 3;
-  return scan_for_marker(&inherited);
+      status = 3;
+  if (status == 0)
+    status = scan_for_marker(&inherited);
+  shmbuf_close(c);
+  return status;
 }
 
 START_TEST(importers_see_nothing_but_the_shared_bytes) {
