@@ -122,8 +122,11 @@ typedef struct importer_job {
 static int import_and_check(shmbuf_client *c, importer_job *j) {
   shmbuf_buf *b;
   int rc = shmbuf_import(c, j->token, &b);
-  if (rc != j->expect)
+  if (rc != j->expect) {
+    fprintf(stderr, "import as %u:%u: %d (%s), not %d\n", (unsigned)getuid(), (unsigned)getgid(),
+            rc, rc < 0 ? shmbuf_error_message() : "", j->expect);
     return 3;
+  }
   if (rc < 0)
     return strcmp(shmbuf_error_code(), "ERR_SHMBUF_TOKEN") == 0 ? 0 : 4;
   if (shmbuf_length(b) != j->length || shmbuf_byte_offset(b) != j->byte_offset ||
