@@ -21,6 +21,7 @@
 
 #include "frame.h"
 #include "harness.h"
+#include "requests.h"
 #include "shmbuf.h"
 
 static sbt_daemon D;
@@ -28,75 +29,9 @@ static sbt_daemon D;
 static void up(void) { sbt_start(&D, NULL); }
 static void down(void) { sbt_stop(&D); }
 
-/* ---- request builders ---------------------------------------------------------------------- */
-
-typedef struct req {
-  Shmbufwire__Request q;
-  Shmbufwire__Size size;
-  Shmbufwire__Alloc alloc;
-  Shmbufwire__From from;
-  Shmbufwire__Release release;
-  Shmbufwire__Stats stats;
-  Shmbufwire__Hello hello;
-} req;
-
-static Shmbufwire__Request *sized(req *r, uint64_t id, Shmbufwire__Request__OpCase op,
-                                  int64_t size) {
-  shmbufwire__request__init(&r->q);
-  shmbufwire__size__init(&r->size);
-  shmbufwire__alloc__init(&r->alloc);
-  r->q.id = id;
-  r->q.op_case = op;
-  r->size.size = r->alloc.size = size;
-  if (op == SHMBUFWIRE__REQUEST__OP_ALLOC)
-    r->q.alloc = &r->alloc;
-  else if (op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE)
-    r->q.alloc_unsafe = &r->size;
-  else
-    r->q.alloc_unsafe_slow = &r->size;
-  return &r->q;
-}
-
-static Shmbufwire__Request *from_utf8(req *r, uint64_t id, const char *s, const char *enc) {
-  shmbufwire__request__init(&r->q);
-  shmbufwire__from__init(&r->from);
-  r->q.id = id;
-  r->q.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
-  r->q.from = &r->from;
-  r->from.source_case = SHMBUFWIRE__FROM__SOURCE_UTF8;
-  r->from.utf8.data = (uint8_t *)s;
-  r->from.utf8.len = strlen(s);
-  r->from.encoding = (ProtobufCBinaryData){enc ? strlen(enc) : 0, (uint8_t *)enc};
-  return &r->q;
-}
-
-static Shmbufwire__Request *release(req *r, uint64_t id, uint64_t buffer) {
-  shmbufwire__request__init(&r->q);
-  shmbufwire__release__init(&r->release);
-  r->q.id = id;
-  r->q.op_case = SHMBUFWIRE__REQUEST__OP_RELEASE;
-  r->q.release = &r->release;
-  r->release.buffer = buffer;
-  return &r->q;
-}
-
-static Shmbufwire__Request *stats(req *r, uint64_t id) {
-  shmbufwire__request__init(&r->q);
-  shmbufwire__stats__init(&r->stats);
-  r->q.id = id;
-  r->q.op_case = SHMBUFWIRE__REQUEST__OP_STATS;
-  r->q.stats = &r->stats;
-  return &r->q;
-}
-
-static Shmbufwire__Request *hello(req *r, uint64_t id, uint32_t version) {
-  shmbufwire__request__init(&r->q);
-  shmbufwire__hello__init(&r->hello);
-  r->hello.version = version;
-  r->q.id = id;
-  r->q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
-  r->q.hello = &r->hello;
-  return &r->q;
+/* Appends a request frame. */
+static void frame(sb_bytes *out, Shmbufwire__Request *q) {
+  ck_assert_int_eq(req_append(out, q), 0);
 }
 
 static int greeted(void) {
@@ -118,7 +53,7 @@ static void assert_error(Shmbufwire__Reply *r, const char *code, int errnum, con
 static void assert_serving(void) {
   int fd = greeted();
   req r;
-  Shmbufwire__Reply *rep = sbt_call(fd, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 3), NULL, NULL);
+  Shmbufwire__Reply *rep = sbt_call(fd, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 3), NULL, NULL);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
   ck_assert_uint_eq(rep->buffer->length, 3);
   shmbufwire__reply__free_unpacked(rep, NULL);
@@ -130,7 +65,7 @@ static void assert_serving(void) {
 START_TEST(welcome_says_the_rules) {
   int fd = sbt_connect(&D);
   req r;
-  hello(&r, 7, SB_PROTOCOL_VERSION);
+  req_hello(&r, 7, SB_PROTOCOL_VERSION);
   Shmbufwire__Reply *w = sbt_call(fd, &r.q, NULL, NULL);
   ck_assert_int_eq(w->result_case, SHMBUFWIRE__REPLY__RESULT_WELCOME);
   ck_assert_uint_eq(w->welcome->pool_size, 8192);
@@ -148,7 +83,7 @@ END_TEST
 START_TEST(hello_must_come_first) {
   int fd = sbt_connect(&D);
   req r;
-  assert_error(sbt_call(fd, sized(&r, 5, SHMBUFWIRE__REQUEST__OP_ALLOC, 4), NULL, NULL),
+  assert_error(sbt_call(fd, req_sized(&r, 5, SHMBUFWIRE__REQUEST__OP_ALLOC, 4), NULL, NULL),
                "ERR_SHMBUF_PROTOCOL", -EPROTO, "the first request must be hello");
   ck_assert(sbt_closed_by_peer(fd, 2000));
   close(fd);
@@ -159,7 +94,7 @@ END_TEST
 START_TEST(wrong_version_is_refused) {
   int fd = sbt_connect(&D);
   req r;
-  hello(&r, 1, 99);
+  req_hello(&r, 1, 99);
   assert_error(sbt_call(fd, &r.q, NULL, NULL), "ERR_SHMBUF_VERSION", -EPROTONOSUPPORT, NULL);
   ck_assert(sbt_closed_by_peer(fd, 2000));
   close(fd);
@@ -255,7 +190,7 @@ START_TEST(wrong_message_type) {
   ck_assert_uint_eq(r->id, 9);
   shmbufwire__reply__free_unpacked(r, NULL);
   req q;
-  r = sbt_call(fd, stats(&q, 10), NULL, NULL);
+  r = sbt_call(fd, req_stats(&q, 10), NULL, NULL);
   ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_STATS);
   shmbufwire__reply__free_unpacked(r, NULL);
   /* A Buffer reply's fields clash in wire type with Alloc's: undecodable, so the
@@ -275,9 +210,7 @@ START_TEST(unknown_fields_are_ignored) {
   int fd = greeted();
   req r;
   sb_bytes out = {0};
-  ck_assert_int_eq(sb_frame_append(&out, &sized(&r, 3, SHMBUFWIRE__REQUEST__OP_ALLOC, 2)->base,
-                                   UINT32_MAX),
-                   0);
+  frame(&out, req_sized(&r, 3, SHMBUFWIRE__REQUEST__OP_ALLOC, 2));
   /* field 100, varint 1, appended to the message; the length grows by 3 */
   uint8_t *p = sb_bytes_head(&out);
   p[3] += 3;
@@ -295,25 +228,25 @@ END_TEST
 START_TEST(bad_sizes) {
   int fd = greeted();
   req r;
-  assert_error(sbt_call(fd, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, -1), NULL, NULL),
+  assert_error(sbt_call(fd, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, -1), NULL, NULL),
                "ERR_OUT_OF_RANGE", -ERANGE,
                "The value of \"size\" is out of range. It must be >= 0 && <= 4294967296. "
                "Received -1");
-  assert_error(sbt_call(fd, sized(&r, 3, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, INT64_MAX), NULL,
+  assert_error(sbt_call(fd, req_sized(&r, 3, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, INT64_MAX), NULL,
                         NULL),
                "ERR_OUT_OF_RANGE", -ERANGE,
                "The value of \"size\" is out of range. It must be >= 0 && <= 4294967296. "
                "Received 9_223_372_036_854_776_000");
-  assert_error(sbt_call(fd, sized(&r, 4, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, INT64_MIN),
+  assert_error(sbt_call(fd, req_sized(&r, 4, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, INT64_MIN),
                         NULL, NULL),
                "ERR_OUT_OF_RANGE", -ERANGE, NULL);
-  Shmbufwire__Reply *rep = sbt_call(fd, sized(&r, 5, SHMBUFWIRE__REQUEST__OP_ALLOC, 0), NULL, NULL);
+  Shmbufwire__Reply *rep = sbt_call(fd, req_sized(&r, 5, SHMBUFWIRE__REQUEST__OP_ALLOC, 0), NULL, NULL);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
   ck_assert_uint_eq(rep->buffer->length, 0);
   ck_assert_uint_eq(rep->buffer->ab_length, 0);
   ck_assert_uint_eq(rep->buffer->slab, 0);
   shmbufwire__reply__free_unpacked(rep, NULL);
-  assert_error(sbt_call(fd, from_utf8(&r, 6, "abc", "utf9"), NULL, NULL), "ERR_UNKNOWN_ENCODING",
+  assert_error(sbt_call(fd, req_from_utf8(&r, 6, "abc", "utf9"), NULL, NULL), "ERR_UNKNOWN_ENCODING",
                -EINVAL, "Unknown encoding: utf9");
   shmbufwire__request__init(&r.q);
   r.q.id = 7; /* no operation at all */
@@ -327,25 +260,25 @@ END_TEST
 START_TEST(release_checks_ids) {
   int a = greeted(), b = greeted();
   req r;
-  Shmbufwire__Reply *rep = sbt_call(a, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 10), NULL, NULL);
+  Shmbufwire__Reply *rep = sbt_call(a, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 10), NULL, NULL);
   uint64_t id = rep->buffer->buffer;
   shmbufwire__reply__free_unpacked(rep, NULL);
   /* B cannot release A's buffer, nor a guessed one */
-  assert_error(sbt_call(b, release(&r, 2, id), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT, NULL);
-  assert_error(sbt_call(b, release(&r, 3, 12345), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT,
+  assert_error(sbt_call(b, req_release(&r, 2, id), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT, NULL);
+  assert_error(sbt_call(b, req_release(&r, 3, 12345), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT,
                NULL);
-  assert_error(sbt_call(a, release(&r, 3, id + 1), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT,
+  assert_error(sbt_call(a, req_release(&r, 3, id + 1), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT,
                NULL);
-  rep = sbt_call(a, release(&r, 4, id), NULL, NULL);
+  rep = sbt_call(a, req_release(&r, 4, id), NULL, NULL);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_RELEASED);
   shmbufwire__reply__free_unpacked(rep, NULL);
   /* twice is once too many, and the slot's next tenant does not answer to the old id */
-  assert_error(sbt_call(a, release(&r, 5, id), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT,
+  assert_error(sbt_call(a, req_release(&r, 5, id), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT,
                NULL);
-  rep = sbt_call(a, sized(&r, 6, SHMBUFWIRE__REQUEST__OP_ALLOC, 10), NULL, NULL);
+  rep = sbt_call(a, req_sized(&r, 6, SHMBUFWIRE__REQUEST__OP_ALLOC, 10), NULL, NULL);
   ck_assert_uint_ne(rep->buffer->buffer, id);
   shmbufwire__reply__free_unpacked(rep, NULL);
-  assert_error(sbt_call(a, release(&r, 7, id), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT, NULL);
+  assert_error(sbt_call(a, req_release(&r, 7, id), NULL, NULL), "ERR_INVALID_ARG_VALUE", -ENOENT, NULL);
   /* from(buffer) with a foreign id is refused too */
   shmbufwire__request__init(&r.q);
   shmbufwire__from__init(&r.from);
@@ -365,10 +298,10 @@ START_TEST(slab_fd_comes_once) {
   req r;
   int fds[8];
   size_t nfds = 0;
-  Shmbufwire__Reply *one = sbt_call(fd, from_utf8(&r, 2, "hello", NULL), fds, &nfds);
+  Shmbufwire__Reply *one = sbt_call(fd, req_from_utf8(&r, 2, "hello", NULL), fds, &nfds);
   ck_assert_uint_eq(nfds, 1);
   ck_assert_uint_gt(one->buffer->slab_size, 0);
-  Shmbufwire__Reply *two = sbt_call(fd, from_utf8(&r, 3, "world", NULL), fds, &nfds);
+  Shmbufwire__Reply *two = sbt_call(fd, req_from_utf8(&r, 3, "world", NULL), fds, &nfds);
   ck_assert_uint_eq(nfds, 1);
   ck_assert_uint_eq(two->buffer->slab, one->buffer->slab);
   ck_assert_uint_eq(two->buffer->slab_size, 0);
@@ -400,10 +333,7 @@ START_TEST(pipelined_requests) {
   req r;
   sb_bytes out = {0};
   for (uint64_t i = 0; i < 300; i++)
-    ck_assert_int_eq(sb_frame_append(&out, &sized(&r, 100 + i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE,
-                                                  16)->base,
-                                     UINT32_MAX),
-                     0);
+    frame(&out, req_sized(&r, 100 + i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, 16));
   sbt_write(fd, sb_bytes_head(&out), out.len);
   sb_bytes_free(&out);
   int fds[8];
@@ -426,16 +356,16 @@ START_TEST(punched_slab_hurts_only_its_owner) {
   req r;
   int fds[8];
   size_t nfds = 0;
-  Shmbufwire__Reply *rep = sbt_call(fd, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 100), fds, &nfds);
+  Shmbufwire__Reply *rep = sbt_call(fd, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 100), fds, &nfds);
   ck_assert_uint_eq(nfds, 1);
   shmbufwire__reply__free_unpacked(rep, NULL);
   /* a client may give back its own pages (it cannot truncate: see slabs_cannot_grow_or_shrink);
    * the daemon writes through its fd, never a mapping, so nothing faults */
   ck_assert_int_eq(fallocate(fds[0], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1 << 20), 0);
   for (uint64_t i = 0; i < 200; i++) {
-    Shmbufwire__Request *q = i % 3 == 0   ? from_utf8(&r, 10 + i, "after truncation", NULL)
-                             : i % 3 == 1 ? sized(&r, 10 + i, SHMBUFWIRE__REQUEST__OP_ALLOC, 3000)
-                                          : sized(&r, 10 + i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, 9);
+    Shmbufwire__Request *q = i % 3 == 0   ? req_from_utf8(&r, 10 + i, "after truncation", NULL)
+                             : i % 3 == 1 ? req_sized(&r, 10 + i, SHMBUFWIRE__REQUEST__OP_ALLOC, 3000)
+                                          : req_sized(&r, 10 + i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, 9);
     rep = sbt_call(fd, q, NULL, NULL);
     ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
     shmbufwire__reply__free_unpacked(rep, NULL);
@@ -454,7 +384,7 @@ START_TEST(unread_replies_are_bounded) {
   req r;
   sb_bytes out = {0};
   for (uint64_t i = 0; i < 1000; i++)
-    sb_frame_append(&out, &stats(&r, 10 + i)->base, UINT32_MAX);
+    sb_frame_append(&out, &req_stats(&r, 10 + i)->base, UINT32_MAX);
   size_t sent = 0;
   for (int rounds = 0; rounds < 100000; rounds++) {
     ssize_t w = send(fd, sb_bytes_head(&out), out.len, MSG_NOSIGNAL);
@@ -543,7 +473,7 @@ static int connect_as(uid_t uid, gid_t gid) {
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
       _exit(11);
     req r;
-    hello(&r, 1, SB_PROTOCOL_VERSION);
+    req_hello(&r, 1, SB_PROTOCOL_VERSION);
     sbt_send(fd, &r.q);
     Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 3000);
     if (rep == NULL)
@@ -591,7 +521,7 @@ START_TEST(connection_cap_waits_then_admits) {
   int a = greeted(), b = greeted();
   int c = sbt_connect(&D); /* accepted by the kernel, not by the daemon */
   req r;
-  hello(&r, 1, SB_PROTOCOL_VERSION);
+  req_hello(&r, 1, SB_PROTOCOL_VERSION);
   sbt_send(c, &r.q);
   struct pollfd p = {c, POLLIN, 0};
   ck_assert_int_eq(poll(&p, 1, 300), 0); /* no answer while two are served */
@@ -715,34 +645,14 @@ END_TEST
 
 /* ---- one client never hurts another ----------------------------------------------------------- */
 
-/* Appends a request frame. */
-static void frame(sb_bytes *out, Shmbufwire__Request *q) {
-  ck_assert_int_eq(sb_frame_append(out, &q->base, UINT32_MAX), 0);
-}
-
-static Shmbufwire__Request *from_buffer(req *r, uint64_t id, uint64_t buffer) {
-  shmbufwire__request__init(&r->q);
-  shmbufwire__from__init(&r->from);
-  r->q.id = id;
-  r->q.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
-  r->q.from = &r->from;
-  r->from.source_case = SHMBUFWIRE__FROM__SOURCE_BUFFER;
-  r->from.buffer = buffer;
-  return &r->q;
-}
-
-/* The id the daemon gives the buffer in slot `slot` (from 0) at its `gen`th use (from 1): ids
- * are meant to be opaque, but a hostile client can predict them. */
-static uint64_t predicted_id(uint64_t slot, uint64_t gen) { return gen << 32 | (slot + 1); }
-
 /* Pipelines n x (allocUnsafeSlow(size) + release of it) on fd, without reading a reply, until
  * the daemon stops reading. Each allocation over 2 MiB makes a slab, and so an fd to send. */
 static void churn_slabs_unread(int fd, int n, int64_t size) {
   req r;
   sb_bytes out = {0};
   for (int i = 0; i < n; i++) {
-    frame(&out, sized(&r, 10 + 2 * (uint64_t)i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size));
-    frame(&out, release(&r, 11 + 2 * (uint64_t)i, predicted_id(0, (uint64_t)i + 1)));
+    frame(&out, req_sized(&r, 10 + 2 * (uint64_t)i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size));
+    frame(&out, req_release(&r, 11 + 2 * (uint64_t)i, req_predicted_id(0, (uint64_t)i + 1)));
   }
   sbt_send_until_stalled(fd, sb_bytes_head(&out), out.len, 1000);
   sb_bytes_free(&out);
@@ -813,8 +723,8 @@ START_TEST(running_out_of_fds_closes_no_one_else) {
   req r;
   for (uint64_t i = 0; i < 200; i++) { /* one slab at a time: each reply goes out with its fd */
     sb_bytes out = {0};
-    frame(&out, sized(&r, 10 + 2 * i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 3 << 20));
-    frame(&out, release(&r, 11 + 2 * i, predicted_id(0, i + 1)));
+    frame(&out, req_sized(&r, 10 + 2 * i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 3 << 20));
+    frame(&out, req_release(&r, 11 + 2 * i, req_predicted_id(0, i + 1)));
     if (send(hog, sb_bytes_head(&out), out.len, MSG_NOSIGNAL) < 0)
       i = 200; /* the daemon let the hog go: what matters is the victim */
     sb_bytes_free(&out);
@@ -865,14 +775,14 @@ START_TEST(big_copies_do_not_stall_others) {
   int a = greeted();
   req r;
   Shmbufwire__Reply *src =
-      sbt_call(a, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 256 << 20), NULL, NULL);
+      sbt_call(a, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 256 << 20), NULL, NULL);
   ck_assert_int_eq(src->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
   uint64_t src_id = src->buffer->buffer;
   shmbufwire__reply__free_unpacked(src, NULL);
   sb_bytes out = {0};
   for (uint64_t i = 0; i < 30; i++) { /* 30 copies of 256 MiB, each released after */
-    frame(&out, from_buffer(&r, 10 + 2 * i, src_id));
-    frame(&out, release(&r, 11 + 2 * i, predicted_id(1, i + 1)));
+    frame(&out, req_from_buffer(&r, 10 + 2 * i, src_id));
+    frame(&out, req_release(&r, 11 + 2 * i, req_predicted_id(1, i + 1)));
   }
   sbt_write(a, sb_bytes_head(&out), out.len);
   sb_bytes_free(&out);
@@ -881,10 +791,10 @@ START_TEST(big_copies_do_not_stall_others) {
   ck_assert_int_eq(first->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
   shmbufwire__reply__free_unpacked(first, NULL);
   int b = greeted();
-  Shmbufwire__Reply *st = sbt_call(b, stats(&r, 2), NULL, NULL);
+  Shmbufwire__Reply *st = sbt_call(b, req_stats(&r, 2), NULL, NULL);
   ck_assert_int_eq(st->result_case, SHMBUFWIRE__REPLY__RESULT_STATS);
   shmbufwire__reply__free_unpacked(st, NULL);
-  Shmbufwire__Reply *small = sbt_call(b, sized(&r, 3, SHMBUFWIRE__REQUEST__OP_ALLOC, 64), NULL, NULL);
+  Shmbufwire__Reply *small = sbt_call(b, req_sized(&r, 3, SHMBUFWIRE__REQUEST__OP_ALLOC, 64), NULL, NULL);
   ck_assert_int_eq(small->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
   shmbufwire__reply__free_unpacked(small, NULL);
   /* by now A may have its first release answered and its second copy, not more */
@@ -904,7 +814,7 @@ START_TEST(a_slow_reader_is_not_timed_out) {
   sb_bytes out = {0};
   uint64_t n = 40000;
   for (uint64_t i = 0; i < n; i++)
-    frame(&out, stats(&r, 10 + i));
+    frame(&out, req_stats(&r, 10 + i));
   /* every byte goes out, but the daemon pauses: its replies are not read */
   size_t sent = sbt_send_until_stalled(fd, sb_bytes_head(&out), out.len, 1500);
   ck_assert_uint_lt(sent, out.len);
@@ -987,7 +897,7 @@ START_TEST(bookkeeping_is_charged) {
   for (uint64_t i = 0; i < N; i += BATCH) { /* alloc(0) x N, pipelined a batch at a time */
     sb_bytes out = {0};
     for (uint64_t k = i; k < i + BATCH; k++)
-      frame(&out, sized(&r, 10 + k, SHMBUFWIRE__REQUEST__OP_ALLOC, 0));
+      frame(&out, req_sized(&r, 10 + k, SHMBUFWIRE__REQUEST__OP_ALLOC, 0));
     sbt_write(fd, sb_bytes_head(&out), out.len);
     sb_bytes_free(&out);
     for (uint64_t k = 0; k < BATCH; k++) {
@@ -1027,7 +937,7 @@ START_TEST(idle_connections_holding_nothing_end) {
   start_with((const char *const[]){"--idle-timeout", "400ms", NULL});
   int idle = greeted(), holder = greeted();
   req r;
-  Shmbufwire__Reply *rep = sbt_call(holder, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 8), NULL, NULL);
+  Shmbufwire__Reply *rep = sbt_call(holder, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 8), NULL, NULL);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
   shmbufwire__reply__free_unpacked(rep, NULL);
   ck_assert(sbt_closed_by_peer(idle, 3000));
@@ -1058,7 +968,7 @@ START_TEST(connections_per_user_are_capped) {
         _exit(11);
       req r;
       sb_bytes out = {0};
-      frame(&out, hello(&r, 1, SB_PROTOCOL_VERSION));
+      frame(&out, req_hello(&r, 1, SB_PROTOCOL_VERSION));
       send(fds[i], sb_bytes_head(&out), out.len, MSG_NOSIGNAL); /* a refused one may be gone */
       sb_bytes_free(&out);
       Shmbufwire__Reply *rep = sbt_recv(fds[i], NULL, NULL, 3000);
@@ -1099,7 +1009,7 @@ START_TEST(reload_keeps_the_welcome_promise) {
   for (int i = 0; i < 100; i++) { /* until new connections are told 64 KiB */
     fresh = sbt_connect(&D);
     req r;
-    sbt_send(fresh, hello(&r, 1, SB_PROTOCOL_VERSION));
+    sbt_send(fresh, req_hello(&r, 1, SB_PROTOCOL_VERSION));
     Shmbufwire__Reply *w = sbt_recv(fresh, NULL, NULL, 2000);
     bool now = w->welcome->max_frame == 64u << 10;
     shmbufwire__reply__free_unpacked(w, NULL);
@@ -1113,10 +1023,10 @@ START_TEST(reload_keeps_the_welcome_promise) {
   static char big[100 << 10];
   memset(big, 'x', sizeof big - 1);
   req r;
-  Shmbufwire__Reply *rep = sbt_call(old, from_utf8(&r, 2, big, NULL), NULL, NULL);
+  Shmbufwire__Reply *rep = sbt_call(old, req_from_utf8(&r, 2, big, NULL), NULL, NULL);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER); /* its promise holds */
   shmbufwire__reply__free_unpacked(rep, NULL);
-  sbt_send(fresh, from_utf8(&r, 2, big, NULL));
+  sbt_send(fresh, req_from_utf8(&r, 2, big, NULL));
   rep = sbt_recv(fresh, NULL, NULL, 2000);
   ck_assert_ptr_nonnull(rep);
   assert_error(rep, "ERR_SHMBUF_PROTOCOL", -EMSGSIZE, NULL);
@@ -1150,7 +1060,7 @@ START_TEST(slabs_cannot_grow_or_shrink) {
   req r;
   int fds[4];
   size_t nfds = 0;
-  Shmbufwire__Reply *rep = sbt_call(fd, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 100), fds, &nfds);
+  Shmbufwire__Reply *rep = sbt_call(fd, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 100), fds, &nfds);
   ck_assert_uint_eq(nfds, 1);
   uint64_t size = rep->buffer->slab_size;
   shmbufwire__reply__free_unpacked(rep, NULL);
@@ -1170,7 +1080,7 @@ START_TEST(touching_memory_not_given_is_charged) {
   req r;
   int fds[4];
   size_t nfds = 0;
-  Shmbufwire__Reply *rep = sbt_call(fd, sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, 16), fds,
+  Shmbufwire__Reply *rep = sbt_call(fd, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, 16), fds,
                                     &nfds);
   ck_assert_uint_eq(nfds, 1);
   uint64_t size = rep->buffer->slab_size;
@@ -1193,12 +1103,12 @@ START_TEST(o_append_on_a_slab_fd_changes_nothing) {
   req r;
   int fds[4];
   size_t nfds = 0;
-  Shmbufwire__Reply *rep = sbt_call(fd, from_utf8(&r, 2, "first", NULL), fds, &nfds);
+  Shmbufwire__Reply *rep = sbt_call(fd, req_from_utf8(&r, 2, "first", NULL), fds, &nfds);
   ck_assert_uint_eq(nfds, 1);
   uint64_t size = rep->buffer->slab_size;
   shmbufwire__reply__free_unpacked(rep, NULL);
   ck_assert_int_eq(fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_APPEND), 0);
-  rep = sbt_call(fd, from_utf8(&r, 3, "second", NULL), NULL, NULL);
+  rep = sbt_call(fd, req_from_utf8(&r, 3, "second", NULL), NULL, NULL);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
   uint8_t *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fds[0], 0);
   ck_assert_ptr_ne(m, MAP_FAILED);
@@ -1232,7 +1142,7 @@ START_TEST(unknown_encoding_names_come_back_whole) {
   for (int i = 0; i < 1000; i++)
     strcat(name, "\xc3\xa9"); /* é: a cut could split one */
   req r;
-  Shmbufwire__Reply *rep = sbt_call(fd, from_utf8(&r, 2, "ab", name), NULL, NULL);
+  Shmbufwire__Reply *rep = sbt_call(fd, req_from_utf8(&r, 2, "ab", name), NULL, NULL);
   ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_ERROR);
   ck_assert_str_eq(rep->error->code, "ERR_UNKNOWN_ENCODING");
   ck_assert(utf8_valid(rep->error->message, strlen(rep->error->message)));
