@@ -293,6 +293,33 @@ START_TEST(release_checks_ids) {
 }
 END_TEST
 
+/* Each reply tells the slabs destroyed since the one before it, and only those: however many
+ * a client destroys, the list a reply carries (and the daemon keeps) does not grow. */
+START_TEST(retired_slabs_are_told_once_each) {
+  int fd = greeted();
+  req r;
+  sb_bytes out = {0};
+  enum { PAIRS = 300 };
+  for (uint64_t i = 0; i < PAIRS; i++) { /* a slab each, destroyed by its release */
+    frame(&out, req_sized(&r, 10 + 2 * i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 3 << 20));
+    frame(&out, req_release(&r, 11 + 2 * i, req_predicted_id(0, i + 1)));
+  }
+  sbt_write(fd, sb_bytes_head(&out), out.len);
+  sb_bytes_free(&out);
+  size_t told = 0;
+  for (uint64_t i = 0; i < 2 * PAIRS; i++) {
+    Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 5000);
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_uint_eq(rep->id, 10 + i);
+    ck_assert_uint_le(rep->n_retired_slabs, 1);
+    told += rep->n_retired_slabs;
+    shmbufwire__reply__free_unpacked(rep, NULL);
+  }
+  ck_assert_uint_eq(told, PAIRS);
+  close(fd);
+}
+END_TEST
+
 START_TEST(slab_fd_comes_once) {
   int fd = greeted();
   req r;
@@ -713,6 +740,54 @@ START_TEST(fds_in_flight_are_bounded) {
 }
 END_TEST
 
+/* A client pipelines makes and releases of slabs and reads nothing; run unprivileged, the
+ * kernel refuses fds past the daemon's fd limit, so replies wait in the daemon with their fds
+ * while the releases behind them destroy the slabs: those fds are let go at once (a
+ * placeholder goes in their place), or each would keep a destroyed slab's memory alive,
+ * uncounted. */
+START_TEST(no_fd_is_held_for_a_destroyed_slab) {
+  start_unprivileged(48, (const char *const[]){"--socket-mode", "0666", NULL});
+  int hog = greeted();
+  int before = sbt_count_fds_settled(D.pid);
+  churn_slabs_unread(hog, 400, 3 << 20);
+  usleep(500000); /* the daemon did all it would for a peer that reads nothing */
+  int after = sbt_count_fds_settled(D.pid);
+  printf("# the daemon's fds before and after 400 slabs made and destroyed unread: %d, %d\n",
+         before, after);
+  ck_assert_int_le(after, before + 1);
+  close(hog);
+  assert_serving();
+  sbt_stop(&D);
+}
+END_TEST
+
+/* The daemon runs out of fds for a client's new slabs: that request fails, with Node's code,
+ * and the connection goes on; once slabs are given back, the next one is made. */
+START_TEST(an_fd_that_cannot_be_made_fails_only_its_request) {
+  start_unprivileged(40, (const char *const[]){"--socket-mode", "0666", "--connection-max-slabs",
+                                               "0", "--user-max-slabs", "0", NULL});
+  shmbuf_client *c;
+  ck_assert_int_eq(shmbuf_connect_ex(D.sock, SHMBUF_THIN, &c), 0);
+  shmbuf_buf *held[64];
+  int n = 0, rc;
+  while (n < 64 && (rc = shmbuf_alloc(c, 3 << 20, &held[n])) == 0) /* a slab, and an fd, each */
+    n++;
+  printf("# under an fd limit of 40 the daemon made %d slabs, then: %s\n", n,
+         shmbuf_error_message());
+  ck_assert_msg(rc == -EMFILE || rc == -ENFILE, "%s", shmbuf_err_name(rc));
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_MEMORY_ALLOCATION_FAILED");
+  ck_assert_int_gt(n, 2);
+  shmbuf_release(held[--n]);
+  shmbuf_release(held[--n]);
+  ck_assert_int_eq(shmbuf_alloc(c, 3 << 20, &held[n]), 0); /* on the same connection */
+  n++;
+  while (n > 0)
+    shmbuf_release(held[--n]);
+  shmbuf_close(c);
+  sbt_stop(&D);
+}
+END_TEST
+
 START_TEST(running_out_of_fds_closes_no_one_else) {
   start_unprivileged(96, (const char *const[]){"--socket-mode", "0666", NULL});
   shmbuf_client *victim;
@@ -1075,6 +1150,9 @@ START_TEST(slabs_cannot_grow_or_shrink) {
 }
 END_TEST
 
+/* Memory a client takes in its slab's holes, never handed out, by touching it through a
+ * mapping (_i 0) or by fallocate() on its fd (_i 1): the kernel's st_blocks count it either
+ * way, and so does the daemon. */
 START_TEST(touching_memory_not_given_is_charged) {
   int fd = greeted();
   req r;
@@ -1085,10 +1163,13 @@ START_TEST(touching_memory_not_given_is_charged) {
   ck_assert_uint_eq(nfds, 1);
   uint64_t size = rep->buffer->slab_size;
   shmbufwire__reply__free_unpacked(rep, NULL);
-  uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
-  ck_assert_ptr_ne(m, MAP_FAILED);
-  memset(m, 1, size); /* every hole of the slab, never handed out */
-  munmap(m, size);
+  if (_i == 0) {
+    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+    ck_assert_ptr_ne(m, MAP_FAILED);
+    memset(m, 1, size); /* every hole of the slab, never handed out */
+    munmap(m, size);
+  } else
+    ck_assert_int_eq(fallocate(fds[0], 0, 0, (off_t)size), 0); /* within the sealed size */
   close(fds[0]);
   ck_assert_uint_ge(sbt_stat(&D, "resident_bytes"), size);
   /* it cannot keep what it took: the connection ends, and the memory comes back */
@@ -1223,6 +1304,7 @@ static Suite *server_suite(void) {
   tcase_add_test(t, bad_sizes);
   tcase_add_test(t, release_checks_ids);
   tcase_add_test(t, slab_fd_comes_once);
+  tcase_add_test(t, retired_slabs_are_told_once_each);
   tcase_add_test(t, pipelined_requests);
   tcase_add_test(t, punched_slab_hurts_only_its_owner);
   tcase_add_test(t, unread_replies_are_bounded);
@@ -1241,6 +1323,8 @@ static Suite *server_suite(void) {
   t = tcase_create("fairness"); /* hostile clients beside well-behaved ones */
   tcase_set_timeout(t, 60);
   tcase_add_test(t, fds_in_flight_are_bounded);
+  tcase_add_test(t, no_fd_is_held_for_a_destroyed_slab);
+  tcase_add_test(t, an_fd_that_cannot_be_made_fails_only_its_request);
   tcase_add_test(t, running_out_of_fds_closes_no_one_else);
   tcase_add_test(t, big_copies_do_not_stall_others);
   tcase_add_test(t, a_slow_reader_is_not_timed_out);
@@ -1256,7 +1340,7 @@ static Suite *server_suite(void) {
   t = tcase_create("kernel"); /* what a client can do to the memory it maps */
   tcase_add_checked_fixture(t, up, down);
   tcase_add_test(t, slabs_cannot_grow_or_shrink);
-  tcase_add_test(t, touching_memory_not_given_is_charged);
+  tcase_add_loop_test(t, touching_memory_not_given_is_charged, 0, 2);
   tcase_add_test(t, o_append_on_a_slab_fd_changes_nothing);
   tcase_add_test(t, unknown_encoding_names_come_back_whole);
   tcase_add_test(t, encoding_names_with_nul_are_unknown);
