@@ -74,7 +74,7 @@ static void run_hostile(void *arg) {
     if (setgroups(0, NULL) < 0 || setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0)
       _exit(10);
   }
-  h->kind->run(&h->ctx);
+  hostile_run(h->kind, &h->ctx);
 }
 
 static void run_worker(void *arg) {

@@ -37,9 +37,26 @@ static int dial(const hostile_ctx *x) {
   return fd;
 }
 
-static void close_all(int *fds, size_t n) {
+/* Closes each of fds[0..n) that is open (not -1). */
+static void close_open(const int *fds, size_t n) {
   for (size_t i = 0; i < n; i++)
-    close(fds[i]);
+    if (fds[i] >= 0)
+      close(fds[i]);
+}
+
+/* Waits up to 100 ms for the daemon to end any of the connections fds[0..n) (-1: none), then
+ * closes and forgets those it ended, counting them. p has room for n. */
+static void forget_ended(const hostile_ctx *x, int *fds, struct pollfd *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = (struct pollfd){fds[i], POLLRDHUP, 0};
+  if (poll(p, n, 100) <= 0)
+    return;
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0 && (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+      x->report->ended++;
+      close(fds[i]);
+      fds[i] = -1;
+    }
 }
 
 /* Reads until one reply frame is whole, within timeout_ms. Returns 1 with *out set (NULL when
@@ -132,24 +149,34 @@ static int greeted(const hostile_ctx *x, sb_bytes *in) {
   return fd;
 }
 
-/* Writes from the head of q until it is empty or the daemon took nothing for quiet_ms. Returns
- * false when the connection failed. */
-static bool push(int fd, sb_bytes *q, int quiet_ms) {
-  while (q->len > 0) {
-    ssize_t n = send(fd, sb_bytes_head(q), q->len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      sb_bytes_consume(q, (size_t)n);
+/* Writes [p, p + n) until done or until the daemon took nothing for quiet_ms. Returns the
+ * bytes written, or -1 when the connection failed. */
+static ssize_t send_until_quiet(int fd, const uint8_t *p, size_t n, int quiet_ms) {
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = send(fd, p + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      off += (size_t)w;
       continue;
     }
-    if (n < 0 && errno != EAGAIN && errno != EINTR)
-      return false;
-    struct pollfd p = {fd, POLLOUT, 0};
-    if (poll(&p, 1, quiet_ms) <= 0)
-      return true;
-    if (p.revents & (POLLERR | POLLHUP))
-      return false;
+    if (w < 0 && errno != EAGAIN && errno != EINTR)
+      return -1;
+    struct pollfd pf = {fd, POLLOUT, 0};
+    if (poll(&pf, 1, quiet_ms) <= 0)
+      break;
+    if (pf.revents & (POLLERR | POLLHUP))
+      return -1;
   }
-  return true;
+  return (ssize_t)off;
+}
+
+/* send_until_quiet() from the head of q, consuming what went. False when the connection
+ * failed. */
+static bool push(int fd, sb_bytes *q, int quiet_ms) {
+  ssize_t sent = send_until_quiet(fd, sb_bytes_head(q), q->len, quiet_ms);
+  if (sent > 0)
+    sb_bytes_consume(q, (size_t)sent);
+  return sent >= 0;
 }
 
 /* Holds fd, reading nothing, until the daemon closes it (true) or the end comes. */
@@ -181,91 +208,172 @@ static bool drained_until_closed(int fd, int wait_ms) {
 
 /* Pipelines allocUnsafeSlow(2 MiB + 4 KiB), a slab and so an fd each, and its release, 3000
  * times, and never reads a reply: every fd stays in flight. */
-static void fd_hoarder(const hostile_ctx *x) {
-  sb_bytes in = {0};
-  while (worker_now() < x->until) {
-    int fd = greeted(x, &in);
-    if (fd < 0)
-      continue;
-    sb_bytes q = {0};
-    req r;
-    for (uint64_t i = 0; i < 3000; i++) {
-      req_append(&q, req_sized(&r, 10 + 2 * i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW,
-                               (2 << 20) + 4096));
-      req_append(&q, req_release(&r, 11 + 2 * i, req_predicted_id(0, i + 1)));
-    }
-    push(fd, &q, 1000);
-    sb_bytes_free(&q);
-    if (held_until_closed(fd, x->until))
-      x->report->ended++;
-    close(fd);
+static bool hoard_fds(const hostile_ctx *x, int fd, sb_bytes *in) {
+  (void)in;
+  sb_bytes q = {0};
+  req r;
+  for (uint64_t i = 0; i < 3000; i++) {
+    req_append(&q, req_sized(&r, 10 + 2 * i, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW,
+                             (2 << 20) + 4096));
+    req_append(&q, req_release(&r, 11 + 2 * i, req_predicted_id(0, i + 1)));
   }
-  sb_bytes_free(&in);
+  push(fd, &q, 1000);
+  sb_bytes_free(&q);
+  return held_until_closed(fd, x->until);
 }
 
 /* A buffer of 256 MiB, then rounds of 30 copies of it, each released, pipelined. */
-static void copier(const hostile_ctx *x) {
-  sb_bytes in = {0};
-  while (worker_now() < x->until) {
-    int fd = greeted(x, &in);
-    if (fd < 0)
-      continue;
-    req r;
-    Shmbufwire__Reply *src = call(
-        fd, &in, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 256 << 20), 60000,
-        NULL, NULL, 0);
-    bool ok = src && src->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER;
-    uint64_t id = ok ? src->buffer->buffer : 0, made = 0;
-    if (src)
-      shmbufwire__reply__free_unpacked(src, NULL);
-    while (ok && worker_now() < x->until) {
-      sb_bytes q = {0};
-      for (uint64_t i = 0; i < 30; i++, made++) {
-        req_append(&q, req_from_buffer(&r, 10 + 2 * made, id));
-        req_append(&q, req_release(&r, 11 + 2 * made, req_predicted_id(1, made + 1)));
-      }
-      ok = proc_write_all(fd, sb_bytes_head(&q), q.len) == 0;
-      sb_bytes_free(&q);
-      for (int k = 0; ok && k < 60; k++) {
-        Shmbufwire__Reply *rep = NULL;
-        ok = read_reply(fd, &in, 60000, &rep, NULL, NULL, 0) > 0 && rep &&
-             rep->result_case != SHMBUFWIRE__REPLY__RESULT_ERROR;
-        if (rep)
-          shmbufwire__reply__free_unpacked(rep, NULL);
-      }
+static bool copy_huge(const hostile_ctx *x, int fd, sb_bytes *in) {
+  req r;
+  Shmbufwire__Reply *src = call(
+      fd, in, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 256 << 20), 60000,
+      NULL, NULL, 0);
+  bool ok = src && src->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER;
+  uint64_t id = ok ? src->buffer->buffer : 0, made = 0;
+  if (src)
+    shmbufwire__reply__free_unpacked(src, NULL);
+  while (ok && worker_now() < x->until) {
+    sb_bytes q = {0};
+    for (uint64_t i = 0; i < 30; i++, made++) {
+      req_append(&q, req_from_buffer(&r, 10 + 2 * made, id));
+      req_append(&q, req_release(&r, 11 + 2 * made, req_predicted_id(1, made + 1)));
     }
-    if (!ok)
-      x->report->ended++;
-    close(fd);
+    ok = proc_write_all(fd, sb_bytes_head(&q), q.len) == 0;
+    sb_bytes_free(&q);
+    for (int k = 0; ok && k < 60; k++) {
+      Shmbufwire__Reply *rep = NULL;
+      ok = read_reply(fd, in, 60000, &rep, NULL, NULL, 0) > 0 && rep &&
+           rep->result_case != SHMBUFWIRE__REPLY__RESULT_ERROR;
+      if (rep)
+        shmbufwire__reply__free_unpacked(rep, NULL);
+    }
   }
-  sb_bytes_free(&in);
+  return !ok;
 }
 
 /* Pipelines stats requests as fast as the daemon takes them, and reads a reply every 10 ms. */
-static void slow_reader(const hostile_ctx *x) {
-  sb_bytes in = {0};
-  while (worker_now() < x->until) {
-    int fd = greeted(x, &in);
-    if (fd < 0)
+static bool read_slowly(const hostile_ctx *x, int fd, sb_bytes *in) {
+  sb_bytes q = {0};
+  req r;
+  uint64_t id = 10;
+  bool ok = true;
+  while (ok && worker_now() < x->until) {
+    while (q.len < (64u << 10))
+      req_append(&q, req_stats(&r, id++));
+    ok = push(fd, &q, 200);
+    for (int k = 0; ok && k < 20; k++) {
+      ok = skip_reply(fd, in, 1000) >= 0;
+      usleep(10000);
+    }
+  }
+  sb_bytes_free(&q);
+  return !ok;
+}
+
+/* A frame of 16 MiB made of nothing but 2-byte unknown fields. */
+static bool unknown_fields(const hostile_ctx *x, int fd, sb_bytes *in) {
+  (void)x, (void)in;
+  static sb_bytes frame;
+  if (frame.len == 0) { /* made once, sent whole by every connection */
+    if (sb_bytes_reserve(&frame, 4 + HUGE_FRAME) < 0)
+      return false;
+    uint8_t *f = sb_bytes_tail(&frame);
+    f[0] = HUGE_FRAME >> 24, f[1] = (HUGE_FRAME >> 16) & 0xff, f[2] = (HUGE_FRAME >> 8) & 0xff;
+    f[3] = HUGE_FRAME & 0xff;
+    for (size_t i = 0; i < HUGE_FRAME; i += 2) {
+      f[4 + i] = 15 << 3; /* field 15, varint 0 */
+      f[5 + i] = 0;
+    }
+    frame.len = 4 + HUGE_FRAME;
+  }
+  send_until_quiet(fd, sb_bytes_head(&frame), frame.len, 2000);
+  return drained_until_closed(fd, 5000);
+}
+
+/* alloc(0) eight million times, pipelined, the replies read as they come. */
+static bool empty_allocs(const hostile_ctx *x, int fd, sb_bytes *in) {
+  enum { TOTAL = 8 << 20, BATCH = 4096 };
+  sb_bytes q = {0};
+  req r;
+  uint64_t sent = 0, answered = 0;
+  bool ok = true;
+  while (ok && answered < TOTAL && worker_now() < x->until) {
+    if (q.len < (64u << 10) && sent < TOTAL)
+      for (int k = 0; k < BATCH; k++, sent++)
+        req_append(&q, req_sized(&r, 10 + sent, SHMBUFWIRE__REQUEST__OP_ALLOC, 0));
+    struct pollfd p = {fd, POLLIN | (q.len ? POLLOUT : 0), 0};
+    if (poll(&p, 1, 100) <= 0)
       continue;
-    sb_bytes q = {0};
-    req r;
-    uint64_t id = 10;
-    bool ok = true;
-    while (ok && worker_now() < x->until) {
-      while (q.len < (64u << 10))
-        req_append(&q, req_stats(&r, id++));
-      ok = push(fd, &q, 200);
-      for (int k = 0; ok && k < 20; k++) {
-        ok = skip_reply(fd, &in, 1000) >= 0;
-        usleep(10000);
+    if ((p.revents & POLLOUT) && !push(fd, &q, 0))
+      ok = false;
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (sb_bytes_reserve(in, 1 << 16) < 0)
+        break;
+      ssize_t n = recv(fd, sb_bytes_tail(in), sb_bytes_room(in), MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        ok = false;
+      in->len += n > 0 ? (size_t)n : 0;
+      const uint8_t *payload;
+      uint32_t len;
+      long used;
+      while ((used = sb_frame_next(sb_bytes_head(in), in->len, UINT32_MAX, &payload, &len)) > 0) {
+        sb_bytes_consume(in, (size_t)used);
+        answered++;
+        (*replies)++;
       }
     }
-    sb_bytes_free(&q);
-    x->report->ended += !ok;
-    close(fd);
   }
-  sb_bytes_free(&in);
+  sb_bytes_free(&q);
+  return !ok;
+}
+
+/* Gets a slab fd, then tries everything on it: truncating, growing, O_APPEND, punching holes,
+ * and touching every page of it, holes included. */
+static bool tamper(const hostile_ctx *x, int fd, sb_bytes *in) {
+  (void)x;
+  req r;
+  int slab[4];
+  size_t nslab = 0;
+  Shmbufwire__Reply *rep = call(fd, in, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 100),
+                                5000, slab, &nslab, 4);
+  uint64_t size =
+      rep && rep->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER ? rep->buffer->slab_size : 0;
+  if (rep)
+    shmbufwire__reply__free_unpacked(rep, NULL);
+  if (size > 0 && nslab == 1) {
+    int s = slab[0];
+    (void)!ftruncate(s, (off_t)size * 2);
+    (void)!ftruncate(s, 0);
+    (void)!fallocate(s, 0, (off_t)size, 4096);
+    fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_APPEND);
+    fallocate(s, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
+    for (uint64_t i = 0; i < 10; i++) {
+      rep = call(fd, in, req_from_utf8(&r, 10 + i, "after tampering", NULL), 5000, NULL, NULL, 0);
+      if (rep)
+        shmbufwire__reply__free_unpacked(rep, NULL);
+    }
+    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
+    if (m != MAP_FAILED) {
+      memset(m, 0xee, size); /* every hole, never handed out */
+      munmap(m, size);
+    }
+  }
+  close_open(slab, nslab);
+  return drained_until_closed(fd, 3000);
+}
+
+/* 4 KiB of random bytes. */
+static bool garbage(const hostile_ctx *x, int fd, sb_bytes *in) {
+  (void)x, (void)in;
+  static uint32_t rng;
+  static uint8_t noise[4096];
+  rng = rng ? rng : (uint32_t)getpid() | 1;
+  for (size_t i = 0; i < sizeof noise; i++) {
+    rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5;
+    noise[i] = (uint8_t)rng;
+  }
+  send(fd, noise, sizeof noise, MSG_NOSIGNAL);
+  return drained_until_closed(fd, 2000);
 }
 
 /* Four connections, each with half of a 16 MiB frame sent and the rest never. */
@@ -280,108 +388,15 @@ static void half_frames(const hostile_ctx *x) {
   while (worker_now() < x->until) {
     for (int i = 0; i < CONNS; i++)
       if (fds[i] < 0 && (fds[i] = greeted(x, &in)) >= 0) {
-        sb_bytes q = {0};
-        uint8_t header[4] = {HUGE_FRAME >> 24, (HUGE_FRAME >> 16) & 0xff, (HUGE_FRAME >> 8) & 0xff,
-                             HUGE_FRAME & 0xff};
-        if (sb_bytes_reserve(&q, sizeof header + sizeof half) == 0) {
-          memcpy(sb_bytes_tail(&q), header, sizeof header);
-          memcpy(sb_bytes_tail(&q) + sizeof header, half, sizeof half);
-          q.len = sizeof header + sizeof half;
-          push(fds[i], &q, 200);
-        }
-        sb_bytes_free(&q);
+        static const uint8_t header[4] = {HUGE_FRAME >> 24, (HUGE_FRAME >> 16) & 0xff,
+                                          (HUGE_FRAME >> 8) & 0xff, HUGE_FRAME & 0xff};
+        if (send_until_quiet(fds[i], header, sizeof header, 200) == sizeof header)
+          send_until_quiet(fds[i], half, sizeof half, 200);
       }
     struct pollfd p[CONNS];
-    for (int i = 0; i < CONNS; i++)
-      p[i] = (struct pollfd){fds[i], POLLRDHUP, 0};
-    if (poll(p, CONNS, 100) <= 0)
-      continue;
-    for (int i = 0; i < CONNS; i++)
-      if (fds[i] >= 0 && (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-        x->report->ended++;
-        close(fds[i]);
-        fds[i] = -1;
-      }
+    forget_ended(x, fds, p, CONNS);
   }
-  for (int i = 0; i < CONNS; i++)
-    if (fds[i] >= 0)
-      close(fds[i]);
-  sb_bytes_free(&in);
-}
-
-/* Frames of 16 MiB made of nothing but 2-byte unknown fields, one per connection. */
-static void unknown_fields(const hostile_ctx *x) {
-  sb_bytes in = {0}, frame = {0};
-  if (sb_bytes_reserve(&frame, 4 + HUGE_FRAME) < 0)
-    return;
-  uint8_t *f = sb_bytes_tail(&frame);
-  f[0] = HUGE_FRAME >> 24, f[1] = (HUGE_FRAME >> 16) & 0xff, f[2] = (HUGE_FRAME >> 8) & 0xff;
-  f[3] = HUGE_FRAME & 0xff;
-  for (size_t i = 0; i < HUGE_FRAME; i += 2) {
-    f[4 + i] = 15 << 3; /* field 15, varint 0 */
-    f[5 + i] = 0;
-  }
-  while (worker_now() < x->until) {
-    int fd = greeted(x, &in);
-    if (fd < 0)
-      continue;
-    sb_bytes q = {0};
-    if (sb_bytes_reserve(&q, 4 + HUGE_FRAME) == 0) {
-      memcpy(sb_bytes_tail(&q), f, 4 + HUGE_FRAME);
-      q.len = 4 + HUGE_FRAME;
-      push(fd, &q, 2000);
-    }
-    sb_bytes_free(&q);
-    if (drained_until_closed(fd, 5000))
-      x->report->ended++;
-    close(fd);
-  }
-  sb_bytes_free(&frame);
-  sb_bytes_free(&in);
-}
-
-/* alloc(0) eight million times per connection, pipelined, the replies read as they come. */
-static void empty_allocs(const hostile_ctx *x) {
-  enum { TOTAL = 8 << 20, BATCH = 4096 };
-  sb_bytes in = {0};
-  while (worker_now() < x->until) {
-    int fd = greeted(x, &in);
-    if (fd < 0)
-      continue;
-    sb_bytes q = {0};
-    req r;
-    uint64_t sent = 0, answered = 0;
-    bool ok = true;
-    while (ok && answered < TOTAL && worker_now() < x->until) {
-      if (q.len < (64u << 10) && sent < TOTAL)
-        for (int k = 0; k < BATCH; k++, sent++)
-          req_append(&q, req_sized(&r, 10 + sent, SHMBUFWIRE__REQUEST__OP_ALLOC, 0));
-      struct pollfd p = {fd, POLLIN | (q.len ? POLLOUT : 0), 0};
-      if (poll(&p, 1, 100) <= 0)
-        continue;
-      if ((p.revents & POLLOUT) && !push(fd, &q, 0))
-        ok = false;
-      if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (sb_bytes_reserve(&in, 1 << 16) < 0)
-          break;
-        ssize_t n = recv(fd, sb_bytes_tail(&in), sb_bytes_room(&in), MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-          ok = false;
-        in.len += n > 0 ? (size_t)n : 0;
-        const uint8_t *payload;
-        uint32_t len;
-        long used;
-        while ((used = sb_frame_next(sb_bytes_head(&in), in.len, UINT32_MAX, &payload, &len)) > 0) {
-          sb_bytes_consume(&in, (size_t)used);
-          answered++;
-          (*replies)++;
-        }
-      }
-    }
-    sb_bytes_free(&q);
-    x->report->ended += !ok;
-    close(fd);
-  }
+  close_open(fds, CONNS);
   sb_bytes_free(&in);
 }
 
@@ -407,86 +422,25 @@ static void idle_sockets(const hostile_ctx *x) {
         close(extra);
       next_extra = worker_now() + 1;
     }
-    for (size_t i = 0; i < n; i++)
-      p[i] = (struct pollfd){fds[i], POLLRDHUP, 0};
-    if (poll(p, n, 100) <= 0)
-      continue;
-    for (size_t i = 0; i < n; i++)
-      if (fds[i] >= 0 && (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-        x->report->ended++;
-        close(fds[i]);
-        fds[i] = -1;
-      }
+    forget_ended(x, fds, p, n);
   }
-  for (size_t i = 0; i < n; i++)
-    if (fds[i] >= 0)
-      close(fds[i]);
+  close_open(fds, n);
   free(fds);
   free(p);
   sb_bytes_free(&in);
 }
 
-/* Gets a slab fd, then tries everything on it: truncating, growing, O_APPEND, punching holes,
- * and touching every page of it, holes included. */
-static void fd_tamper(const hostile_ctx *x) {
-  sb_bytes in = {0};
-  while (worker_now() < x->until) {
-    int fd = greeted(x, &in);
-    if (fd < 0)
-      continue;
-    req r;
-    int slab[4];
-    size_t nslab = 0;
-    Shmbufwire__Reply *rep = call(fd, &in, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC, 100),
-                                  5000, slab, &nslab, 4);
-    uint64_t size = rep && rep->result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER
-                        ? rep->buffer->slab_size
-                        : 0;
-    if (rep)
-      shmbufwire__reply__free_unpacked(rep, NULL);
-    if (size > 0 && nslab == 1) {
-      int s = slab[0];
-      (void)!ftruncate(s, (off_t)size * 2);
-      (void)!ftruncate(s, 0);
-      (void)!fallocate(s, 0, (off_t)size, 4096);
-      fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_APPEND);
-      fallocate(s, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
-      for (uint64_t i = 0; i < 10; i++) {
-        rep = call(fd, &in, req_from_utf8(&r, 10 + i, "after tampering", NULL), 5000, NULL, NULL,
-                   0);
-        if (rep)
-          shmbufwire__reply__free_unpacked(rep, NULL);
-      }
-      uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
-      if (m != MAP_FAILED) {
-        memset(m, 0xee, size); /* every hole, never handed out */
-        munmap(m, size);
-      }
-    }
-    close_all(slab, nslab);
-    if (drained_until_closed(fd, 3000))
-      x->report->ended++;
-    close(fd);
+void hostile_run(const hostile_kind *k, const hostile_ctx *x) {
+  if (k->run) {
+    k->run(x);
+    return;
   }
-  sb_bytes_free(&in);
-}
-
-/* Random bytes, before or after hello. */
-static void garbage(const hostile_ctx *x) {
   sb_bytes in = {0};
-  uint32_t rng = (uint32_t)getpid() | 1;
-  static uint8_t noise[4096];
-  while (worker_now() < x->until) {
-    bool hello_first = rng & 1;
-    int fd = hello_first ? greeted(x, &in) : dial(x);
+  while (worker_now() < x->until) { /* one connection after another, whatever becomes of them */
+    int fd = k->greet ? greeted(x, &in) : dial(x);
     if (fd < 0)
       continue;
-    for (size_t i = 0; i < sizeof noise; i++) {
-      rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5;
-      noise[i] = (uint8_t)rng;
-    }
-    send(fd, noise, sizeof noise, MSG_NOSIGNAL);
-    if (drained_until_closed(fd, 2000))
+    if (k->mischief(x, fd, &in))
       x->report->ended++;
     close(fd);
   }
@@ -494,14 +448,15 @@ static void garbage(const hostile_ctx *x) {
 }
 
 const hostile_kind hostile_kinds[] = {
-    {"fd hoarders (2 MiB slabs pipelined, never read)", 2, 0, fd_hoarder},
-    {"copier (rounds of 30 x from(256 MiB))", 1, 0, copier},
-    {"slow readers (a reply per 10 ms)", 2, 0, slow_reader},
-    {"half-sent 16 MiB frames (4 connections)", 1, 0, half_frames},
-    {"16 MiB frames of 2-byte unknown fields", 1, 0, unknown_fields},
-    {"alloc(0) x 8M per connection", 1, 0, empty_allocs},
-    {"idle and silent sockets up to the per-user cap", 1, 1, idle_sockets},
-    {"slab fd tamperer (truncate, grow, O_APPEND, holes)", 1, 0, fd_tamper},
-    {"garbage", 1, 0, garbage},
+    {"fd hoarders (2 MiB slabs pipelined, never read)", 2, false, true, hoard_fds, NULL},
+    {"copier (rounds of 30 x from(256 MiB))", 1, false, true, copy_huge, NULL},
+    {"slow readers (a reply per 10 ms)", 2, false, true, read_slowly, NULL},
+    {"half-sent 16 MiB frames (4 connections)", 1, false, true, NULL, half_frames},
+    {"16 MiB frames of 2-byte unknown fields", 1, false, true, unknown_fields, NULL},
+    {"alloc(0) x 8M per connection", 1, false, true, empty_allocs, NULL},
+    {"idle and silent sockets up to the per-user cap", 1, true, true, NULL, idle_sockets},
+    {"slab fd tamperer (truncate, grow, O_APPEND, holes)", 1, false, true, tamper, NULL},
+    {"garbage after hello", 1, false, true, garbage, NULL},
+    {"garbage instead of hello", 1, false, false, garbage, NULL},
 };
 const size_t hostile_nkinds = sizeof hostile_kinds / sizeof *hostile_kinds;

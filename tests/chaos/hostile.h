@@ -8,8 +8,11 @@
 #ifndef CHAOS_HOSTILE_H
 #define CHAOS_HOSTILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bytes.h"
 
 /* What a hostile process did, in memory its parent shares. */
 typedef struct hostile_report {
@@ -28,11 +31,18 @@ typedef struct hostile_ctx {
 typedef struct hostile_kind {
   const char *name;
   int processes;         /* how many of this kind run at once */
-  int own_user;          /* runs as a user of its own (when chaos runs as root) */
+  bool own_user;         /* runs as a user of its own (when chaos runs as root) */
+  bool greet;            /* says hello before its mischief */
+  /* What it does to one connection, made again each time one ends; returns whether the daemon
+   * ended it. Or, for a kind that holds many connections at once, run does everything. */
+  bool (*mischief)(const hostile_ctx *ctx, int fd, sb_bytes *in);
   void (*run)(const hostile_ctx *ctx);
 } hostile_kind;
 
 extern const hostile_kind hostile_kinds[];
 extern const size_t hostile_nkinds;
+
+/* Runs one process of kind k until ctx->until. */
+void hostile_run(const hostile_kind *k, const hostile_ctx *ctx);
 
 #endif
