@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -935,6 +936,69 @@ START_TEST(input_memory_is_bounded) {
 }
 END_TEST
 
+/* One user fills the input budget with frames it never finishes; another user's big request
+ * goes through at once (not after the first user's frames time out), and all of them hold at
+ * most twice the budget. */
+START_TEST(one_users_half_frames_hold_up_no_other_user) {
+  start_with((const char *const[]){"--socket-mode", "0666", "--input-budget", "8M", NULL});
+  chmod(D.dir, 0755);
+  enum { CONNS = 8 };
+  int ready[2];
+  ck_assert_int_eq(pipe(ready), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) { /* user nobody: half of a 4 MiB frame on each connection, and no more */
+    if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+        setresuid(65534, 65534, 65534) < 0)
+      _exit(10);
+    static uint8_t half[2 << 20];
+    for (int i = 0; i < CONNS; i++) {
+      int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+      struct sockaddr_un a = {.sun_family = AF_UNIX};
+      snprintf(a.sun_path, sizeof a.sun_path, "%.100s", D.sock);
+      if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
+        _exit(11);
+      sbt_hello(fd);
+      static const uint8_t header[4] = {0, 0x40, 0, 0};
+      sbt_write(fd, header, sizeof header);
+      sbt_send_until_stalled(fd, half, sizeof half, 200);
+    }
+    if (write(ready[1], "", 1) != 1)
+      _exit(12);
+    pause();
+    _exit(0);
+  }
+  char go;
+  ck_assert_int_eq(read(ready[0], &go, 1), 1);
+  uint64_t held = sbt_stat(&D, "input_bytes");
+  int fd = greeted();
+  static char big[1 << 20];
+  memset(big, 'x', sizeof big - 1);
+  req r;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  sbt_send(fd, req_from_utf8(&r, 2, big, NULL)); /* blocks while the daemon does not read it */
+  Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 15000);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+  uint64_t peak = sbt_stat(&D, "input_bytes");
+  printf("# another user's half frames hold %llu KiB of an 8 MiB budget: a 1 MiB request took "
+         "%.0f ms\n", (unsigned long long)held >> 10, ms);
+  ck_assert_uint_gt(held + (1u << 20), 8u << 20); /* the request did not fit in the budget */
+  ck_assert_ptr_nonnull(rep);
+  ck_assert_int_eq(rep->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
+  shmbufwire__reply__free_unpacked(rep, NULL);
+  ck_assert_msg(ms < 5000, "held up for %.0f ms, until the other user's frames timed out", ms);
+  ck_assert_uint_le(peak, (16u << 20) + (CONNS + 2) * (64u << 10));
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  close(fd);
+  close(ready[0]);
+  close(ready[1]);
+  sbt_stop(&D);
+}
+END_TEST
+
 START_TEST(decoding_is_bounded) {
   start_with(NULL);
   uint64_t before = sbt_proc_kib(D.pid, "VmHWM");
@@ -1329,6 +1393,7 @@ static Suite *server_suite(void) {
   tcase_add_test(t, big_copies_do_not_stall_others);
   tcase_add_test(t, a_slow_reader_is_not_timed_out);
   tcase_add_test(t, input_memory_is_bounded);
+  tcase_add_test(t, one_users_half_frames_hold_up_no_other_user);
   tcase_add_test(t, decoding_is_bounded);
   tcase_add_test(t, bookkeeping_is_charged);
   tcase_add_test(t, silent_connections_end);
