@@ -953,11 +953,7 @@ START_TEST(one_users_half_frames_hold_up_no_other_user) {
       _exit(10);
     static uint8_t half[2 << 20];
     for (int i = 0; i < CONNS; i++) {
-      int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-      struct sockaddr_un a = {.sun_family = AF_UNIX};
-      snprintf(a.sun_path, sizeof a.sun_path, "%.100s", D.sock);
-      if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
-        _exit(11);
+      int fd = sbt_connect(&D);
       sbt_hello(fd);
       static const uint8_t header[4] = {0, 0x40, 0, 0};
       sbt_write(fd, header, sizeof header);
