@@ -23,7 +23,15 @@
  * any thread or process that can see them may read and write them.
  *
  * Lifetime: handles stay valid until shmbuf_release() or shmbuf_close(). If the daemon goes
- * away, requests fail with -ENOTCONN but held buffers stay mapped and readable. */
+ * away, requests fail with -ENOTCONN (code ERR_SHMBUF_DISCONNECTED) but held buffers stay
+ * mapped and readable.
+ *
+ * A reply the library must not believe (a slab larger than its fd, a range beyond its slab, a
+ * slab announced twice or retired under live views, a buffer without its slab or fd, a reply
+ * longer than the daemon's frame limit allows, an impossible welcome) fails the call that
+ * reads it with -EPROTO, code ERR_SHMBUF_PROTOCOL, and breaks the connection: the stream can
+ * no longer be trusted, so every later request fails with -ENOTCONN. Held buffers stay mapped
+ * and readable, and no fd that came with the bad reply stays open. */
 #ifndef SHMBUF_H
 #define SHMBUF_H
 
@@ -63,7 +71,8 @@ typedef struct shmbuf_buf shmbuf_buf;
  * socket /run/shmbuf/shmbufd.sock; for others $XDG_RUNTIME_DIR/shmbuf.sock, or the system
  * socket when that one does not exist) and performs the version handshake. Returns 0 and a client in *out, -ENOENT or
  * -ECONNREFUSED when no daemon listens, -EACCES when the daemon refuses this user,
- * -EPROTONOSUPPORT on a version mismatch, or another negative errno. */
+ * -EPROTONOSUPPORT on a version mismatch, -EPROTO when the welcome breaks the protocol, or
+ * another negative errno. */
 SHMBUF_EXTERN int shmbuf_connect(const char *socket_path, shmbuf_client **out);
 SHMBUF_EXTERN int shmbuf_connect_ex(const char *socket_path, unsigned flags, shmbuf_client **out);
 

@@ -16,7 +16,9 @@
 #include "errors.h"
 #include "frame.h"
 
-#define REPLY_MAX (16u << 20) /* no reply is near this; a larger header is a broken stream */
+/* What a reply beyond the longest request adds: an error's code, errnum and the message's own
+ * words (proto/README.md). */
+#define REPLY_OVERHEAD (64u << 10)
 #define READ_MIN 4096u
 #define MAX_FDS 253           /* SCM_MAX_FD */
 #define IN_KEEP 65536u
@@ -174,12 +176,22 @@ int wire_flush(wire *w) {
   return 0;
 }
 
+/* The longest reply the daemon may send: an error message quotes what the request carried,
+ * where invalid UTF-8 comes back as three-byte U+FFFD, so 3 x its frame limit (the default
+ * one before the welcome says it) and the rest of the reply. A longer header is a broken
+ * stream. */
+static uint32_t reply_max(const wire *w) {
+  uint64_t frame = w->max_frame ? w->max_frame : SB_FRAME_MAX_DEFAULT;
+  uint64_t max = 3 * frame + REPLY_OVERHEAD;
+  return max < UINT32_MAX ? (uint32_t)max : UINT32_MAX;
+}
+
 int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out) {
   *out = NULL;
   for (;;) {
     const uint8_t *payload;
     uint32_t len;
-    long n = sb_frame_next(sb_bytes_head(&w->in), w->in.len, REPLY_MAX, &payload, &len);
+    long n = sb_frame_next(sb_bytes_head(&w->in), w->in.len, reply_max(w), &payload, &len);
     if (n < 0)
       return wire_broken(w, -EPROTO, "the daemon sent a malformed frame");
     if (n > 0) {

@@ -55,7 +55,8 @@ int wire_flush(wire *w);
 int wire_poll_in(wire *w);
 
 /* Cuts the next whole reply frame and unpacks it into *out (free with wire_reply_free()),
- * or sets *out to NULL when it is not all there yet. With `wait`, blocks until it is, with
+ * or sets *out to NULL when it is not all there yet. A reply may be 3 x max_frame + 64 KiB
+ * long (it may quote a request); a longer header breaks the stream with -EPROTO. With `wait`, blocks until it is, with
  * poll() when the socket is non-blocking (an event loop's watcher, such as libuv's uv_poll_t,
  * makes it so). Returns 0 or a negative errno (broken). */
 int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out);

@@ -89,7 +89,7 @@ static const conf_key keys[] = {
      "TIME", "a connection that holds nothing and sends nothing this long is closed (default "
      "10min, 0: never)"},
     {"input_budget", T_BYTES, offsetof(conf_settings, input_budget), 0, UINT64_MAX, true, true,
-     "BYTES", "memory all half-received frames may take together; the largest wait past it "
+     "BYTES", "memory all half-received frames may take together; the largest users wait past it "
      "(default auto: 64M or twice max_frame, whichever is more; 0: no cap)"},
     {"warm_bytes", T_BYTES, offsetof(conf_settings, warm_bytes), 0, UINT64_MAX, true, false,
      "BYTES", "freed memory a new connection keeps for reuse (default 2M)"},

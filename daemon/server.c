@@ -111,10 +111,14 @@ static void on_fd_retry(uv_timer_t *t);
  * grow past the little every connection keeps. */
 static uint64_t input_weight(size_t cap) { return cap > BUF_KEEP ? cap - BUF_KEEP : 0; }
 
-/* After c->in's capacity may have changed from old: keeps the server's input total. */
+/* After c->in's capacity may have changed from old: keeps the server's input total, and its
+ * user's. */
 static void input_changed(server_conn *c, size_t old) {
-  c->server->input_bytes += input_weight(c->in.cap) - input_weight(old);
+  int64_t delta = (int64_t)input_weight(c->in.cap) - (int64_t)input_weight(old);
+  c->server->input_bytes += (uint64_t)delta;
   c->server->d->books->t.input = c->server->input_bytes;
+  if (c->in_session)
+    session_input(&c->sess, delta);
 }
 
 /* Marks c as having work left for the next loop turn, or not. */
@@ -323,15 +327,15 @@ static void on_conn_closed(uv_handle_t *h) {
   if (c->held_fd >= 0)
     close(c->held_fd);
   sb_bytes_free(&c->held);
+  size_t held = c->in.cap;
+  sb_bytes_free(&c->in);
+  input_changed(c, held); /* its input weighs nothing now, for the server and its user */
   /* A peer that went away gives everything back, even memory it may still map; a daemon
    * that is stopping leaves its peers their data. */
   if (c->in_session) {
     share_session_gone(s->d->shares, &c->sess);
     session_fini(&c->sess, !s->shutting_down);
   }
-  s->input_bytes -= input_weight(c->in.cap);
-  s->d->books->t.input = s->input_bytes;
-  sb_bytes_free(&c->in);
   sb_bytes_free(&c->out);
   free(c);
   if (s->accept_paused && !s->shutting_down) {
@@ -484,19 +488,28 @@ static bool conn_wants_read(server_conn *c) {
   return !c->eof && !c->input_paused && !c->busy && conn_answerable(c);
 }
 
-/* Whether c must wait before its input buffer grows by `want`: a frame may always grow to
- * READ_CHUNK (small requests are never held up), and beyond that only within the input
- * budget, so the largest holders are the ones that wait. */
+/* Whether c must wait before its input buffer grows by `want`. A frame may always grow to
+ * READ_CHUNK (small requests are never held up), and beyond that within the input budget.
+ * Past the budget, a user still gets its share of it, the budget divided among the users
+ * whose connections hold input, up to twice the budget in all: a user that fills the budget
+ * with frames it never finishes makes its own connections wait, not another user's. */
 static bool input_over_budget(server_conn *c, size_t want) {
   server *s = c->server;
   uint64_t budget = s->opt.input_budget;
-  if (budget == 0 || sb_bytes_room(&c->in) >= want || c->in.len + want <= READ_CHUNK)
+  if (budget == 0 || sb_bytes_room(&c->in) >= want || c->in.len + want <= READ_CHUNK ||
+      s->input_bytes + want <= budget)
     return false;
-  return s->input_bytes + want > budget;
+  if (!c->in_session || s->input_bytes + want > 2 * budget)
+    return true;
+  const session_user *u = c->sess.user;
+  uint64_t users = c->server->d->books->input_users + (u->input == 0);
+  return u->input + want > budget / users;
 }
 
+/* Lets every connection paused for the input budget try again (those still over it pause
+ * again): what others held may have gone, or their users' shares changed. */
 static void input_resume(server *s) {
-  if (s->input_paused == 0 || (s->opt.input_budget && s->input_bytes > s->opt.input_budget))
+  if (s->input_paused == 0 || (s->opt.input_budget && s->input_bytes >= 2 * s->opt.input_budget))
     return;
   for (server_conn *c = s->conns; c; c = c->next)
     if (c->input_paused) {

@@ -48,7 +48,8 @@ static session_user *user_join(session_books *b, uid_t uid) {
 
 /* Forgets a user that holds nothing any more. */
 static void user_leave(session_books *b, session_user *u) {
-  if (u->connections || u->reserved || u->buffers || u->slabs || u->shared || u->imported)
+  if (u->connections || u->reserved || u->buffers || u->slabs || u->shared || u->imported ||
+      u->input)
     return;
   for (size_t i = 0; i < b->nusers; i++)
     if (b->users[i] == u) {
@@ -182,6 +183,16 @@ void session_user_pay(session_books *b, session_user *u, int64_t bytes) {
 void session_pay(conn_session *s, int64_t bytes) {
   s->shared += (uint64_t)bytes;
   session_user_pay(s->books, s->user, bytes);
+}
+
+void session_input(conn_session *s, int64_t bytes) {
+  session_user *u = s->user;
+  bool held = u->input > 0;
+  u->input += (uint64_t)bytes;
+  if (!held && u->input > 0)
+    s->books->input_users++;
+  else if (held && u->input == 0)
+    s->books->input_users--;
 }
 
 void session_import(conn_session *s, int64_t bytes) {

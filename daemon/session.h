@@ -58,6 +58,7 @@ typedef struct session_user {
   uint64_t buffers;          /* their live buffers */
   uint64_t shared;           /* shared objects it pays for */
   uint64_t imported;         /* shared objects its sessions map without paying for them */
+  uint64_t input;            /* what its connections' partly received requests hold */
 } session_user;
 
 typedef struct session_books {
@@ -65,6 +66,7 @@ typedef struct session_books {
   session_totals t;
   session_user **users;      /* the users with a connection or a charge */
   size_t nusers, cap_users;
+  uint32_t input_users;      /* users whose connections hold partly received requests */
   struct conn_session *sessions; /* every live session */
   /* Told when a session stops mapping a shared object (set by the share registry). */
   void (*unshare)(void *registry, void *object, struct conn_session *s);
@@ -132,6 +134,10 @@ int session_admit_shared(conn_session *s, uint64_t bytes, bool pay);
 /* The session (or user) starts (bytes > 0) or stops (< 0) paying for an object. */
 void session_pay(conn_session *s, int64_t bytes);
 void session_user_pay(session_books *b, session_user *u, int64_t bytes);
+
+/* What the session's partly received requests hold (the server's count, which it shares
+ * among users) changes by `bytes`. */
+void session_input(conn_session *s, int64_t bytes);
 
 /* The session starts (bytes > 0) or stops (< 0) mapping an object it does not pay for. */
 void session_import(conn_session *s, int64_t bytes);

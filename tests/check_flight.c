@@ -507,6 +507,64 @@ START_TEST(an_absurd_welcome_is_refused) {
 }
 END_TEST
 
+/* ---- how long a reply may be ------------------------------------------------------------ */
+
+/* An error message quotes what the request carried, and invalid UTF-8 in it comes back as
+ * three-byte U+FFFD, so a reply may be 3 x the frame limit the welcome announced, plus 64 KiB
+ * for the rest; what is longer is no reply the daemon sends. */
+static uint32_t announced_frame;
+static size_t message_len;
+static char *long_message; /* the child's; a global, so that it is not a leak */
+
+static void long_error_reply(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
+  (void)q;
+  if (n == 0)
+    f->welcome.max_frame = announced_frame;
+  if (n == 1) {
+    close(f->fds[0]);
+    f->nfds = 0;
+    long_message = malloc(message_len + 1);
+    memset(long_message, 'x', message_len);
+    long_message[message_len] = '\0';
+    shmbufwire__error__init(&f->error);
+    f->error.code = (char *)"ERR_UNKNOWN_ENCODING";
+    f->error.errnum = -EINVAL;
+    f->error.message = long_message;
+    f->r.result_case = SHMBUFWIRE__REPLY__RESULT_ERROR;
+    f->r.error = &f->error;
+  }
+}
+
+/* Under a frame limit of 8 MiB, an error reply of 24 MiB (all but 64 KiB of what it may be)
+ * is believed, and the connection goes on. */
+START_TEST(a_reply_may_be_three_frames_long) {
+  announced_frame = 8u << 20;
+  message_len = 3 * (size_t)announced_frame;
+  shmbuf_client *c = client_of(long_error_reply);
+  shmbuf_buf *b = NULL;
+  int rc = shmbuf_alloc(c, SIZE, &b);
+  ck_assert_msg(rc == -EINVAL, "%s (%s)", shmbuf_err_name(rc), shmbuf_error_message());
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_UNKNOWN_ENCODING");
+  ck_assert_uint_eq(strlen(shmbuf_error_message()), message_len);
+  ck_assert_int_eq(shmbuf_alloc(c, SIZE, &b), 0);
+  shmbuf_release(b);
+  shmbuf_close(c);
+  ck_assert_int_eq(sbt_count_fds(getpid()), fds_before);
+  sbt_fake_stop(&F);
+}
+END_TEST
+
+/* Under the smallest frame limit, 64 bytes, a reply of 128 KiB is past 3 x 64 + 64 KiB. */
+START_TEST(a_reply_past_three_frames_is_refused) {
+  announced_frame = 64;
+  message_len = 128u << 10;
+  shmbuf_client *c = client_of(long_error_reply);
+  shmbuf_buf *b = NULL;
+  assert_call_refused(c, shmbuf_alloc(c, SIZE, &b), NULL, 0);
+  ck_assert_ptr_null(b);
+}
+END_TEST
+
 /* ---- a call that gives up --------------------------------------------------------------- */
 
 /* Runs shmbuf_wait() beneath 64 KiB of stack filled with a pattern, where the frames of the
@@ -557,6 +615,8 @@ static Suite *flight_suite(void) {
   tcase_add_loop_test(t, an_absurd_welcome_is_refused, 0,
                       (int)(sizeof welcomes / sizeof *welcomes));
   tcase_add_loop_test(t, a_failed_call_is_forgotten, 0, 2);
+  tcase_add_test(t, a_reply_may_be_three_frames_long);
+  tcase_add_test(t, a_reply_past_three_frames_is_refused);
   suite_add_tcase(s, t);
   return s;
 }

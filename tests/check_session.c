@@ -183,6 +183,33 @@ START_TEST(retired_slabs_are_told_once) {
 }
 END_TEST
 
+/* The server's input counts go to each user, and the books know how many users hold some. */
+START_TEST(input_is_counted_per_user) {
+  limits((session_limits){0});
+  conn_session a1, a2, b;
+  ck_assert_int_eq(session_init(&a1, &books, 1, 1, 0), 0);
+  ck_assert_int_eq(session_init(&a2, &books, 1, 1, 0), 0);
+  ck_assert_int_eq(session_init(&b, &books, 2, 2, 0), 0);
+  session_input(&a1, 1000);
+  session_input(&a2, 500);
+  ck_assert_uint_eq(a1.user->input, 1500);
+  ck_assert_uint_eq(books.input_users, 1);
+  session_input(&b, 64);
+  ck_assert_uint_eq(books.input_users, 2);
+  session_input(&a1, -1000);
+  ck_assert_uint_eq(books.input_users, 2); /* a2 still holds some */
+  session_input(&a2, -500);
+  ck_assert_uint_eq(a1.user->input, 0);
+  ck_assert_uint_eq(books.input_users, 1);
+  session_input(&b, -64);
+  ck_assert_uint_eq(books.input_users, 0);
+  session_fini(&a1, true);
+  session_fini(&a2, true);
+  session_fini(&b, true);
+  ck_assert_uint_eq(books.nusers, 0);
+}
+END_TEST
+
 static Suite *session_suite(void) {
   Suite *s = suite_create("session");
   TCase *tc = tcase_create("session");
@@ -194,6 +221,7 @@ static Suite *session_suite(void) {
   tcase_add_test(tc, the_buffer_count_is_capped);
   tcase_add_test(tc, measuring_finds_memory_not_given);
   tcase_add_test(tc, retired_slabs_are_told_once);
+  tcase_add_test(tc, input_is_counted_per_user);
   suite_add_tcase(s, tc);
   return s;
 }

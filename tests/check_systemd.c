@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "harness.h"
+#include "requests.h"
 #include "shmbuf.h"
 
 #define OUT_CAP (64 * 1024)
@@ -738,6 +740,116 @@ START_TEST(invalid_value_keeps_the_old_one) {
 }
 END_TEST
 
+/* A raw connection to the daemon, greeted. */
+static int raw_greeted(void) {
+  sbt_daemon d = {0};
+  snprintf(d.sock, sizeof d.sock, "%s", W.sock);
+  int fd = sbt_connect(&d);
+  sbt_hello(fd);
+  return fd;
+}
+
+/* The watchdog is fed on time while one client has 30 copies of 256 MiB queued, 7.5 GiB of
+ * work: the loop does bulk work a slice at a time, never a whole queue of copies at once. */
+START_TEST(watchdog_is_fed_through_heavy_copies) {
+  const char *env[] = {"WATCHDOG_USEC=1000000", NULL}; /* a ping every 500 ms */
+  const char *args[] = {"--connection-max-bytes", "0", NULL};
+  char m[1024];
+  start(env, args);
+  int fd = raw_greeted();
+  req r;
+  Shmbufwire__Reply *src = sbt_call(
+      fd, req_sized(&r, 2, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, 256 << 20), NULL, NULL);
+  ck_assert_int_eq(src->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
+  uint64_t src_id = src->buffer->buffer;
+  shmbufwire__reply__free_unpacked(src, NULL);
+  sb_bytes out = {0};
+  enum { COPIES = 30 };
+  for (uint64_t i = 0; i < COPIES; i++) { /* each copy released after it is made */
+    ck_assert_int_eq(req_append(&out, req_from_buffer(&r, 10 + 2 * i, src_id)), 0);
+    ck_assert_int_eq(req_append(&out, req_release(&r, 11 + 2 * i, req_predicted_id(1, i + 1))), 0);
+  }
+  note_wait("WATCHDOG=1", m, sizeof m, 5000); /* the gaps are measured from a ping */
+  double started = now_ms(), last = started, longest = 0;
+  int pings = 0, replies = 0;
+  sbt_write(fd, sb_bytes_head(&out), out.len);
+  sb_bytes_free(&out);
+  while (replies < 2 * COPIES) {
+    struct pollfd p[2] = {{W.nfd, POLLIN, 0}, {fd, POLLIN, 0}};
+    ck_assert_msg(poll(p, 2, 60000) > 0, "nothing within 60 s, after %d replies", replies);
+    if (p[0].revents && note_next(m, sizeof m, 0) && has_line(m, "WATCHDOG=1")) {
+      double t = now_ms();
+      longest = t - last > longest ? t - last : longest;
+      last = t;
+      pings++;
+    }
+    if (p[1].revents) {
+      Shmbufwire__Reply *rep = sbt_recv(fd, NULL, NULL, 20000);
+      ck_assert_ptr_nonnull(rep);
+      ck_assert_int_eq(rep->result_case, replies % 2 ? SHMBUFWIRE__REPLY__RESULT_RELEASED
+                                                     : SHMBUFWIRE__REPLY__RESULT_BUFFER);
+      shmbufwire__reply__free_unpacked(rep, NULL);
+      replies++;
+    }
+  }
+  double took = now_ms() - started;
+  longest = now_ms() - last > longest ? now_ms() - last : longest;
+  printf("# %d copies of 256 MiB took %.0f ms: %d watchdog pings, at most %.0f ms apart\n", COPIES,
+         took, pings, longest);
+  /* systemd would kill a service that has not pinged for WATCHDOG_USEC */
+  ck_assert_msg(longest < 1000, "no watchdog ping for %.0f ms", longest);
+  close(fd);
+  ck_assert_int_eq(stop_with(SIGTERM), 0);
+}
+END_TEST
+
+/* A reload looks up user and group names, which NSS may take seconds to answer: it does that
+ * off the loop, which answers another client's stats meanwhile. getgrnam() is made slow by a
+ * test-only preload (tests/slow_nss.c); ASan, when the daemon has it, must accept a preload
+ * that comes before its runtime. */
+START_TEST(reload_does_not_wait_for_nss_on_the_loop) {
+  enum { NSS_MS = 3000 };
+  const char *preload = getenv("SHMBUF_SLOW_NSS");
+  ck_assert_msg(preload && access(preload, R_OK) == 0, "no test preload at %s",
+                preload ? preload : "$SHMBUF_SLOW_NSS");
+  char ld[PATH_MAX + 16], asan[512], slow[64];
+  snprintf(ld, sizeof ld, "LD_PRELOAD=%s", preload);
+  const char *asan_was = getenv("ASAN_OPTIONS");
+  snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+           asan_was ? asan_was : "", asan_was && *asan_was ? ":" : "");
+  snprintf(slow, sizeof slow, "SHMBUF_SLOW_NSS_MS=%d", NSS_MS);
+  const char *env[] = {ld, asan, slow, NULL};
+  write_file(W.conf, "pool_size = 8K\n"); /* no names: starting looks nothing up */
+  const char *args[] = {"--config", W.conf, NULL};
+  start(env, args);
+  shmbuf_client *c = client();
+
+  write_file(W.conf, "pool_size = 8K\nallow_groups = root\n");
+  char m[1024];
+  double hup = now_ms();
+  ck_assert_int_eq(kill(W.pid, SIGHUP), 0);
+  note_wait("RELOADING=1", m, sizeof m, 10000);
+  double asked = now_ms();
+  shmbuf_counter *k;
+  size_t n;
+  ck_assert_int_eq(shmbuf_stats(c, &k, &n), 0);
+  shmbuf_free(k);
+  double answered = now_ms();
+  note_wait("READY=1", m, sizeof m, 10000 + NSS_MS);
+  double reloaded = now_ms();
+  printf("# a reload waiting %d ms on getgrnam(): stats answered in %.0f ms, reload done after "
+         "%.0f ms\n", NSS_MS, answered - asked, reloaded - hup);
+  /* the lookup really was slow, and the loop did not wait for it */
+  ck_assert_msg(reloaded - hup >= NSS_MS, "the reload took %.0f ms", reloaded - hup);
+  ck_assert_msg(answered < reloaded - NSS_MS / 2,
+                "stats were answered %.0f ms after SIGHUP, the reload done at %.0f ms",
+                answered - hup, reloaded - hup);
+  assert_log_has("<5>reload: allow_groups changed from (anyone) to 0\n");
+  shmbuf_close(c);
+  ck_assert_int_eq(stop_with(SIGTERM), 0);
+}
+END_TEST
+
 /* Every line starts with an sd-daemon priority, at the right level, and has no timestamp
  * (journald adds its own). */
 START_TEST(log_lines_carry_priorities) {
@@ -808,6 +920,8 @@ static Suite *systemd_suite(void) {
   tcase_add_test(t, reload_changes_what_clients_see);
   tcase_add_test(t, invalid_value_keeps_the_old_one);
   tcase_add_test(t, log_lines_carry_priorities);
+  tcase_add_test(t, watchdog_is_fed_through_heavy_copies);
+  tcase_add_test(t, reload_does_not_wait_for_nss_on_the_loop);
   suite_add_tcase(s, t);
   return s;
 }

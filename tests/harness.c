@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "harness.h"
+#include "requests.h"
 
 #include "frame.h"
 
@@ -228,15 +229,8 @@ Shmbufwire__Reply *sbt_call(int fd, Shmbufwire__Request *q, int *fds, size_t *nf
 }
 
 void sbt_hello(int fd) {
-  Shmbufwire__Request q;
-  Shmbufwire__Hello h;
-  shmbufwire__request__init(&q);
-  shmbufwire__hello__init(&h);
-  h.version = SB_PROTOCOL_VERSION;
-  q.id = 1;
-  q.op_case = SHMBUFWIRE__REQUEST__OP_HELLO;
-  q.hello = &h;
-  Shmbufwire__Reply *r = sbt_call(fd, &q, NULL, NULL);
+  req q;
+  Shmbufwire__Reply *r = sbt_call(fd, req_hello(&q, 1, SB_PROTOCOL_VERSION), NULL, NULL);
   ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_WELCOME);
   ck_assert_uint_eq(r->welcome->version, SB_PROTOCOL_VERSION);
   shmbufwire__reply__free_unpacked(r, NULL);
@@ -259,14 +253,8 @@ bool sbt_closed_by_peer(int fd, int timeout_ms) {
 uint64_t sbt_stat(const sbt_daemon *d, const char *name) {
   int fd = sbt_connect(d);
   sbt_hello(fd);
-  Shmbufwire__Request q;
-  Shmbufwire__Stats st;
-  shmbufwire__request__init(&q);
-  shmbufwire__stats__init(&st);
-  q.id = 2;
-  q.op_case = SHMBUFWIRE__REQUEST__OP_STATS;
-  q.stats = &st;
-  Shmbufwire__Reply *r = sbt_call(fd, &q, NULL, NULL);
+  req q;
+  Shmbufwire__Reply *r = sbt_call(fd, req_stats(&q, 2), NULL, NULL);
   ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_STATS);
   uint64_t v = UINT64_MAX;
   for (size_t i = 0; i < r->stats->n_counters; i++)
