@@ -195,6 +195,7 @@ static int run(app *a, int argc, char **argv) {
     return 1;
   }
   dispatch_init(&a->dispatch, &a->books, a->shares);
+  a->dispatch.now_ms = a->dispatch.started_ms = uv_now(&a->loop);
   server_options o = options_from(&a->settings, fd);
   if (fd >= 0)
     o.path = inherited; /* for messages only: server never binds or unlinks an inherited socket */
