@@ -859,24 +859,26 @@ static int cmd_stats(session *s, int argc, char **argv) {
   int rc = connect_once(s);
   if (rc != 0)
     return rc;
-  shmbuf_counter *k;
-  size_t n;
-  if ((rc = shmbuf_stats(s->c, &k, &n)) < 0)
+  shmbuf_stats *st;
+  if ((rc = shmbuf_stats_get(s->c, &st)) < 0)
     return failed(rc);
   if (json)
     putchar('{');
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < shmbuf_stats_count(st); i++) {
+    const char *name = shmbuf_stats_name(st, i);
+    uint64_t value = shmbuf_stats_value(st, i);
     if (json)
-      printf("%s\"%s\":%" PRIu64, i ? "," : "", k[i].name, k[i].value);
+      printf("%s\"%s\":%" PRIu64, i ? "," : "", name, value);
     else if (prom)
-      printf("# HELP shmbuf_%s %s\n# TYPE shmbuf_%s %s\nshmbuf_%s %" PRIu64 "\n", k[i].name,
-             k[i].help, k[i].name, k[i].gauge ? "gauge" : "counter", k[i].name, k[i].value);
+      printf("# HELP shmbuf_%s %s\n# TYPE shmbuf_%s %s\nshmbuf_%s %" PRIu64 "\n", name,
+             shmbuf_stats_help(st, i), name, shmbuf_stats_is_gauge(st, i) ? "gauge" : "counter",
+             name, value);
     else
-      printf("%-28s %" PRIu64 "\n", k[i].name, k[i].value);
+      printf("%-28s %" PRIu64 "\n", name, value);
   }
   if (json)
     puts("}");
-  shmbuf_free(k);
+  shmbuf_stats_free(st);
   return 0;
 }
 
