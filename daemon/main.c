@@ -176,6 +176,8 @@ static int run(app *a, int argc, char **argv) {
     return 2;
   if (exit_now)
     return 0;
+  if (a->src.check)
+    return conf_check(&a->src) == 0 ? 0 : 1;
   if (conf_load(&a->settings, &a->src, NULL) < 0)
     return 1;
   a->memory = host_memory_bytes();

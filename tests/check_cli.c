@@ -501,6 +501,45 @@ START_TEST(stats_formats) {
 }
 END_TEST
 
+/* shmbufd --check-config: silent and 0 for good settings, FILE:LINE: message for bad ones. */
+START_TEST(daemon_checks_its_settings) {
+  const char *daemon = getenv("SHMBUFD") ? getenv("SHMBUFD") : "./shmbufd";
+  const char *src = getenv("srcdir") ? getenv("srcdir") : ".";
+  char sample[512], bad[256], want[1024];
+  snprintf(sample, sizeof sample, "%s/systemd/shmbufd.conf", src);
+  const char *good[] = {daemon, "--check-config", sample, NULL};
+  ck_assert_int_eq(sbt_run_input(good, NULL, 0, out, sizeof out, err, sizeof err), 0);
+  ck_assert_str_eq(out, "");
+  ck_assert_str_eq(err, "");
+
+  snprintf(bad, sizeof bad, "%s/bad.conf", D.dir);
+  FILE *f = fopen(bad, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("# a comment\nmax_memory = lots\npool_size = 16K\nno_such_key = 1\nlog_level\n", f);
+  fclose(f);
+  snprintf(want, sizeof want,
+           "%s:2: invalid value \"lots\" for max_memory (expected a size such as 4096, 64K or "
+           "16M, or auto)\n%s:4: unknown key \"no_such_key\"\n%s:5: not a \"key = value\" line\n",
+           bad, bad, bad);
+  const char *check[] = {daemon, "--check-config", bad, NULL};
+  ck_assert_int_eq(sbt_run_input(check, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(out, "");
+  ck_assert_str_eq(err, want);
+  const char *via_config[] = {daemon, "--config", bad, "--check-config", NULL};
+  ck_assert_int_eq(sbt_run_input(via_config, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(err, want);
+  /* the flags are checked too, and a missing file is an error */
+  const char *flags[] = {daemon, "--check-config", sample, "--pool-size", "3", NULL};
+  ck_assert_int_eq(sbt_run_input(flags, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(err, "command line: invalid value \"3\" for pool_size (expected a number from 8 "
+                        "to 67108864)\n");
+  const char *missing[] = {daemon, "--check-config", "/nonexistent/shmbufd.conf", NULL};
+  ck_assert_int_eq(sbt_run_input(missing, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(err, "/nonexistent/shmbufd.conf: cannot read it: No such file or directory\n");
+  unlink(bad);
+}
+END_TEST
+
 START_TEST(demo_matches_node) {
   char path[512];
   snprintf(path, sizeof path, "%s/demo.out", sbt_vectors());
@@ -572,6 +611,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, unreachable_daemon);
   tcase_add_test(t, socket_options);
   tcase_add_test(t, stats_formats);
+  tcase_add_test(t, daemon_checks_its_settings);
   tcase_add_test(t, demo_matches_node);
   tcase_add_test(t, batch_goes_on);
   tcase_add_test(t, errors_come_after_earlier_output);

@@ -487,7 +487,8 @@ START_TEST(sample_settings_cover_every_key) {
   for (char *p = help; (p = strstr(p, "--")); p += 2) {
     char flag[64], line[80];
     if (sscanf(p, "--%63[a-z-]", flag) != 1 || strcmp(flag, "config") == 0 ||
-        strcmp(flag, "help") == 0 || strcmp(flag, "version") == 0)
+        strcmp(flag, "check-config") == 0 || strcmp(flag, "help") == 0 ||
+        strcmp(flag, "version") == 0)
       continue;
     for (char *c = flag; *c; c++)
       *c = *c == '-' ? '_' : *c;
@@ -721,7 +722,8 @@ START_TEST(invalid_value_keeps_the_old_one) {
   reload();
   char warning[256];
   snprintf(warning, sizeof warning,
-           "<4>%s:3: invalid value \"lots\" for max_memory; keeping the current setting\n",
+           "<4>%s:3: invalid value \"lots\" for max_memory (expected a size such as 4096, 64K "
+           "or 16M, or auto); keeping the current setting\n",
            W.conf);
   assert_log_has(warning);
   ck_assert_int_eq(try_alloc(c, 4 << 20), -ENOMEM); /* still 1M, not the default */
