@@ -4,14 +4,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmbuf.h"
@@ -19,53 +23,201 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 
-static const char usage_text[] =
-    "Usage: shmbuf [-s|--socket PATH] COMMAND ...\n"
-    "  default socket: $SHMBUF_SOCKET, else the daemon's default path\n"
+/* ---- help -------------------------------------------------------------------------------------
+ * Every line of help fits in 80 columns. */
+
+static const char overview[] =
+    "Usage: shmbuf [-s PATH] COMMAND [ARG]...\n"
+    "Make Node.js Buffers through shmbufd, and look into the daemon.\n"
     "\n"
-    "  alloc [--fill STRING [-e ENC] | --fill-number N] SIZE...   Buffer.alloc(SIZE[, fill[, ENC]])\n"
-    "  alloc-unsafe SIZE...                                      Buffer.allocUnsafe(SIZE)\n"
-    "  alloc-unsafe-slow SIZE...                                 Buffer.allocUnsafeSlow(SIZE)\n"
-    "  from [-e ENC] STRING...                                   Buffer.from(STRING, ENC)\n"
-    "  from --array N[,N...]                                     Buffer.from([N, ...])\n"
-    "      Each SIZE or STRING makes one buffer, in order, on one connection.\n"
-    "      STRING \"-\" reads standard input to EOF as one string.\n"
-    "      Output, one line per buffer:\n"
-    "        (default)                    util.inspect(buf), e.g. <Buffer 61 62 63 64>\n"
-    "        --to ENC [--start N] [--end N]   buf.toString(ENC, start, end)\n"
-    "        --json    {\"length\":4,\"byteOffset\":0,\"bufferByteLength\":8192,\"pooled\":true,\n"
-    "                   \"arrayBuffer\":\"<id, equal for buffers sharing one backing ArrayBuffer>\","
-    "\"hex\":\"61626364\"}\n"
-    "  byte-length [-e ENC] STRING...                            Buffer.byteLength(STRING, ENC); "
-    "needs no daemon\n"
-    "  batch                                                     read commands (same syntax, one "
-    "per line) from\n"
-    "                                                            standard input and run them all "
-    "on one connection\n"
-    "  is-encoding NAME...                                       Buffer.isEncoding(NAME); needs "
-    "no daemon\n"
-    "  Operations on the buffers a run has made (in a batch), each named @N: the N-th made,\n"
-    "  from @0 (@-1: the last). An option left out is undefined; numbers print as String().\n"
-    "  show @N [--to ENC [--start N] [--end N] | --json]         print it as above\n"
-    "  write @N STRING [--offset N] [--length N] [-e ENC]        buf.write(): bytes written\n"
-    "  read-TYPE @N [--offset N] [--byte-length N]               buf.readTYPE(): the value\n"
-    "  write-TYPE @N VALUE [--offset N] [--byte-length N]        buf.writeTYPE(): offset after it\n"
-    "      TYPE: uint8, int8, uint16le, uint16be, int16le, ..., int32be, uintle, uintbe,\n"
-    "      intle, intbe (--byte-length 1 to 6), floatle, floatbe, doublele, doublebe,\n"
-    "      bigint64le, bigint64be, biguint64le, biguint64be\n"
-    "  index-of|last-index-of|includes @N (STRING [-e ENC] | --number N | --buffer @M)\n"
-    "      [--offset N]                                          the index, or true/false\n"
-    "  copy @S @T [--target-start N] [--source-start N] [--source-end N]\n"
-    "                                                            S.copy(T, ...): bytes copied\n"
-    "  compare @S @T [--target-start N] [--target-end N] [--source-start N] [--source-end N]\n"
-    "                                                            S.compare(T, ...): -1, 0 or 1\n"
-    "  swap16|swap32|swap64 @N                                   swap in place, print the buffer\n"
-    "  is-utf8|is-ascii @N                                       buffer.isUtf8(), isAscii()\n"
-    "  transcode @N FROM TO [--to ENC ... | --json]              buffer.transcode(): a new buffer\n"
-    "  stats [--json | --prometheus]                             the daemon's counters\n"
-    "  demo                                                      Node's Buffer examples, printed as "
-    "Node prints them\n"
-    "  --help, --version\n";
+    "Making buffers (each SIZE or STRING makes one, all on one connection):\n"
+    "  alloc [--fill STRING [-e ENC] | --fill-number N] SIZE...\n"
+    "                           Buffer.alloc(SIZE[, fill[, ENC]])\n"
+    "  alloc-unsafe SIZE...     Buffer.allocUnsafe(SIZE)\n"
+    "  alloc-unsafe-slow SIZE...\n"
+    "                           Buffer.allocUnsafeSlow(SIZE)\n"
+    "  from [-e ENC] STRING...  Buffer.from(STRING, ENC); \"-\" reads standard input\n"
+    "  from --array N[,N...]... Buffer.from([N, ...])\n"
+    "    Each prints util.inspect(buf); --to ENC [--start N] [--end N] prints\n"
+    "    buf.toString(ENC, start, end) instead, and --json the buffer as JSON.\n"
+    "\n"
+    "Without a daemon:\n"
+    "  byte-length [-e ENC] STRING...\n"
+    "                           Buffer.byteLength(STRING, ENC)\n"
+    "  is-encoding NAME...      Buffer.isEncoding(NAME)\n"
+    "\n"
+    "Several commands on one connection:\n"
+    "  batch                    run the commands on standard input, one a line;\n"
+    "                           these act on the buffers made so far (@0, @1, ...):\n"
+    "    show write read-TYPE write-TYPE index-of last-index-of includes copy\n"
+    "    compare swap16 swap32 swap64 is-utf8 is-ascii transcode\n"
+    "\n"
+    "The daemon:\n"
+    "  stats [--json | --prometheus | --interval SECONDS [--count N]]\n"
+    "                           its counters, once or live with rates per second\n"
+    "  clients [--json]         its connections: process, user, memory, requests\n"
+    "  version                  the versions of shmbuf, libshmbuf and shmbufd\n"
+    "  demo                     a dozen Buffer calls made through the daemon,\n"
+    "                           printed as Node v20 prints them\n"
+    "\n"
+    "  help [COMMAND]           this text, or all about one command\n"
+    "\n"
+    "Options, before or after the command:\n"
+    "  -s, --socket PATH        the daemon's socket (default: $SHMBUF_SOCKET, else\n"
+    "                           your own daemon's, else the system's)\n"
+    "  -h, --help               show this help, or the command's\n"
+    "  -V, --version            show the version of shmbuf\n";
+
+/* What the commands that print buffers add to their help. */
+static const char output_options[] =
+    "\n"
+    "Each buffer prints one line: util.inspect(buf), e.g. <Buffer 61 62 63 64>, or\n"
+    "  --to ENC            buf.toString(ENC, start, end)\n"
+    "  --start N, --end N  where --to starts and ends\n"
+    "  --json              {\"length\":4,\"byteOffset\":0,\"bufferByteLength\":8192,\n"
+    "                      \"pooled\":true,\"arrayBuffer\":ID,\"hex\":\"61626364\"},\n"
+    "                      ID equal for buffers that share an ArrayBuffer\n";
+
+typedef struct command_help {
+  const char *names; /* the command, or the commands that share this help, blank-separated */
+  bool output;       /* it prints buffers: output_options follow */
+  const char *text;
+} command_help;
+
+static const command_help HELP[] = {
+    {"alloc", true,
+     "Usage: shmbuf alloc [OPTION]... SIZE...\n"
+     "Buffer.alloc(SIZE[, fill[, encoding]]) for each SIZE, in order: a buffer of its\n"
+     "own, zero-filled unless a fill is given.\n"
+     "\n"
+     "  --fill STRING       fill with STRING, in the encoding -e names\n"
+     "  -e, --encoding ENC  the fill's encoding (default utf8)\n"
+     "  --fill-number N     fill with the byte N & 255\n"},
+    {"alloc-unsafe", true,
+     "Usage: shmbuf alloc-unsafe [OPTION]... SIZE...\n"
+     "Buffer.allocUnsafe(SIZE) for each SIZE, in order: from the connection's pool\n"
+     "when 0 < SIZE < poolSize / 2, else a buffer of its own. The bytes are not\n"
+     "initialised, but never hold another program's data.\n"},
+    {"alloc-unsafe-slow", true,
+     "Usage: shmbuf alloc-unsafe-slow [OPTION]... SIZE...\n"
+     "Buffer.allocUnsafeSlow(SIZE) for each SIZE, in order: always a buffer of its\n"
+     "own, not initialised.\n"},
+    {"from", true,
+     "Usage: shmbuf from [OPTION]... STRING...\n"
+     "       shmbuf from --array [OPTION]... N[,N...]...\n"
+     "Buffer.from(STRING, encoding) for each STRING, in order; \"-\" reads standard\n"
+     "input to its end as one string. With --array, Buffer.from([N, ...]) for each\n"
+     "list: each byte is N as a Uint8Array stores it (257 is 1, -255 is 1).\n"
+     "\n"
+     "  -e, --encoding ENC  the strings' encoding (default utf8)\n"
+     "  --array             the arguments are lists of numbers\n"},
+    {"byte-length", false,
+     "Usage: shmbuf byte-length [-e ENC] STRING...\n"
+     "Buffer.byteLength(STRING, encoding), one number a line; \"-\" reads standard\n"
+     "input. Needs no daemon.\n"
+     "\n"
+     "  -e, --encoding ENC  the encoding (default utf8)\n"},
+    {"is-encoding", false,
+     "Usage: shmbuf is-encoding NAME...\n"
+     "Buffer.isEncoding(NAME): true or false, one a line. Needs no daemon.\n"},
+    {"batch", false,
+     "Usage: shmbuf batch\n"
+     "Runs the commands on standard input, one a line, all on one connection, so\n"
+     "that pool placement carries on from one to the next as in one Node process.\n"
+     "Blanks separate words, '...' and \"...\" quote, a backslash escapes the next\n"
+     "character; lines that start with # are skipped. The exit status is the worst\n"
+     "of the lines'.\n"
+     "\n"
+     "The buffers made so far are @0, @1, ... in order (@-1 is the last one); these\n"
+     "commands act on them (shmbuf help COMMAND tells more):\n"
+     "  show write read-TYPE write-TYPE index-of last-index-of includes copy\n"
+     "  compare swap16 swap32 swap64 is-utf8 is-ascii transcode\n"
+     "An option left out is undefined, as an argument left out in Node.\n"
+     "\n"
+     "Example:\n"
+     "  printf 'alloc 8\\nwrite-doublebe @0 0.1\\nread-uint32be @0\\n' | shmbuf batch\n"},
+    {"show", true,
+     "Usage: shmbuf show @N [OPTION]...\n"
+     "Prints buffer @N of the batch the way the commands that make buffers do.\n"},
+    {"write", false,
+     "Usage: shmbuf write @N STRING [--offset N] [--length N] [-e ENC]\n"
+     "buf.write(STRING, offset, length, encoding): prints how many bytes it wrote.\n"},
+    {"read-TYPE write-TYPE", false,
+     "Usage: shmbuf read-TYPE @N [--offset N] [--byte-length N]\n"
+     "       shmbuf write-TYPE @N VALUE [--offset N] [--byte-length N]\n"
+     "buf.readTYPE(offset) prints the value; buf.writeTYPE(VALUE, offset) prints the\n"
+     "offset after it. TYPE is the method's name in lower case:\n"
+     "  uint8 int8 uint16le uint16be int16le int16be uint32le uint32be int32le\n"
+     "  int32be floatle floatbe doublele doublebe bigint64le bigint64be\n"
+     "  biguint64le biguint64be, and uintle uintbe intle intbe, which take\n"
+     "  --byte-length (1 to 6).\n"
+     "Numbers print as JavaScript's String() prints them.\n"},
+    {"index-of last-index-of includes", false,
+     "Usage: shmbuf index-of @N (STRING [-e ENC] | --number N | --buffer @M)\n"
+     "                 [--offset N]\n"
+     "       shmbuf last-index-of ... and shmbuf includes ..., the same way\n"
+     "buf.indexOf() and buf.lastIndexOf() print the index, or -1; buf.includes()\n"
+     "prints true or false. What they look for is a string, a number, or the bytes\n"
+     "of buffer @M.\n"},
+    {"copy", false,
+     "Usage: shmbuf copy @S @T [--target-start N] [--source-start N]\n"
+     "                        [--source-end N]\n"
+     "S.copy(T, targetStart, sourceStart, sourceEnd): prints how many bytes it\n"
+     "copied.\n"},
+    {"compare", false,
+     "Usage: shmbuf compare @S @T [--target-start N] [--target-end N]\n"
+     "                           [--source-start N] [--source-end N]\n"
+     "S.compare(T, targetStart, targetEnd, sourceStart, sourceEnd): -1, 0 or 1.\n"},
+    {"swap16 swap32 swap64", false,
+     "Usage: shmbuf swap16 @N, shmbuf swap32 @N, shmbuf swap64 @N\n"
+     "buf.swap16(), swap32(), swap64(): swap the bytes in place, then print the\n"
+     "buffer.\n"},
+    {"is-utf8 is-ascii", false,
+     "Usage: shmbuf is-utf8 @N, shmbuf is-ascii @N\n"
+     "buffer.isUtf8(buf), buffer.isAscii(buf): true or false.\n"},
+    {"transcode", true,
+     "Usage: shmbuf transcode @N FROM TO [OPTION]...\n"
+     "buffer.transcode(buf, FROM, TO): a new buffer of the batch, printed like the\n"
+     "others. FROM and TO: utf8, utf16le (ucs2), latin1 (binary), ascii.\n"},
+    {"stats", false,
+     "Usage: shmbuf stats [--json | --prometheus]\n"
+     "       shmbuf stats --interval SECONDS [--count N] [--json]\n"
+     "The daemon's counters: a \"name value\" line each (sizes in KiB, MiB, GiB too),\n"
+     "one JSON object, or the Prometheus text format.\n"
+     "\n"
+     "  --json              {\"name\":value,...} on one line\n"
+     "  --prometheus        for a Prometheus scrape: the daemon's counters (not\n"
+     "                      the session_* ones of this command's own connection)\n"
+     "                      and shmbuf_build_info{version=\"...\"} 1\n"
+     "  --interval SECONDS  every SECONDS (0.5 will do), the counters in KiB, MiB\n"
+     "                      and GiB, and each running total's rate per second,\n"
+     "                      until interrupted; with --json, an object a line\n"
+     "  --count N           stop after N rounds\n"},
+    {"clients", false,
+     "Usage: shmbuf clients [--json]\n"
+     "The daemon's connections: the process that connected (pid, user, command),\n"
+     "its live buffers and their bytes, its shared-memory objects (slabs), how long\n"
+     "it has been connected, and how many requests it has made. Root and the\n"
+     "daemon's own user see every connection, other users their own.\n"
+     "\n"
+     "  --json   a JSON array of {\"pid\", \"uid\", \"command\", \"buffers\", \"bytes\",\n"
+     "           \"reserved_bytes\", \"slabs\", \"age_ms\", \"requests\"}\n"},
+    {"version", false,
+     "Usage: shmbuf version\n"
+     "The versions of shmbuf, of the libshmbuf it runs with, and of the daemon, with\n"
+     "the protocol they speak. shmbuf --version shows the first alone, and needs no\n"
+     "daemon.\n"},
+    {"demo", false,
+     "Usage: shmbuf demo\n"
+     "Makes a dozen buffers through the daemon (Buffer.alloc, from, allocUnsafe,\n"
+     "toString, with fills and encodings) and prints them as Node v20 prints them.\n"},
+    {"help", false,
+     "Usage: shmbuf help [COMMAND]\n"
+     "The commands in short, or all about one; shmbuf COMMAND --help does the same.\n"},
+};
+
+/* The command parsed at the moment, which usage errors name. */
+static const char *topic;
 
 /* The connection, opened on first use and shared by every command of a run. */
 typedef struct session {
@@ -75,15 +227,22 @@ typedef struct session {
   size_t nbufs, cap;
 } session;
 
+/* A usage error: what is wrong, in the command being parsed, and where help is. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
   va_list ap;
-  fputs("shmbuf: ", stderr);
+  fprintf(stderr, "shmbuf: %s%s", topic ? topic : "", topic ? ": " : "");
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
   va_end(ap);
-  fputs("\nTry 'shmbuf --help' for more information.\n", stderr);
+  fprintf(stderr, "\nTry 'shmbuf help%s%s' for more information.\n", topic ? " " : "",
+          topic ? topic : "");
   return EXIT_USAGE;
+}
+
+/* An option that is not one, or that lacks its value. */
+static int bad_option(const char *option, bool missing) {
+  return usage_error(missing ? "option '%s' needs a value" : "unknown option '%s'", option);
 }
 
 /* A failed call: Node's code and message when there is one. */
@@ -96,28 +255,65 @@ static int failed(int rc) {
   return EXIT_FAILED;
 }
 
+/* The socket the session uses, for messages. */
+static const char *socket_path(const session *s, char *out, size_t cap) {
+  if (s->socket)
+    snprintf(out, cap, "%s", s->socket);
+  else if (shmbuf_default_socket(out, cap) < 0)
+    snprintf(out, cap, "(the default path, which is too long)");
+  return out;
+}
+
+/* The socket's file mode kept this user out: say who may use it, and how to become one. */
+static void denied_by_mode(const char *path) {
+  struct stat st;
+  fprintf(stderr, "shmbuf: no permission to use %s\n", path);
+  if (stat(path, &st) < 0)
+    return; /* a directory on the way is closed: nothing more to tell */
+  const struct group *g = getgrgid(st.st_gid);
+  const struct passwd *pw = getpwuid(st.st_uid);
+  char owner[32], group[32];
+  snprintf(owner, sizeof owner, "%s", pw ? pw->pw_name : "");
+  snprintf(group, sizeof group, "%s", g ? g->gr_name : "");
+  if (!owner[0])
+    snprintf(owner, sizeof owner, "uid %u", (unsigned)st.st_uid);
+  if ((st.st_mode & 0060) == 0060 && group[0])
+    fprintf(stderr,
+            "shmbuf: the socket (mode %04o) lets in %s and the group %s; to join the group:\n"
+            "  sudo usermod -aG %s $USER    and log out and in again (or: newgrp %s)\n",
+            (unsigned)(st.st_mode & 07777), owner, group, group, group);
+  else
+    fprintf(stderr,
+            "shmbuf: the socket (mode %04o) lets in %s alone; run a daemon of your own\n"
+            "  (systemctl --user enable --now shmbufd.socket) or pass -s PATH\n",
+            (unsigned)(st.st_mode & 07777), owner);
+}
+
+/* Says why connecting failed, naming the socket. */
+static int connect_failed(const session *s, int rc) {
+  char path[256];
+  const char *code = shmbuf_error_code(), *msg = shmbuf_error_message();
+  socket_path(s, path, sizeof path);
+  if (rc == -ENOENT || rc == -ECONNREFUSED)
+    fprintf(stderr, "shmbuf: no shmbufd is listening on %s (%s); start it, or pass -s PATH\n",
+            path, shmbuf_strerror(rc));
+  else if (rc == -EACCES && code && strcmp(code, "ERR_SHMBUF_CONNECT") == 0)
+    denied_by_mode(path);
+  else if (rc == -EACCES)
+    fprintf(stderr, "shmbuf: shmbufd at %s does not let this user in (allow_users, "
+            "allow_groups): %s\n", path, msg ? msg : shmbuf_strerror(rc));
+  else
+    fprintf(stderr, "shmbuf: cannot use shmbufd at %s: %s\n", path,
+            msg ? msg : shmbuf_strerror(rc));
+  return EXIT_FAILED;
+}
+
 static int connect_once(session *s) {
   if (s->c)
     return 0;
   /* thin: each buffer the CLI makes is a request the daemon sees and counts */
   int rc = shmbuf_connect_ex(s->socket, SHMBUF_THIN, &s->c);
-  if (rc == 0)
-    return 0;
-  char path[256];
-  if (s->socket)
-    snprintf(path, sizeof path, "%s", s->socket);
-  else if (shmbuf_default_socket(path, sizeof path) < 0)
-    snprintf(path, sizeof path, "(default path too long)");
-  if (rc == -ENOENT || rc == -ECONNREFUSED)
-    fprintf(stderr, "shmbuf: no shmbufd is listening on %s (%s); start it, or pass -s PATH\n",
-            path, shmbuf_strerror(rc));
-  else if (rc == -EACCES)
-    fprintf(stderr, "shmbuf: shmbufd at %s refused this user: %s\n", path,
-            shmbuf_error_message() ? shmbuf_error_message() : shmbuf_strerror(rc));
-  else
-    fprintf(stderr, "shmbuf: cannot use shmbufd at %s: %s\n", path,
-            shmbuf_error_message() ? shmbuf_error_message() : shmbuf_strerror(rc));
-  return EXIT_FAILED;
+  return rc == 0 ? 0 : connect_failed(s, rc);
 }
 
 static int keep(session *s, shmbuf_buf *b) {
@@ -274,13 +470,13 @@ typedef struct make_args {
 static int check_arg(const make_args *m, const char *arg) {
   int64_t size;
   if (m->kind != CMD_FROM)
-    return parse_int(arg, &size) ? 0 : usage_error("SIZE must be an integer: '%s'", arg);
+    return parse_int(arg, &size) ? 0 : usage_error("SIZE must be an integer, not '%s'", arg);
   if (!m->array)
     return 0;
   double *v;
   long n = parse_array(arg, &v);
   if (n == -EINVAL)
-    return usage_error("--array takes numbers separated by commas: '%s'", arg);
+    return usage_error("--array takes numbers separated by commas, not '%s'", arg);
   if (n >= 0)
     free(v);
   return 0; /* out of memory is for make_one() to say */
@@ -374,7 +570,7 @@ static int cmd_make(session *s, cmd_kind kind, int argc, char **argv) {
     } else if (kind == CMD_ALLOC &&
                (v = opt_value(argc, argv, &i, "--fill-number", NULL, &missing))) {
       if (!parse_number(v, &m.number)) {
-        rc = usage_error("--fill-number takes a number: '%s'", v);
+        rc = usage_error("--fill-number takes a number, not '%s'", v);
         break;
       }
       m.fill_number = true;
@@ -384,18 +580,18 @@ static int cmd_make(session *s, cmd_kind kind, int argc, char **argv) {
       m.out.to = v;
     } else if ((v = opt_value(argc, argv, &i, "--start", NULL, &missing))) {
       if (!parse_int(v, &m.out.start)) {
-        rc = usage_error("--start takes an integer: '%s'", v);
+        rc = usage_error("--start takes an integer, not '%s'", v);
         break;
       }
     } else if ((v = opt_value(argc, argv, &i, "--end", NULL, &missing))) {
       if (!parse_int(v, &m.out.end)) {
-        rc = usage_error("--end takes an integer: '%s'", v);
+        rc = usage_error("--end takes an integer, not '%s'", v);
         break;
       }
     } else if (strcmp(a, "--json") == 0) {
       m.out.json = true;
     } else {
-      rc = usage_error(missing ? "option '%s' needs a value" : "unknown option '%s'", a);
+      rc = bad_option(a, missing);
       break;
     }
   }
@@ -407,8 +603,9 @@ static int cmd_make(session *s, cmd_kind kind, int argc, char **argv) {
            !m.out.to)
     rc = usage_error("--start and --end go with --to");
   else if (rc == 0 && nargs == 0)
-    rc = usage_error(kind == CMD_FROM ? "from needs at least one STRING"
-                                      : "this command needs at least one SIZE");
+    rc = usage_error(kind == CMD_FROM && m.array ? "missing argument N[,N...]"
+                     : kind == CMD_FROM              ? "missing argument STRING"
+                                                     : "missing argument SIZE");
   for (int i = 0; rc == 0 && i < nargs; i++)
     rc = check_arg(&m, args[i]);
   for (int i = 0; rc == 0 && i < nargs; i++)
@@ -423,8 +620,8 @@ static int cmd_make(session *s, cmd_kind kind, int argc, char **argv) {
 static int buffer_arg(const session *s, const char *arg, shmbuf_buf **out) {
   int64_t n;
   if (arg == NULL || arg[0] != '@' || !parse_int(arg + 1, &n))
-    return usage_error("a buffer is @N, the N-th this run made (@0 the first, @-1 the last): "
-                       "'%s'", arg ? arg : "");
+    return usage_error("a buffer is @N, the N-th made so far (@0 the first, @-1 the last), "
+                       "not '%s'", arg ? arg : "");
   if (n < 0)
     n += (int64_t)s->nbufs;
   if (n < 0 || (uint64_t)n >= s->nbufs)
@@ -467,10 +664,19 @@ static const struct {
     {"--end", O_OUTPUT, offsetof(op_args, out.end)},
 };
 
-/* Parses an operation's words after its name: `least` to `npos` arguments (numbers, -5 among
- * them, count as arguments; "--" ends the options) and the options `allowed`. */
-static int parse_op(const char *cmd, int argc, char **argv, unsigned allowed, int least, int npos,
-                    op_args *a) {
+/* The k-th word of an operation's argument names ("@N STRING"), for messages. */
+static const char *arg_name(const char *names, int k, char *out, size_t cap) {
+  for (; k > 0 && strchr(names, ' '); k--)
+    names = strchr(names, ' ') + 1;
+  snprintf(out, cap, "%.*s", (int)strcspn(names, " "), names);
+  return out;
+}
+
+/* Parses an operation's words after its name: `least` to `npos` arguments, called `names`
+ * (numbers, -5 among them, count as arguments; "--" ends the options), and the options
+ * `allowed`. */
+static int parse_op(const char *names, int argc, char **argv, unsigned allowed, int least,
+                    int npos, op_args *a) {
   *a = (op_args){.offset = SHMBUF_UNDEFINED, .length = SHMBUF_UNDEFINED,
                  .byte_length = SHMBUF_UNDEFINED, .target_start = SHMBUF_UNDEFINED,
                  .target_end = SHMBUF_UNDEFINED, .source_start = SHMBUF_UNDEFINED,
@@ -483,8 +689,7 @@ static int parse_op(const char *cmd, int argc, char **argv, unsigned allowed, in
     double number;
     if (dashdash || x[0] != '-' || strcmp(x, "-") == 0 || parse_number(x, &number)) {
       if (a->npos == npos)
-        return usage_error("%s takes %d argument%s, not '%s'", cmd, npos, npos == 1 ? "" : "s",
-                           x);
+        return usage_error("one argument too many: '%s' (the arguments are %s)", x, names);
       a->pos[a->npos++] = x;
       continue;
     }
@@ -496,7 +701,7 @@ static int parse_op(const char *cmd, int argc, char **argv, unsigned allowed, in
       if ((allowed & INT_OPTIONS[k].flag) &&
           (v = opt_value(argc, argv, &i, INT_OPTIONS[k].name, NULL, &missing))) {
         if (!parse_int(v, (int64_t *)(void *)((char *)a + INT_OPTIONS[k].at)))
-          return usage_error("%s takes an integer: '%s'", INT_OPTIONS[k].name, v);
+          return usage_error("%s takes an integer, not '%s'", INT_OPTIONS[k].name, v);
         known = true;
       }
     if (known)
@@ -512,10 +717,11 @@ static int parse_op(const char *cmd, int argc, char **argv, unsigned allowed, in
     else if ((allowed & O_OUTPUT) && strcmp(x, "--json") == 0)
       a->out.json = true;
     else
-      return usage_error(missing ? "option '%s' needs a value" : "unknown option '%s'", x);
+      return bad_option(x, missing);
   }
+  char name[16];
   if (a->npos < least)
-    return usage_error("%s needs %d argument%s", cmd, least, least == 1 ? "" : "s");
+    return usage_error("missing argument %s", arg_name(names, a->npos, name, sizeof name));
   if (a->out.json && a->out.to)
     return usage_error("--json and --to exclude each other");
   if ((a->out.start != SHMBUF_UNDEFINED || a->out.end != SHMBUF_UNDEFINED) && !a->out.to)
@@ -651,8 +857,8 @@ static int cmd_typed(session *s, const typed_op *t, bool write, int argc, char *
   shmbuf_buf *b;
   typed_value v = {0};
   int npos = write ? 2 : 1;
-  int rc = parse_op(argv[0], argc - 1, argv + 1, O_OFFSET | (t->variable ? O_BYTE_LENGTH : 0),
-                    npos, npos, &a);
+  int rc = parse_op(write ? "@N VALUE" : "@N", argc - 1, argv + 1,
+                    O_OFFSET | (t->variable ? O_BYTE_LENGTH : 0), npos, npos, &a);
   if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0)
     return rc;
   if (write && t->kind == T_UBIG) {
@@ -660,12 +866,12 @@ static int cmd_typed(session *s, const typed_op *t, bool write, int argc, char *
     errno = 0;
     v.ubig = strtoull(a.pos[1], &end, 10);
     if (errno || end == a.pos[1] || *end || a.pos[1][0] == '-')
-      return usage_error("%s takes an integer from 0 to 2 ** 64 - 1: '%s'", argv[0], a.pos[1]);
+      return usage_error("VALUE must be an integer from 0 to 2 ** 64 - 1, not '%s'", a.pos[1]);
   } else if (write && t->kind == T_BIG && !parse_int(a.pos[1], &v.big)) {
-    return usage_error("%s takes an integer from -(2 ** 63) to 2 ** 63 - 1: '%s'", argv[0],
+    return usage_error("VALUE must be an integer from -(2 ** 63) to 2 ** 63 - 1, not '%s'",
                        a.pos[1]);
   } else if (write && t->kind != T_BIG && !parse_number(a.pos[1], &v.number)) {
-    return usage_error("%s takes a number: '%s'", argv[0], a.pos[1]);
+    return usage_error("VALUE must be a number, not '%s'", a.pos[1]);
   }
   if (write) {
     int64_t at = t->write(b, v, a.offset, a.byte_length);
@@ -689,7 +895,7 @@ static int cmd_typed(session *s, const typed_op *t, bool write, int argc, char *
 static int cmd_write(session *s, int argc, char **argv) {
   op_args a;
   shmbuf_buf *b;
-  int rc = parse_op(argv[0], argc - 1, argv + 1, O_OFFSET | O_LENGTH | O_ENC, 2, 2, &a);
+  int rc = parse_op("@N STRING", argc - 1, argv + 1, O_OFFSET | O_LENGTH | O_ENC, 2, 2, &a);
   if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0)
     return rc;
   int64_t n = shmbuf_write_string(b, a.pos[1], SHMBUF_CSTR, a.offset, a.length, a.enc);
@@ -704,12 +910,12 @@ static int cmd_search(session *s, int argc, char **argv) {
   op_args a;
   shmbuf_buf *b, *needle = NULL;
   double number = 0;
-  int rc = parse_op(argv[0], argc - 1, argv + 1, O_OFFSET | O_ENC | O_NEEDLE, 1, 2, &a);
+  int rc = parse_op("@N STRING", argc - 1, argv + 1, O_OFFSET | O_ENC | O_NEEDLE, 1, 2, &a);
   bool string = a.npos == 2;
   if (rc == 0 && (string + !!a.number + !!a.needle) != 1)
-    rc = usage_error("%s looks for one STRING, --number N or --buffer @M", argv[0]);
+    rc = usage_error("give one of STRING, --number N or --buffer @M to look for");
   if (rc == 0 && a.number && !parse_number(a.number, &number))
-    rc = usage_error("--number takes a number: '%s'", a.number);
+    rc = usage_error("--number takes a number, not '%s'", a.number);
   if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0 ||
       (a.needle && (rc = buffer_arg(s, a.needle, &needle)) != 0))
     return rc;
@@ -742,13 +948,13 @@ static int cmd_search(session *s, int argc, char **argv) {
 static int cmd_range(session *s, int argc, char **argv) {
   op_args a;
   shmbuf_buf *src, *dst;
-  int rc = parse_op(argv[0], argc - 1, argv + 1, O_RANGES, 2, 2, &a);
+  int rc = parse_op("@S @T", argc - 1, argv + 1, O_RANGES, 2, 2, &a);
   if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &src)) != 0 ||
       (rc = buffer_arg(s, a.pos[1], &dst)) != 0)
     return rc;
   if (strcmp(argv[0], "copy") == 0) {
     if (a.target_end != SHMBUF_UNDEFINED)
-      return usage_error("copy takes no --target-end");
+      return usage_error("unknown option '--target-end' (copy takes no end in the target)");
     int64_t n = shmbuf_copy(src, dst, a.target_start, a.source_start, a.source_end);
     if (n < 0)
       return failed((int)n);
@@ -770,7 +976,8 @@ static int cmd_buffer(session *s, int argc, char **argv) {
   op_args a;
   shmbuf_buf *b;
   int npos = transcode ? 3 : 1;
-  int rc = parse_op(cmd, argc - 1, argv + 1, transcode || show ? O_OUTPUT : 0, npos, npos, &a);
+  int rc = parse_op(transcode ? "@N FROM TO" : "@N", argc - 1, argv + 1,
+                    transcode || show ? O_OUTPUT : 0, npos, npos, &a);
   if (rc != 0 || (rc = buffer_arg(s, a.pos[0], &b)) != 0)
     return rc;
   if (strncmp(cmd, "is-", 3) == 0) {
@@ -802,7 +1009,7 @@ static int cmd_buffer(session *s, int argc, char **argv) {
 
 static int cmd_is_encoding(int argc, char **argv) {
   if (argc == 0)
-    return usage_error("is-encoding needs at least one NAME");
+    return usage_error("missing argument NAME");
   for (int i = 0; i < argc; i++)
     puts(shmbuf_is_encoding(argv[i]) ? "true" : "false");
   return 0;
@@ -823,12 +1030,12 @@ static int cmd_byte_length(int argc, char **argv) {
              (v = opt_value(argc, argv, &i, "--encoding", "-e", &missing)))
       enc = v;
     else if (!dashdash && argv[i][0] == '-' && argv[i][1])
-      return usage_error(missing ? "option '%s' needs a value" : "unknown option '%s'", argv[i]);
+      return bad_option(argv[i], missing);
     else
       argv[nargs++] = argv[i];
   }
   if (nargs == 0)
-    return usage_error("byte-length needs at least one STRING");
+    return usage_error("missing argument STRING");
   for (int i = 0; i < nargs; i++) {
     size_t len = strlen(argv[i]), n;
     char *in = NULL;
@@ -844,39 +1051,288 @@ static int cmd_byte_length(int argc, char **argv) {
   return 0;
 }
 
-static int cmd_stats(session *s, int argc, char **argv) {
-  bool json = false, prom = false;
+/* ---- the daemon ------------------------------------------------------------------------------- */
+
+/* Takes no arguments: 0, or a usage error naming the first. */
+static int no_arguments(int argc, char **argv) {
+  if (argc == 0)
+    return 0;
+  if (argv[0][0] == '-' && argv[0][1])
+    return bad_option(argv[0], false);
+  return usage_error("takes no arguments, not '%s'", argv[0]);
+}
+
+/* Bytes for people, in powers of 1024 as free -h and ls -h count: "512 B", "1.5 MiB". */
+static const char *human_bytes(double n, char *out, size_t cap) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  for (; n >= 1024 && u < 6; u++)
+    n /= 1024;
+  snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", n, units[u]);
+  return out;
+}
+
+/* A duration for people: "45s", "3m05s", "2h03m", "4d03h". */
+static const char *human_time(uint64_t seconds, char *out, size_t cap) {
+  unsigned long long t = seconds;
+  if (t < 60)
+    snprintf(out, cap, "%llus", t);
+  else if (t < 3600)
+    snprintf(out, cap, "%llum%02llus", t / 60, t % 60);
+  else if (t < 86400)
+    snprintf(out, cap, "%lluh%02llum", t / 3600, t / 60 % 60);
+  else
+    snprintf(out, cap, "%llud%02lluh", t / 86400, t / 3600 % 24);
+  return out;
+}
+
+static bool ends_with(const char *s, const char *end) {
+  size_t n = strlen(s), m = strlen(end);
+  return n >= m && strcmp(s + n - m, end) == 0;
+}
+
+/* A counter's value for people, or "" when the number says it best. */
+static const char *human_counter(const char *name, uint64_t v, char *out, size_t cap) {
+  if (ends_with(name, "_bytes") && v >= 1024)
+    return human_bytes((double)v, out, cap);
+  if (strcmp(name, "uptime_seconds") == 0 && v >= 60)
+    return human_time(v, out, cap);
+  out[0] = '\0';
+  return out;
+}
+
+/* The counters of the asking connection itself (session_*), which say nothing of the daemon. */
+static bool own_counter(const char *name) { return strncmp(name, "session_", 8) == 0; }
+
+/* Text for the Prometheus format: a HELP text (backslash and newline escaped) or a label
+ * value (the double quote too). */
+static void prometheus_text(const char *s, bool label) {
+  for (; *s; s++) {
+    if (*s == '\\' || (label && *s == '"'))
+      printf("\\%c", *s);
+    else if (*s == '\n')
+      fputs("\\n", stdout);
+    else
+      putchar(*s);
+  }
+}
+
+static void print_prometheus(const shmbuf_client *c, const shmbuf_stats *st) {
+  for (size_t i = 0; i < shmbuf_stats_count(st); i++) {
+    const char *name = shmbuf_stats_name(st, i);
+    if (own_counter(name))
+      continue;
+    printf("# HELP shmbuf_%s ", name);
+    prometheus_text(shmbuf_stats_help(st, i), false);
+    printf("\n# TYPE shmbuf_%s %s\nshmbuf_%s %" PRIu64 "\n", name,
+           shmbuf_stats_is_gauge(st, i) ? "gauge" : "counter", name, shmbuf_stats_value(st, i));
+  }
+  /* "shmbufd 0.1.0": the version is the last word */
+  const char *daemon = shmbuf_daemon_version(c), *version = strrchr(daemon, ' ');
+  fputs("# HELP shmbuf_build_info The daemon's version\n# TYPE shmbuf_build_info gauge\n"
+        "shmbuf_build_info{version=\"", stdout);
+  prometheus_text(version ? version + 1 : daemon, true);
+  puts("\"} 1");
+}
+
+static void print_json_stats(const shmbuf_stats *st) {
+  putchar('{');
+  for (size_t i = 0; i < shmbuf_stats_count(st); i++)
+    printf("%s\"%s\":%" PRIu64, i ? "," : "", shmbuf_stats_name(st, i), shmbuf_stats_value(st, i));
+  puts("}");
+}
+
+static void print_stats(const shmbuf_stats *st) {
+  for (size_t i = 0; i < shmbuf_stats_count(st); i++) {
+    const char *name = shmbuf_stats_name(st, i);
+    char human[32];
+    uint64_t v = shmbuf_stats_value(st, i);
+    human_counter(name, v, human, sizeof human);
+    printf("%-28s %" PRIu64 "%s%s\n", name, v, human[0] ? "  " : "", human);
+  }
+}
+
+static double monotonic_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void sleep_until(double at) {
+  struct timespec t = {.tv_sec = (time_t)at, .tv_nsec = (long)((at - floor(at)) * 1e9)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+    ;
+}
+
+/* One round of the live view: every counter of the daemon's in units for people, and for a
+ * running total its rate per second since `before` (NULL in the first round). */
+static void print_round(const session *s, const shmbuf_stats *st, const shmbuf_stats *before,
+                        double elapsed, double interval) {
+  char path[256], stamp[16];
+  time_t now = time(NULL);
+  strftime(stamp, sizeof stamp, "%H:%M:%S", localtime(&now));
+  if (isatty(STDOUT_FILENO))
+    fputs("\033[H\033[2J", stdout); /* the screen is the view: it starts afresh */
+  else if (before)
+    putchar('\n');
+  printf("%s on %s, every %gs, at %s\n", shmbuf_daemon_version(s->c),
+         socket_path(s, path, sizeof path), interval, stamp);
+  printf("%-28s %16s %14s\n", "COUNTER", "VALUE", "PER SECOND");
+  for (size_t i = 0; i < shmbuf_stats_count(st); i++) {
+    const char *name = shmbuf_stats_name(st, i);
+    uint64_t v = shmbuf_stats_value(st, i), old;
+    char value[32], rate[32] = "";
+    if (own_counter(name))
+      continue;
+    if (!human_counter(name, v, value, sizeof value)[0])
+      snprintf(value, sizeof value, "%" PRIu64, v);
+    if (!shmbuf_stats_is_gauge(st, i) && before == NULL)
+      snprintf(rate, sizeof rate, "-");
+    else if (!shmbuf_stats_is_gauge(st, i) && shmbuf_stats_find(before, name, &old) == 0)
+      snprintf(rate, sizeof rate, "%.1f", (double)(v - old) / elapsed);
+    printf(rate[0] ? "%-28s %16s %14s\n" : "%-28s %16s\n", name, value, rate);
+  }
+}
+
+typedef struct stats_args {
+  bool json, prometheus;
+  double interval; /* 0: once */
+  int64_t count;   /* rounds; 0: until interrupted */
+} stats_args;
+
+static int parse_stats(int argc, char **argv, stats_args *a) {
+  *a = (stats_args){0};
   for (int i = 0; i < argc; i++) {
+    const char *v;
+    bool missing = false;
+    if (strcmp(argv[i], "--json") == 0)
+      a->json = true;
+    else if (strcmp(argv[i], "--prometheus") == 0)
+      a->prometheus = true;
+    else if ((v = opt_value(argc, argv, &i, "--interval", NULL, &missing))) {
+      if (!parse_number(v, &a->interval) || !isfinite(a->interval) || a->interval <= 0)
+        return usage_error("--interval takes a number of seconds above 0, not '%s'", v);
+    } else if ((v = opt_value(argc, argv, &i, "--count", NULL, &missing))) {
+      if (!parse_int(v, &a->count) || a->count <= 0)
+        return usage_error("--count takes a whole number above 0, not '%s'", v);
+    } else if (argv[i][0] == '-' || missing)
+      return bad_option(argv[i], missing);
+    else
+      return usage_error("takes no arguments, not '%s'", argv[i]);
+  }
+  if (a->json && a->prometheus)
+    return usage_error("--json and --prometheus exclude each other");
+  if (a->prometheus && a->interval > 0)
+    return usage_error("--prometheus and --interval exclude each other (a scrape is one read)");
+  if (a->count && a->interval == 0)
+    return usage_error("--count goes with --interval");
+  return 0;
+}
+
+static int cmd_stats(session *s, int argc, char **argv) {
+  stats_args a;
+  int rc = parse_stats(argc, argv, &a);
+  if (rc != 0 || (rc = connect_once(s)) != 0)
+    return rc;
+  shmbuf_stats *before = NULL, *st;
+  double start = monotonic_seconds(), then = start;
+  for (int64_t round = 0; a.interval == 0 ? round < 1 : !a.count || round < a.count; round++) {
+    if (round > 0)
+      sleep_until(start + (double)round * a.interval);
+    if ((rc = shmbuf_stats_get(s->c, &st)) < 0) {
+      shmbuf_stats_free(before);
+      return failed(rc);
+    }
+    double now = monotonic_seconds();
+    if (a.json)
+      print_json_stats(st);
+    else if (a.prometheus)
+      print_prometheus(s->c, st);
+    else if (a.interval > 0)
+      print_round(s, st, before, now - then, a.interval);
+    else
+      print_stats(st);
+    fflush(stdout);
+    shmbuf_stats_free(before);
+    before = st;
+    then = now;
+  }
+  shmbuf_stats_free(before);
+  return 0;
+}
+
+/* A user's name when it fits the column, else the number. */
+static const char *user_name(uint32_t uid, char *out, size_t cap) {
+  const struct passwd *pw = getpwuid((uid_t)uid);
+  if (pw && strlen(pw->pw_name) < cap && strlen(pw->pw_name) <= 8)
+    snprintf(out, cap, "%s", pw->pw_name);
+  else
+    snprintf(out, cap, "%u", (unsigned)uid);
+  return out;
+}
+
+static void print_clients_json(const shmbuf_clients *l) {
+  putchar('[');
+  for (size_t i = 0; i < shmbuf_clients_count(l); i++) {
+    printf("%s{\"pid\":%" PRId32 ",\"uid\":%" PRIu32 ",\"command\":", i ? "," : "",
+           shmbuf_clients_pid(l, i), shmbuf_clients_uid(l, i));
+    json_string(shmbuf_clients_command(l, i));
+    printf(",\"buffers\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"reserved_bytes\":%" PRIu64
+           ",\"slabs\":%" PRIu64 ",\"age_ms\":%" PRIu64 ",\"requests\":%" PRIu64 "}",
+           shmbuf_clients_buffers(l, i), shmbuf_clients_bytes(l, i),
+           shmbuf_clients_reserved_bytes(l, i), shmbuf_clients_slabs(l, i),
+           shmbuf_clients_age_ms(l, i), shmbuf_clients_requests(l, i));
+  }
+  puts("]");
+}
+
+static void print_clients(const shmbuf_clients *l) {
+  printf("%7s %-8s %-15s %8s %10s %6s %7s %9s\n", "PID", "USER", "COMMAND", "BUFFERS", "BYTES",
+         "SLABS", "AGE", "REQUESTS");
+  for (size_t i = 0; i < shmbuf_clients_count(l); i++) {
+    char user[16], bytes[16], age[16];
+    const char *command = shmbuf_clients_command(l, i);
+    printf("%7" PRId32 " %-8s %-15s %8" PRIu64 " %10s %6" PRIu64 " %7s %9" PRIu64 "\n",
+           shmbuf_clients_pid(l, i), user_name(shmbuf_clients_uid(l, i), user, sizeof user),
+           command[0] ? command : "-", shmbuf_clients_buffers(l, i),
+           human_bytes((double)shmbuf_clients_bytes(l, i), bytes, sizeof bytes),
+           shmbuf_clients_slabs(l, i),
+           human_time(shmbuf_clients_age_ms(l, i) / 1000, age, sizeof age),
+           shmbuf_clients_requests(l, i));
+  }
+}
+
+static int cmd_clients(session *s, int argc, char **argv) {
+  bool json = false;
+  shmbuf_clients *l;
+  int rc;
+  for (int i = 0; i < argc; i++)
     if (strcmp(argv[i], "--json") == 0)
       json = true;
-    else if (strcmp(argv[i], "--prometheus") == 0)
-      prom = true;
     else
-      return usage_error("stats takes --json or --prometheus, not '%s'", argv[i]);
-  }
-  if (json && prom)
-    return usage_error("--json and --prometheus exclude each other");
-  int rc = connect_once(s);
-  if (rc != 0)
+      return no_arguments(argc - i, argv + i);
+  if ((rc = connect_once(s)) != 0)
     return rc;
-  shmbuf_counter *k;
-  size_t n;
-  if ((rc = shmbuf_stats(s->c, &k, &n)) < 0)
+  if ((rc = shmbuf_clients_get(s->c, &l)) < 0)
     return failed(rc);
   if (json)
-    putchar('{');
-  for (size_t i = 0; i < n; i++) {
-    if (json)
-      printf("%s\"%s\":%" PRIu64, i ? "," : "", k[i].name, k[i].value);
-    else if (prom)
-      printf("# HELP shmbuf_%s %s\n# TYPE shmbuf_%s %s\nshmbuf_%s %" PRIu64 "\n", k[i].name,
-             k[i].help, k[i].name, k[i].gauge ? "gauge" : "counter", k[i].name, k[i].value);
-    else
-      printf("%-28s %" PRIu64 "\n", k[i].name, k[i].value);
-  }
-  if (json)
-    puts("}");
-  shmbuf_free(k);
+    print_clients_json(l);
+  else
+    print_clients(l);
+  shmbuf_clients_free(l);
+  return 0;
+}
+
+static int cmd_version(session *s, int argc, char **argv) {
+  char path[256];
+  int rc = no_arguments(argc, argv);
+  if (rc != 0)
+    return rc;
+  printf("shmbuf %s\nlibshmbuf %s\n", PACKAGE_VERSION, shmbuf_version());
+  if ((rc = connect_once(s)) != 0)
+    return rc;
+  printf("%s (protocol %" PRIu32 ") on %s\n", shmbuf_daemon_version(s->c),
+         shmbuf_protocol_version(s->c), socket_path(s, path, sizeof path));
   return 0;
 }
 
@@ -952,7 +1408,7 @@ static int cmd_demo(session *s) {
   return 0;
 }
 
-static int run_command(session *s, int argc, char **argv, bool in_batch);
+static int run_words(session *s, int argc, char **argv, bool in_batch);
 
 /* Splits a line into words: blanks separate, quotes group ('...' literally, "..." with \\
  * escapes), a backslash outside single quotes escapes the next character. */
@@ -1010,10 +1466,11 @@ static int cmd_batch(session *s) {
     no++;
     char **words;
     int n, rc;
-    if (split_line(line, &words, &n) < 0)
+    if (split_line(line, &words, &n) < 0) {
+      topic = "batch";
       rc = usage_error("line %u: unbalanced quotes", no);
-    else {
-      rc = n == 0 || words[0][0] == '#' ? 0 : run_command(s, n, words, true);
+    } else {
+      rc = n == 0 || words[0][0] == '#' ? 0 : run_words(s, n, words, true);
       free(words);
     }
     if (rc > worst)
@@ -1024,8 +1481,101 @@ static int cmd_batch(session *s) {
   return worst;
 }
 
+/* ---- commands and help ------------------------------------------------------------------------ */
+
+/* The next name of a blank-separated list at *p (*len its length), or NULL at the end. */
+static const char *next_name(const char **p, size_t *len) {
+  *p += strspn(*p, " ");
+  if (**p == '\0')
+    return NULL;
+  const char *name = *p;
+  *len = strcspn(name, " ");
+  *p += *len;
+  return name;
+}
+
+/* The help of a command, by any of its names (read-uint8 as read-TYPE), or NULL. */
+static const command_help *help_of(const char *cmd) {
+  if (strncmp(cmd, "read-", 5) == 0)
+    cmd = "read-TYPE";
+  else if (strncmp(cmd, "write-", 6) == 0)
+    cmd = "write-TYPE";
+  size_t n = strlen(cmd), len;
+  for (size_t i = 0; i < sizeof HELP / sizeof *HELP; i++)
+    for (const char *p = HELP[i].names, *name; (name = next_name(&p, &len));)
+      if (len == n && strncmp(name, cmd, n) == 0)
+        return &HELP[i];
+  return NULL;
+}
+
+/* How many one-character edits turn a into b (Levenshtein); names of up to 31 characters. */
+static size_t edit_distance(const char *a, const char *b, size_t nb) {
+  size_t row[32], na = strlen(a);
+  if (na > 31 || nb > 31)
+    return SIZE_MAX;
+  for (size_t j = 0; j <= nb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= na; i++) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= nb; j++) {
+      size_t up = row[j], best = diagonal + (a[i - 1] != b[j - 1]);
+      best = up + 1 < best ? up + 1 : best;
+      best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+      diagonal = up;
+      row[j] = best;
+    }
+  }
+  return row[nb];
+}
+
+/* An unknown command, and the nearest known one when it is a typo away. */
+static int unknown_command(const char *cmd) {
+  const char *near = NULL;
+  size_t near_len = 0, fewest = 3, len;
+  for (size_t i = 0; i < sizeof HELP / sizeof *HELP; i++)
+    for (const char *p = HELP[i].names, *name; (name = next_name(&p, &len));) {
+      size_t d = edit_distance(cmd, name, len);
+      if (d < fewest && !memchr(name, 'T', len)) { /* not read-TYPE: no command has that name */
+        fewest = d;
+        near = name;
+        near_len = len;
+      }
+    }
+  topic = NULL;
+  if (near)
+    return usage_error("unknown command '%s' (did you mean '%.*s'?)", cmd, (int)near_len, near);
+  return usage_error("unknown command '%s'", cmd);
+}
+
+static int show_help(const char *cmd) {
+  const command_help *h = help_of(cmd);
+  if (h == NULL)
+    return unknown_command(cmd);
+  fputs(h->text, stdout);
+  if (h->output)
+    fputs(output_options, stdout);
+  return 0;
+}
+
+static int cmd_help(int argc, char **argv) {
+  if (argc == 0) {
+    fputs(overview, stdout);
+    return 0;
+  }
+  if (argc > 1)
+    return usage_error("takes one COMMAND, not '%s' too", argv[1]);
+  return show_help(argv[0]);
+}
+
 static int run_command(session *s, int argc, char **argv, bool in_batch) {
   const char *cmd = argv[0];
+  int rc;
+  if (cmd[0] == '-')
+    return bad_option(cmd, false);
+  if (help_of(cmd) == NULL)
+    return unknown_command(cmd);
+  topic = cmd;
   if (strcmp(cmd, "alloc") == 0)
     return cmd_make(s, CMD_ALLOC, argc - 1, argv + 1);
   if (strcmp(cmd, "alloc-unsafe") == 0)
@@ -1055,38 +1605,101 @@ static int run_command(session *s, int argc, char **argv, bool in_batch) {
     return cmd_buffer(s, argc, argv);
   if (strcmp(cmd, "stats") == 0)
     return cmd_stats(s, argc - 1, argv + 1);
-  if (strcmp(cmd, "demo") == 0 && argc == 1)
-    return cmd_demo(s);
-  if (strcmp(cmd, "batch") == 0 && argc == 1 && !in_batch)
-    return cmd_batch(s);
-  return usage_error("unknown command or arguments: '%s'", cmd);
+  if (strcmp(cmd, "clients") == 0)
+    return cmd_clients(s, argc - 1, argv + 1);
+  if (strcmp(cmd, "version") == 0)
+    return cmd_version(s, argc - 1, argv + 1);
+  if (strcmp(cmd, "help") == 0)
+    return cmd_help(argc - 1, argv + 1);
+  if (strcmp(cmd, "demo") == 0)
+    return (rc = no_arguments(argc - 1, argv + 1)) != 0 ? rc : cmd_demo(s);
+  if (strcmp(cmd, "batch") == 0 && in_batch)
+    return usage_error("a batch cannot run another");
+  if (strcmp(cmd, "batch") == 0)
+    return (rc = no_arguments(argc - 1, argv + 1)) != 0 ? rc : cmd_batch(s);
+  /* read-TYPE or write-TYPE with a TYPE there is none of */
+  return usage_error("no such TYPE: '%s' (shmbuf help read-TYPE lists them)", strchr(cmd, '-') + 1);
+}
+
+/* The commands' options that take a value: the word after one is that value, never an option
+ * of shmbuf's own. */
+static bool takes_value(const char *word) {
+  static const char *const valued[] = {
+      "-e",         "--encoding",     "--fill",         "--fill-number", "--to",
+      "--start",    "--end",          "--offset",       "--length",      "--byte-length",
+      "--number",   "--buffer",       "--target-start", "--target-end",  "--source-start",
+      "--source-end", "--interval",   "--count",
+  };
+  for (size_t i = 0; i < sizeof valued / sizeof *valued; i++)
+    if (strcmp(word, valued[i]) == 0)
+      return true;
+  return false;
+}
+
+/* shmbuf's own options. */
+typedef struct globals {
+  const char *socket;
+  bool help, version;
+} globals;
+
+/* Takes shmbuf's own options out of the words, before the command or after it (up to "--"),
+ * and keeps the rest in order. Returns how many words are left, or -1 after a usage error. */
+static int take_globals(int argc, char **argv, globals *g) {
+  int n = 0;
+  bool dashdash = false;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v;
+    bool missing = false;
+    if (dashdash || strcmp(a, "--") == 0) {
+      dashdash = true;
+      argv[n++] = argv[i];
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      g->help = true;
+    } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+      g->version = true;
+    } else if ((v = opt_value(argc, argv, &i, "--socket", "-s", &missing))) {
+      g->socket = v;
+    } else if (missing) {
+      return bad_option(a, true), -1;
+    } else {
+      argv[n++] = argv[i];
+      if (takes_value(a) && i + 1 < argc)
+        argv[n++] = argv[++i];
+    }
+  }
+  return n;
+}
+
+/* Runs one command line, the program's or a batch's. */
+static int run_words(session *s, int argc, char **argv, bool in_batch) {
+  globals g = {0};
+  topic = NULL;
+  int n = take_globals(argc, argv, &g);
+  if (n < 0)
+    return EXIT_USAGE;
+  if (g.socket && in_batch)
+    return usage_error("-s and --socket go on the command line, not in a batch");
+  if (g.socket)
+    s->socket = g.socket;
+  if (g.version) {
+    printf("shmbuf %s\n", PACKAGE_VERSION);
+    return 0;
+  }
+  if (n == 0 && g.help)
+    return cmd_help(0, NULL);
+  if (n == 0)
+    return usage_error("no command given");
+  if (g.help)
+    return argv[0][0] == '-' ? bad_option(argv[0], false) : show_help(argv[0]);
+  return run_command(s, n, argv, in_batch);
 }
 
 int main(int argc, char **argv) {
   session s = {0};
-  int i = 1;
   /* each line out as it is made, so that an error on stderr comes after the output before it,
    * also when both go to one pipe */
   setvbuf(stdout, NULL, _IOLBF, 0);
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    bool missing = false;
-    const char *v;
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      fputs(usage_text, stdout);
-      return 0;
-    }
-    if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
-      printf("shmbuf %s\n", shmbuf_version());
-      return 0;
-    }
-    if ((v = opt_value(argc, argv, &i, "--socket", "-s", &missing)))
-      s.socket = v;
-    else
-      return usage_error(missing ? "option '%s' needs a value" : "unknown option '%s'", argv[i]);
-  }
-  if (i >= argc)
-    return usage_error("no command given");
-  int rc = run_command(&s, argc - i, argv + i, false);
+  int rc = run_words(&s, argc - 1, argv + 1, false);
   fflush(stdout);
   for (size_t k = 0; k < s.nbufs; k++)
     shmbuf_release(s.bufs[k]);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* libshmbuf: a client's life — connecting and the handshake, running callbacks, giving back
- * what is held ahead of need, the daemon's counters, and closing. */
+ * what is held ahead of need, and closing. */
 #include "config.h"
 
 #include "client.h"
@@ -63,6 +63,8 @@ static int hello(shmbuf_client *c) {
   else {
     c->pool_size = w->pool_size;
     c->wire.max_frame = w->max_frame;
+    c->protocol = w->version;
+    snprintf(c->daemon, sizeof c->daemon, "%s", w->server ? w->server : "");
   }
   wire_reply_free(r);
   return rc;
@@ -138,40 +140,8 @@ int shmbuf_fd(const shmbuf_client *c) { return c->wire.fd; }
 
 uint32_t shmbuf_pool_size(const shmbuf_client *c) { return c->pool_size; }
 
-void shmbuf_trim(shmbuf_client *c) { local_trim(c); }
+const char *shmbuf_daemon_version(const shmbuf_client *c) { return c->daemon; }
 
-int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n) {
-  Shmbufwire__Request q;
-  Shmbufwire__Stats st;
-  shmbufwire__request__init(&q);
-  shmbufwire__stats__init(&st);
-  q.op_case = SHMBUFWIRE__REQUEST__OP_STATS;
-  q.stats = &st;
-  Shmbufwire__Reply *r;
-  int rc = flight_call(&c->flight, &q, &r);
-  if (rc < 0)
-    return rc;
-  /* One allocation: the array, then the strings it points to. */
-  size_t count = r->stats->n_counters, bytes = count * sizeof **counters;
-  for (size_t i = 0; i < count; i++)
-    bytes += strlen(r->stats->counters[i]->name) + strlen(r->stats->counters[i]->help) + 2;
-  shmbuf_counter *out = malloc(bytes ? bytes : 1);
-  if (out == NULL) {
-    wire_reply_free(r);
-    return errors_no_memory();
-  }
-  char *str = (char *)(out + count);
-  for (size_t i = 0; i < count; i++) {
-    const Shmbufwire__Counter *k = r->stats->counters[i];
-    out[i].value = k->value;
-    out[i].gauge = k->gauge;
-    out[i].name = strcpy(str, k->name);
-    str += strlen(k->name) + 1;
-    out[i].help = strcpy(str, k->help);
-    str += strlen(k->help) + 1;
-  }
-  wire_reply_free(r);
-  *counters = out;
-  *n = count;
-  return 0;
-}
+uint32_t shmbuf_protocol_version(const shmbuf_client *c) { return c->protocol; }
+
+void shmbuf_trim(shmbuf_client *c) { local_trim(c); }

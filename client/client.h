@@ -22,6 +22,8 @@
 struct shmbuf_client {
   unsigned flags;       /* SHMBUF_THIN ... */
   uint32_t pool_size;   /* Buffer.poolSize, from the daemon's welcome */
+  uint32_t protocol;    /* the protocol version it welcomed */
+  char daemon[64];      /* its name and version, as it said them (cut to fit) */
   wire wire;
   slab_table slabs;
   flight flight;

@@ -104,6 +104,8 @@ static Shmbufwire__Reply__ResultCase answer_to(Shmbufwire__Request__OpCase op) {
     return SHMBUFWIRE__REPLY__RESULT_DONE;
   case SHMBUFWIRE__REQUEST__OP_LIST_SHARES:
     return SHMBUFWIRE__REPLY__RESULT_SHARES;
+  case SHMBUFWIRE__REQUEST__OP_LIST_CLIENTS:
+    return SHMBUFWIRE__REPLY__RESULT_CLIENTS;
   default:
     return SHMBUFWIRE__REPLY__RESULT_BUFFER;
   }

@@ -87,6 +87,11 @@ SHMBUF_EXTERN int shmbuf_default_socket(char *out, size_t cap);
 /* Buffer.poolSize on this connection (8192 unless the daemon was told otherwise). */
 SHMBUF_EXTERN uint32_t shmbuf_pool_size(const shmbuf_client *c);
 
+/* The daemon's name and version as its welcome gave them (e.g. "shmbufd 0.1.0"), and the
+ * protocol version the connection speaks. */
+SHMBUF_EXTERN const char *shmbuf_daemon_version(const shmbuf_client *c);
+SHMBUF_EXTERN uint32_t shmbuf_protocol_version(const shmbuf_client *c);
+
 /* ---- creating buffers ---------------------------------------------------------------------
  * Each returns 0 and a new handle in *out, or a negative errno (*out is then untouched).
  * Sizes outside 0 .. 4294967296 fail with -ERANGE, code ERR_OUT_OF_RANGE, as in Node. */
@@ -515,17 +520,56 @@ SHMBUF_EXTERN int shmbuf_is_ascii(const void *data, size_t len);
 SHMBUF_EXTERN int shmbuf_transcode(shmbuf_client *c, const void *source, size_t len,
                                    const char *from, const char *to, shmbuf_buf **out);
 
-/* ---- daemon counters ------------------------------------------------------------------------ */
+/* ---- what the daemon reports ----------------------------------------------------------------
+ * Each report is a snapshot in one allocation, read through accessors (so that a later release
+ * can report more without changing what programs were compiled against) and freed with its
+ * _free() function. An index past the end reads as NULL or 0. */
 
-typedef struct shmbuf_counter {
-  const char *name;  /* e.g. "buffers", "reserved_bytes" */
-  const char *help;
-  uint64_t value;
-  int gauge;         /* 1: a level that goes up and down; 0: a running total */
-} shmbuf_counter;
+typedef struct shmbuf_stats shmbuf_stats;
 
-/* The daemon's counters, in *counters (one allocation: free it with shmbuf_free()). */
-SHMBUF_EXTERN int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n);
+/* The daemon's counters now: 0 and a snapshot in *out, or a negative errno. */
+SHMBUF_EXTERN int shmbuf_stats_get(shmbuf_client *c, shmbuf_stats **out);
+
+/* How many counters the snapshot holds, and counter i's name (e.g. "buffers",
+ * "reserved_bytes"), one-line description, value, and kind: 1 for a gauge (a level that goes
+ * up and down), 0 for a running total. */
+SHMBUF_EXTERN size_t shmbuf_stats_count(const shmbuf_stats *s);
+SHMBUF_EXTERN const char *shmbuf_stats_name(const shmbuf_stats *s, size_t i);
+SHMBUF_EXTERN const char *shmbuf_stats_help(const shmbuf_stats *s, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_stats_value(const shmbuf_stats *s, size_t i);
+SHMBUF_EXTERN int shmbuf_stats_is_gauge(const shmbuf_stats *s, size_t i);
+
+/* The value of the counter called name in *value: 0, or -ENOENT when there is none. */
+SHMBUF_EXTERN int shmbuf_stats_find(const shmbuf_stats *s, const char *name, uint64_t *value);
+
+/* Frees a snapshot. NULL is ignored. */
+SHMBUF_EXTERN void shmbuf_stats_free(shmbuf_stats *s);
+
+typedef struct shmbuf_clients shmbuf_clients;
+
+/* The daemon's connections now (the asking one included): every one for root and the
+ * daemon's own user, the caller's user's own for anyone else. 0 and a snapshot in *out, or a
+ * negative errno. */
+SHMBUF_EXTERN int shmbuf_clients_get(shmbuf_client *c, shmbuf_clients **out);
+
+/* How many connections the snapshot holds, and of connection i: the pid and uid of the
+ * process that connected, its command name (/proc/PID/comm in printable ASCII, "" when the
+ * daemon cannot read it), its live buffers, the sum of their lengths, the shared memory
+ * reserved for it, its shared-memory objects, milliseconds since its handshake, and the
+ * requests the daemon has served it. */
+SHMBUF_EXTERN size_t shmbuf_clients_count(const shmbuf_clients *l);
+SHMBUF_EXTERN int32_t shmbuf_clients_pid(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN uint32_t shmbuf_clients_uid(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN const char *shmbuf_clients_command(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_clients_buffers(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_clients_bytes(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_clients_reserved_bytes(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_clients_slabs(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_clients_age_ms(const shmbuf_clients *l, size_t i);
+SHMBUF_EXTERN uint64_t shmbuf_clients_requests(const shmbuf_clients *l, size_t i);
+
+/* Frees a snapshot. NULL is ignored. */
+SHMBUF_EXTERN void shmbuf_clients_free(shmbuf_clients *l);
 
 /* ---- errors and the rest -------------------------------------------------------------------- */
 
@@ -536,6 +580,8 @@ SHMBUF_EXTERN const char *shmbuf_error_code(void);
 SHMBUF_EXTERN const char *shmbuf_error_message(void);
 
 SHMBUF_EXTERN void shmbuf_free(void *p);
+
+/* The library's version, e.g. "0.1.0" (SHMBUF_VERSION_* are the header's). */
 SHMBUF_EXTERN const char *shmbuf_version(void);
 
 #ifdef __cplusplus

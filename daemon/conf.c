@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -199,8 +200,9 @@ static int parse_time(const char *s, uint64_t *ms) {
   return 0;
 }
 
-/* Parses a list of names or numbers separated by commas or spaces. */
-static int parse_ids(const char *s, bool users, id_t **out, size_t *n) {
+/* Parses a list of names or numbers separated by commas or spaces; a name that resolves to
+ * nothing is named in why. */
+static int parse_ids(const char *s, bool users, id_t **out, size_t *n, char *why, size_t cap) {
   id_t *ids = NULL;
   size_t count = 0;
   char *copy = strdup(s), *save = NULL;
@@ -213,7 +215,7 @@ static int parse_ids(const char *s, bool users, id_t **out, size_t *n) {
       struct passwd *pw = users ? getpwnam(tok) : NULL;
       struct group *gr = users ? NULL : getgrnam(tok);
       if (!pw && !gr) {
-        log_warn("unknown %s \"%s\"", users ? "user" : "group", tok);
+        snprintf(why, cap, "no %s is called \"%s\"", users ? "user" : "group", tok);
         free(copy);
         free(ids);
         return -EINVAL;
@@ -235,10 +237,34 @@ static int parse_ids(const char *s, bool users, id_t **out, size_t *n) {
   return 0;
 }
 
-/* Sets one key from its text. Returns 0 or -EINVAL (the setting is unchanged then). */
-static int set_key(conf_settings *c, const conf_key *k, const char *v) {
+/* What a key of each type takes, for messages. */
+static const char *expected(conf_key_type t) {
+  switch (t) {
+  case T_PATH:
+    return "a path";
+  case T_MODE:
+    return "an octal file mode such as 0660";
+  case T_BYTES32:
+  case T_BYTES:
+    return "a size such as 4096, 64K or 16M";
+  case T_COUNT32:
+  case T_COUNT:
+    return "a whole number";
+  case T_TIME:
+    return "a time such as 500ms, 10s or 1min";
+  case T_LEVEL:
+    return "err, warning, notice, info or debug";
+  default:
+    return "names or numbers separated by commas";
+  }
+}
+
+/* Sets one key from its text. Returns 0, or -EINVAL with what was wrong in why (the setting
+ * is unchanged then). */
+static int set_key(conf_settings *c, const conf_key *k, const char *v, char *why, size_t cap) {
   uint64_t n = 0;
   int rc = 0;
+  snprintf(why, cap, "expected %s%s", expected(k->type), k->has_auto ? ", or auto" : "");
   if (k->has_auto && strcmp(v, "auto") == 0) {
     if (k->type == T_BYTES || k->type == T_COUNT)
       *(uint64_t *)field(c, k) = CONF_AUTO64;
@@ -248,6 +274,11 @@ static int set_key(conf_settings *c, const conf_key *k, const char *v) {
   }
   switch (k->type) {
   case T_PATH: {
+    if (strlen(v) >= sizeof((struct sockaddr_un *)0)->sun_path) {
+      snprintf(why, cap, "expected a path shorter than %zu bytes",
+               sizeof((struct sockaddr_un *)0)->sun_path);
+      return -EINVAL;
+    }
     char *p = strdup(v);
     if (p == NULL || !*v) {
       free(p);
@@ -289,7 +320,7 @@ static int set_key(conf_settings *c, const conf_key *k, const char *v) {
   case T_GIDS: {
     id_t *ids;
     size_t count;
-    rc = parse_ids(v, k->type == T_UIDS, &ids, &count);
+    rc = parse_ids(v, k->type == T_UIDS, &ids, &count, why, cap);
     if (rc < 0)
       return rc;
     free(*(id_t **)field(c, k));
@@ -298,6 +329,12 @@ static int set_key(conf_settings *c, const conf_key *k, const char *v) {
     return 0;
   }
   }
+  if (rc == 0 && k->type == T_MODE && n > k->max)
+    snprintf(why, cap, "expected a mode from 0 to %04llo", (unsigned long long)k->max);
+  else if (rc == 0 && (n < k->min || n > k->max))
+    snprintf(why, cap, "expected %s from %llu to %llu",
+             k->type == T_TIME ? "a time in milliseconds" : "a number",
+             (unsigned long long)k->min, (unsigned long long)k->max);
   if (rc < 0 || n < k->min || n > k->max)
     return -EINVAL;
   if (k->type == T_BYTES || k->type == T_COUNT)
@@ -317,8 +354,10 @@ static const conf_key *find_key(const char *name, size_t len) {
 /* Copies one key's setting from src to dst. */
 static int copy_key(conf_settings *dst, const conf_settings *src, const conf_key *k) {
   switch (k->type) {
-  case T_PATH:
-    return set_key(dst, k, *(char *const *)cfield(src, k));
+  case T_PATH: {
+    char why[128];
+    return set_key(dst, k, *(char *const *)cfield(src, k), why, sizeof why);
+  }
   case T_UIDS:
   case T_GIDS: {
     size_t n = *list_count((conf_settings *)src, k);
@@ -345,17 +384,43 @@ static int copy_key(conf_settings *dst, const conf_settings *src, const conf_key
   }
 }
 
+/* One reading of the settings, and what becomes of what is wrong in them: a first load logs
+ * it and fails on an invalid value, a reload logs it and keeps the current setting, and a
+ * check (--check-config) prints each as "FILE:LINE: message" and goes on. */
+typedef struct conf_loader {
+  conf_settings *c;
+  const conf_settings *old; /* a reload's current settings */
+  bool check;
+  unsigned problems;        /* a check's count */
+} conf_loader;
+
+/* A line that is not used: ignored with a warning, or a problem for a check. */
+static void ignored(conf_loader *l, const char *where, const char *what) {
+  if (l->check) {
+    fprintf(stderr, "%s: %s\n", where, what);
+    l->problems++;
+  } else
+    log_warn("%s: %s; ignored", where, what);
+}
+
 /* Applies "key = value"; an invalid value keeps the old setting on a reload, fails a first
- * load. */
-static int apply(conf_settings *c, const conf_settings *old, const conf_key *k, const char *v, const char *where) {
-  if (set_key(c, k, v) == 0)
+ * load, and is one more problem for a check. */
+static int apply(conf_loader *l, const conf_key *k, const char *v, const char *where) {
+  char why[160];
+  if (set_key(l->c, k, v, why, sizeof why) == 0)
     return 0;
-  if (old == NULL) {
-    log_err("%s: invalid value \"%s\" for %s", where, v, k->name);
+  if (l->check) {
+    fprintf(stderr, "%s: invalid value \"%s\" for %s (%s)\n", where, v, k->name, why);
+    l->problems++;
+    return 0;
+  }
+  if (l->old == NULL) {
+    log_err("%s: invalid value \"%s\" for %s (%s)", where, v, k->name, why);
     return -EINVAL;
   }
-  log_warn("%s: invalid value \"%s\" for %s; keeping the current setting", where, v, k->name);
-  return copy_key(c, old, k);
+  log_warn("%s: invalid value \"%s\" for %s (%s); keeping the current setting", where, v, k->name,
+           why);
+  return copy_key(l->c, l->old, k);
 }
 
 static char *trim(char *s) {
@@ -367,13 +432,16 @@ static char *trim(char *s) {
   return s;
 }
 
-static int load_file(conf_settings *c, const conf_settings *old, const char *path, bool required) {
+static int load_file(conf_loader *l, const char *path, bool required) {
   FILE *f = fopen(path, "re");
   if (f == NULL) {
     if (errno == ENOENT && !required)
       return 0;
     int err = -errno;
-    log_err("cannot read %s: %s", path, strerror(errno));
+    if (l->check)
+      fprintf(stderr, "%s: cannot read it: %s\n", path, strerror(errno));
+    else
+      log_err("cannot read %s: %s", path, strerror(errno));
     return err;
   }
   char line[4096];
@@ -386,7 +454,7 @@ static int load_file(conf_settings *c, const conf_settings *old, const char *pat
       continue;
     char *eq = strchr(s, '=');
     if (eq == NULL) {
-      log_warn("%s: not a \"key = value\" line; ignored", where);
+      ignored(l, where, "not a \"key = value\" line");
       continue;
     }
     *eq = '\0';
@@ -398,27 +466,44 @@ static int load_file(conf_settings *c, const conf_settings *old, const char *pat
     }
     const conf_key *k = find_key(name, strlen(name));
     if (k == NULL) {
-      log_warn("%s: unknown key \"%s\"; ignored", where, name);
+      char what[128];
+      snprintf(what, sizeof what, "unknown key \"%.100s\"", name);
+      ignored(l, where, what);
       continue;
     }
-    if ((rc = apply(c, old, k, value, where)) < 0)
+    if ((rc = apply(l, k, value, where)) < 0)
       break;
   }
   fclose(f);
   return rc;
 }
 
-int conf_load(conf_settings *c, const conf_source *src, const conf_settings *old) {
-  int rc = conf_defaults(c);
+/* The defaults, then the file, then the flags. */
+static int load(conf_loader *l, const conf_source *src) {
+  int rc = conf_defaults(l->c);
   if (rc == 0)
-    rc = load_file(c, old, src->file ? src->file : CFG_DEFAULT_FILE, src->file_explicit);
+    rc = load_file(l, src->file ? src->file : CFG_DEFAULT_FILE, src->file_explicit || l->check);
   for (size_t i = 0; rc == 0 && i < src->nflags; i++) {
     const conf_key *k = find_key(src->flag_keys[i], strlen(src->flag_keys[i]));
-    rc = apply(c, old, k, src->flag_values[i], "command line");
+    rc = apply(l, k, src->flag_values[i], "command line");
   }
+  return rc;
+}
+
+int conf_load(conf_settings *c, const conf_source *src, const conf_settings *old) {
+  conf_loader l = {.c = c, .old = old};
+  int rc = load(&l, src);
   if (rc < 0)
     conf_free(c);
   return rc;
+}
+
+int conf_check(const conf_source *src) {
+  conf_settings c;
+  conf_loader l = {.c = &c, .check = true};
+  int rc = load(&l, src);
+  conf_free(&c);
+  return rc < 0 ? rc : l.problems ? -EINVAL : 0;
 }
 
 static void show(const conf_settings *c, const conf_key *k, char *out, size_t cap) {
@@ -496,7 +581,11 @@ static void usage(FILE *out) {
           "Serve Node.js-style Buffers in POSIX shared memory over a Unix socket.\n\n"
           "  -c, --config PATH          settings file (default " CFG_DEFAULT_FILE ")\n"
           "  -s, --socket PATH          socket path (default /run/shmbuf/shmbufd.sock as root,\n"
-          "                             $XDG_RUNTIME_DIR/shmbuf.sock otherwise)\n");
+          "                             $XDG_RUNTIME_DIR/shmbuf.sock otherwise)\n"
+          "      --check-config [FILE]  check the settings (FILE, else --config's or the\n"
+          "                             default file, and the other options) and exit: 0\n"
+          "                             and silent when valid, else 1 and FILE:LINE: what\n"
+          "                             is wrong, on stderr\n");
   for (size_t i = 1; i < NKEYS; i++) {
     char flag[64];
     snprintf(flag, sizeof flag, "--%s %s", keys[i].name, keys[i].arg);
@@ -533,7 +622,7 @@ static int add_flag(conf_source *src, const char *name, const char *value) {
 }
 
 int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now) {
-  struct option opts[NKEYS + 4];
+  struct option opts[NKEYS + 5];
   char names[NKEYS][40];
   size_t n = 0;
   for (size_t i = 0; i < NKEYS; i++) {
@@ -544,6 +633,7 @@ int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now) {
     opts[n++] = (struct option){names[i], required_argument, NULL, 1000 + (int)i};
   }
   opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
+  opts[n++] = (struct option){"check-config", no_argument, NULL, 't'};
   opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
   opts[n++] = (struct option){"version", no_argument, NULL, 'V'};
   opts[n] = (struct option){0};
@@ -555,6 +645,9 @@ int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now) {
     case 'c':
       src->file = optarg;
       src->file_explicit = true;
+      break;
+    case 't':
+      src->check = true;
       break;
     case 's':
       if (add_flag(src, "socket", optarg) < 0)
@@ -578,9 +671,14 @@ int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now) {
       return -EINVAL;
     }
   }
+  if (src->check && optind < argc && !src->file_explicit) { /* --check-config FILE */
+    src->file = argv[optind++];
+    src->file_explicit = true;
+  }
   if (optind < argc) {
-    fprintf(stderr, "shmbufd: unexpected argument '%s'\nTry 'shmbufd --help' for more "
-                    "information.\n", argv[optind]);
+    fprintf(stderr, "shmbufd: unexpected argument '%s'%s\nTry 'shmbufd --help' for more "
+                    "information.\n", argv[optind],
+            src->check ? " (--check-config takes one FILE, or --config's)" : "");
     return -EINVAL;
   }
   return 0;

@@ -46,12 +46,14 @@ typedef struct conf_settings {
 typedef struct conf_source {
   const char *file;     /* NULL: the default file, which may be missing */
   bool file_explicit;   /* --config was given: a missing file is an error */
+  bool check;           /* --check-config: check the settings and exit */
   char **flag_keys;     /* config keys the command line set, with their values */
   char **flag_values;
   size_t nflags;
 } conf_source;
 
-/* Parses argv into *src (and handles --help and --version, which print and set *exit_now).
+/* Parses argv into *src (and handles --help and --version, which print and set *exit_now;
+ * --check-config sets src->check, and takes the file as an argument too).
  * Returns 0, or -EINVAL after printing a usage error. */
 int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now);
 
@@ -60,6 +62,12 @@ int conf_parse_args(conf_source *src, int argc, char **argv, bool *exit_now);
  * one (with a warning) instead of failing. Returns 0, or a negative errno with a message
  * logged (a first load fails on any invalid value). */
 int conf_load(conf_settings *c, const conf_source *src, const conf_settings *old);
+
+/* Reads the settings as conf_load() does, but prints everything wrong in them to stderr as
+ * "FILE:LINE: message" (the flags' as "command line: message"), a missing file included,
+ * instead of logging it. Returns 0 when nothing is, -EINVAL or another negative errno
+ * otherwise. */
+int conf_check(const conf_source *src);
 
 /* Logs every runtime-changeable setting that differs, and warns about the ones that need a
  * restart. */

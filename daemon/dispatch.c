@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "frame.h"
+#include "host.h"
 #include "segment.h"
 
 #define SCRATCH_KEEP (64u << 10)
@@ -36,10 +38,14 @@ void dispatch_fini(dispatcher *d) {
   free(d->scratch);
   free(d->infos);
   free(d->info_ptrs);
+  free(d->rows);
+  free(d->row_ptrs);
   d->scratch = NULL;
   d->infos = NULL;
   d->info_ptrs = NULL;
-  d->cap_scratch = d->cap_infos = d->ninfos = 0;
+  d->rows = NULL;
+  d->row_ptrs = NULL;
+  d->cap_scratch = d->cap_infos = d->ninfos = d->cap_rows = 0;
 }
 
 static uint8_t *scratch(dispatcher *d, size_t n) {
@@ -519,6 +525,8 @@ static void op_stats(dispatcher *d, conn_session *s, dispatch_reply *r) {
   add_counter(r, "max_memory_bytes", l->max_memory, true,
               "Cap on shared memory and bookkeeping (0: none)");
   add_counter(r, "pool_size_bytes", l->pool_size, true, "Buffer.poolSize for new connections");
+  add_counter(r, "uptime_seconds", (d->now_ms - d->started_ms) / 1000, true,
+              "Seconds since the daemon started serving");
   add_counter(r, "connections_total", t->connections_total, false, "Connections accepted");
   add_counter(r, "connections_refused_total", t->refused_total, false, "Connections refused");
   add_counter(r, "requests_total", t->requests_total, false, "Requests served");
@@ -543,7 +551,8 @@ static void op_stats(dispatcher *d, conn_session *s, dispatch_reply *r) {
   r->msg.stats = &r->u.stats;
 }
 
-static void op_hello(conn_session *s, const Shmbufwire__Hello *h, dispatch_reply *r) {
+static void op_hello(dispatcher *d, conn_session *s, const Shmbufwire__Hello *h,
+                     dispatch_reply *r) {
   if (s->greeted) {
     sb_err_set(&r->err, -EPROTO, "ERR_SHMBUF_PROTOCOL", "hello was already received");
     reply_error(r);
@@ -558,6 +567,7 @@ static void op_hello(conn_session *s, const Shmbufwire__Hello *h, dispatch_reply
     return;
   }
   s->greeted = true;
+  s->greeted_ms = d->now_ms;
   s->max_frame = s->books->limits.max_frame; /* the promise this connection keeps */
   Shmbufwire__Welcome *w = &r->u.welcome;
   shmbufwire__welcome__init(w);
@@ -581,6 +591,61 @@ static void op_release(conn_session *s, uint64_t id, dispatch_reply *r) {
   shmbufwire__released__init(&r->u.released); /* retired_slabs: see dispatch_handle() */
   r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_RELEASED;
   r->msg.released = &r->u.released;
+}
+
+/* ---- the connections ----------------------------------------------------------------------- */
+
+/* Whether a connection is listed for the asker: root and the daemon's own user see every one
+ * that has said hello, anyone else their own. */
+static bool listed(const conn_session *o, uid_t asker, bool sees_all) {
+  return o->greeted && (sees_all || o->user->uid == asker);
+}
+
+static void op_list_clients(dispatcher *d, conn_session *s, dispatch_reply *r) {
+  uid_t asker = s->user->uid;
+  bool sees_all = asker == 0 || asker == geteuid();
+  size_t n = 0;
+  for (const conn_session *o = s->books->sessions; o; o = o->next)
+    n += listed(o, asker, sees_all);
+  if (n > d->cap_rows) {
+    dispatch_client_row *rows = realloc(d->rows, n * sizeof *rows);
+    Shmbufwire__ClientInfo **ptrs = rows ? realloc(d->row_ptrs, n * sizeof *ptrs) : NULL;
+    if (rows)
+      d->rows = rows;
+    if (ptrs == NULL) {
+      sb_err_set(&r->err, -ENOMEM, "ERR_MEMORY_ALLOCATION_FAILED",
+                 "Listing the connections failed: the daemon is out of memory");
+      reply_error(r);
+      return;
+    }
+    d->row_ptrs = ptrs;
+    d->cap_rows = n;
+  }
+  size_t i = 0;
+  for (const conn_session *o = s->books->sessions; o; o = o->next) {
+    if (!listed(o, asker, sees_all))
+      continue;
+    dispatch_client_row *row = &d->rows[i];
+    Shmbufwire__ClientInfo *c = &row->info;
+    shmbufwire__client_info__init(c);
+    c->pid = (int32_t)o->pid;
+    c->uid = (uint32_t)o->user->uid;
+    if (o->pid <= 0 || host_process_name(o->pid, row->command, sizeof row->command) < 0)
+      row->command[0] = '\0';
+    c->command = row->command;
+    c->buffers = o->heap.buffers;
+    c->bytes = o->heap.bytes;
+    c->reserved_bytes = o->heap.slab.reserved;
+    c->slabs = o->heap.slab.nsegs;
+    c->age_ms = d->now_ms - o->greeted_ms;
+    c->requests = o->requests;
+    d->row_ptrs[i++] = c;
+  }
+  shmbufwire__client_list__init(&r->u.clients);
+  r->u.clients.clients = d->row_ptrs;
+  r->u.clients.n_clients = i;
+  r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_CLIENTS;
+  r->msg.clients = &r->u.clients;
 }
 
 /* ---- sharing ------------------------------------------------------------------------------ */
@@ -765,7 +830,7 @@ static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, di
   }
   switch (q->op_case) {
   case SHMBUFWIRE__REQUEST__OP_HELLO:
-    op_hello(s, q->hello, r);
+    op_hello(d, s, q->hello, r);
     return;
   case SHMBUFWIRE__REQUEST__OP_STATS:
     op_stats(d, s, r);
@@ -787,6 +852,9 @@ static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, di
     return;
   case SHMBUFWIRE__REQUEST__OP_LIST_SHARES:
     op_list_shares(d, s, r);
+    return;
+  case SHMBUFWIRE__REQUEST__OP_LIST_CLIENTS:
+    op_list_clients(d, s, r);
     return;
   case SHMBUFWIRE__REQUEST__OP_ALLOC:
     rc = op_alloc(d, s, q->alloc, &v, j, &r->err);
@@ -826,6 +894,7 @@ void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, siz
                      dispatch_reply *r) {
   reply_reset(r);
   s->books->t.requests_total++;
+  s->requests++;
   sb_arena_limit(&d->arena, len * ARENA_PER_FRAME_BYTE + ARENA_SLACK);
   Shmbufwire__Request *q = shmbufwire__request__unpack(&d->arena.allocator, len, payload);
   if (q == NULL) {

@@ -19,18 +19,28 @@
 #include "share.h"
 #include "shmbuf.pb-c.h"
 
+/* One row of a list of connections being answered: the message and the name it points to. */
+typedef struct dispatch_client_row {
+  Shmbufwire__ClientInfo info;
+  char command[16];   /* the kernel's TASK_COMM_LEN */
+} dispatch_client_row;
+
 /* What every request is handled with: the books (limits and totals) and the scratch space of
  * the one request being handled. */
 typedef struct dispatcher {
   session_books *books;
   share_registry *shares;
   uint64_t now_ms;    /* the time requests are handled at (its owner's clock, kept current) */
+  uint64_t started_ms; /* when the daemon started serving, on the same clock (for uptime) */
   sb_arena arena;     /* what the request being handled unpacks into */
   uint8_t *scratch;   /* encode buffer, kept between requests while small */
   size_t cap_scratch;
   Shmbufwire__ShareInfo *infos; /* a list of shares being answered */
   Shmbufwire__ShareInfo **info_ptrs;
   size_t ninfos, cap_infos;
+  dispatch_client_row *rows; /* a list of connections being answered */
+  Shmbufwire__ClientInfo **row_ptrs;
+  size_t cap_rows;
 } dispatcher;
 
 #define DISPATCH_MAX_COUNTERS 32
@@ -70,6 +80,7 @@ typedef struct dispatch_reply {
     Shmbufwire__Shared shared;
     Shmbufwire__Done done;
     Shmbufwire__ShareList shares;
+    Shmbufwire__ClientList clients;
   } u;
   Shmbufwire__Buffer buffer; /* a Shared reply's */
   char token[SHARE_TOKEN_LEN + 1];

@@ -3,6 +3,8 @@
 
 #include "host.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,4 +81,24 @@ uint64_t host_fd_limit(void) {
       getrlimit(RLIMIT_NOFILE, &r);
   }
   return r.rlim_cur == RLIM_INFINITY ? UINT32_MAX : (uint64_t)r.rlim_cur;
+}
+
+int host_process_name(pid_t pid, char *out, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  ssize_t n = read(fd, out, cap - 1);
+  int err = errno;
+  close(fd);
+  if (n < 0)
+    return -err;
+  if (n > 0 && out[n - 1] == '\n')
+    n--;
+  out[n] = '\0';
+  for (unsigned char *p = (unsigned char *)out; *p; p++)
+    if (*p < 0x20 || *p > 0x7e)
+      *p = '?';
+  return 0;
 }

@@ -176,6 +176,8 @@ static int run(app *a, int argc, char **argv) {
     return 2;
   if (exit_now)
     return 0;
+  if (a->src.check)
+    return conf_check(&a->src) == 0 ? 0 : 1;
   if (conf_load(&a->settings, &a->src, NULL) < 0)
     return 1;
   a->memory = host_memory_bytes();
@@ -195,6 +197,7 @@ static int run(app *a, int argc, char **argv) {
     return 1;
   }
   dispatch_init(&a->dispatch, &a->books, a->shares);
+  a->dispatch.now_ms = a->dispatch.started_ms = uv_now(&a->loop);
   server_options o = options_from(&a->settings, fd);
   if (fd >= 0)
     o.path = inherited; /* for messages only: server never binds or unlinks an inherited socket */

@@ -83,6 +83,8 @@ typedef struct conn_session {
   uint32_t pool_size;  /* Buffer.poolSize, fixed when the session starts */
   uint32_t max_frame;  /* the frame limit its welcome announced (0: no welcome yet) */
   bool greeted;        /* the handshake is done */
+  uint64_t greeted_ms; /* when, on the dispatcher's clock */
+  uint64_t requests;   /* requests it sent, the hello included */
   uint64_t shared;     /* shared objects it pays for */
   uint64_t imported;   /* shared objects it maps without paying for them */
   uint64_t resident;   /* what the kernel holds for its slabs, as last measured */

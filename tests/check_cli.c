@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The shmbuf CLI as it is installed, against a real shmbufd. What it prints for Buffer calls
  * is Node's (tests/vectors/cli.txt, made by gen-cli.js; the format is documented there); the
- * rest of the interface (usage, exit statuses, sockets, stats, demo) is checked here.
+ * rest of the interface is checked here: help, usage errors, exit statuses, sockets and who
+ * may use them, stats (once, live, for Prometheus), clients (also as another user), version,
+ * demo, and the daemon's own --check-config.
  *
  * The binary: $SHMBUF_CLI_INSTALLED, the real executable that `make check` stages beside the
  * real libshmbuf.so.0 with automake's own install rules into a private DESTDIR, found through
@@ -11,10 +13,15 @@
 
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -52,17 +59,46 @@ static const char *absent_socket(void) {
   return path;
 }
 
-/* Runs the CLI with the arguments (NULL-terminated) and standard input (NULL: none). */
-static int run(const char *in, ...) {
-  const char *argv[MAX_ARGS] = {cli_path()};
-  size_t n = 1;
-  va_list ap;
-  va_start(ap, in);
+/* Runs argv[0 .. n) and then the CLI with the arguments in ap (NULL-terminated). */
+static int run_after(const char **argv, size_t n, const char *in, va_list ap) {
+  argv[n++] = cli_path();
   for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < MAX_ARGS - 1;)
     argv[n++] = a;
-  va_end(ap);
   argv[n] = NULL;
   return sbt_run_input(argv, in, in ? strlen(in) : 0, out, sizeof out, err, sizeof err);
+}
+
+/* Runs the CLI with the arguments (NULL-terminated) and standard input (NULL: none). */
+static int run(const char *in, ...) {
+  const char *argv[MAX_ARGS];
+  va_list ap;
+  va_start(ap, in);
+  int status = run_after(argv, 0, in, ap);
+  va_end(ap);
+  return status;
+}
+
+/* The user every test that needs another one runs as. */
+#define NOBODY 65534
+
+/* run(), as the user and group NOBODY with no other groups (setpriv calls setresuid). */
+static int run_as_nobody(const char *in, ...) {
+  const char *argv[MAX_ARGS] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                "--clear-groups"};
+  va_list ap;
+  va_start(ap, in);
+  int status = run_after(argv, 4, in, ap);
+  va_end(ap);
+  return status;
+}
+
+/* Restarts the daemon with its socket in this mode, in a directory anyone may enter. */
+static void restart_with_mode(const char *mode) {
+  sbt_stop(&D);
+  const char *args[] = {"--socket-mode", mode, NULL};
+  sbt_start(&D, args);
+  ck_assert_int_eq(chmod(D.dir, 0755), 0);
+  setenv("SHMBUF_SOCKET", D.sock, 1);
 }
 
 /* ---- the installed layout -------------------------------------------------------------------- */
@@ -302,34 +338,27 @@ END_TEST
 
 /* The documented interface, line for line. */
 static const char *const INTERFACE[] = {
-    "shmbuf [-s|--socket PATH] COMMAND ...",
-    "  default socket: $SHMBUF_SOCKET, else the daemon's default path",
-    "  alloc [--fill STRING [-e ENC] | --fill-number N] SIZE...   Buffer.alloc(SIZE[, fill[, ENC]])",
-    "  alloc-unsafe SIZE...                                      Buffer.allocUnsafe(SIZE)",
-    "  alloc-unsafe-slow SIZE...                                 Buffer.allocUnsafeSlow(SIZE)",
-    "  from [-e ENC] STRING...                                   Buffer.from(STRING, ENC)",
-    "  from --array N[,N...]                                     Buffer.from([N, ...])",
-    "      Each SIZE or STRING makes one buffer, in order, on one connection.",
-    "      STRING \"-\" reads standard input to EOF as one string.",
-    "      Output, one line per buffer:",
-    "        (default)                    util.inspect(buf), e.g. <Buffer 61 62 63 64>",
-    "        --to ENC [--start N] [--end N]   buf.toString(ENC, start, end)",
-    "        --json    {\"length\":4,\"byteOffset\":0,\"bufferByteLength\":8192,\"pooled\":true,",
-    "                   \"arrayBuffer\":\"<id, equal for buffers sharing one backing ArrayBuffer>\","
-    "\"hex\":\"61626364\"}",
-    "  byte-length [-e ENC] STRING...                            Buffer.byteLength(STRING, ENC); "
-    "needs no daemon",
-    "  batch                                                     read commands (same syntax, one "
-    "per line) from",
-    "                                                            standard input and run them all "
-    "on one connection",
-    "  stats [--json | --prometheus]                             the daemon's counters",
-    "  demo                                                      Node's Buffer examples, printed as "
-    "Node prints them",
-    "  --help, --version",
+    "Usage: shmbuf [-s PATH] COMMAND [ARG]...",
+    "  alloc [--fill STRING [-e ENC] | --fill-number N] SIZE...",
+    "                           Buffer.alloc(SIZE[, fill[, ENC]])",
+    "  alloc-unsafe SIZE...     Buffer.allocUnsafe(SIZE)",
+    "                           Buffer.allocUnsafeSlow(SIZE)",
+    "  from [-e ENC] STRING...  Buffer.from(STRING, ENC); \"-\" reads standard input",
+    "  from --array N[,N...]... Buffer.from([N, ...])",
+    "  byte-length [-e ENC] STRING...",
+    "  is-encoding NAME...      Buffer.isEncoding(NAME)",
+    "  batch                    run the commands on standard input, one a line;",
+    "  stats [--json | --prometheus | --interval SECONDS [--count N]]",
+    "  clients [--json]         its connections: process, user, memory, requests",
+    "  version                  the versions of shmbuf, libshmbuf and shmbufd",
+    "  help [COMMAND]           this text, or all about one command",
+    "  -s, --socket PATH        the daemon's socket (default: $SHMBUF_SOCKET, else",
+    "  -h, --help               show this help, or the command's",
+    "  -V, --version            show the version of shmbuf",
 };
 
 START_TEST(help_and_version) {
+  static char help[OUT_CAP];
   ck_assert_int_eq(run(NULL, "--help", NULL), 0);
   ck_assert_str_eq(err, "");
   for (size_t i = 0; i < sizeof INTERFACE / sizeof *INTERFACE; i++) {
@@ -337,13 +366,89 @@ START_TEST(help_and_version) {
     snprintf(line, sizeof line, "%s\n", INTERFACE[i]);
     ck_assert_msg(strstr(out, line) != NULL, "--help lacks the line\n%s", INTERFACE[i]);
   }
+  snprintf(help, sizeof help, "%s", out);
+  /* help, -h and --help after a command say the same */
+  ck_assert_int_eq(run(NULL, "help", NULL), 0);
+  ck_assert_str_eq(out, help);
+  ck_assert_int_eq(run(NULL, "-h", NULL), 0);
+  ck_assert_str_eq(out, help);
   ck_assert_int_eq(run(NULL, "--version", NULL), 0);
   ck_assert_str_eq(out, "shmbuf " PACKAGE_VERSION "\n");
   ck_assert_str_eq(err, "");
+  ck_assert_int_eq(run(NULL, "stats", "-V", NULL), 0);
+  ck_assert_str_eq(out, "shmbuf " PACKAGE_VERSION "\n");
   /* neither needs a daemon */
   setenv("SHMBUF_SOCKET", absent_socket(), 1);
   ck_assert_int_eq(run(NULL, "--help", NULL), 0);
   ck_assert_int_eq(run(NULL, "--version", NULL), 0);
+  ck_assert_int_eq(run(NULL, "help", "stats", NULL), 0);
+}
+END_TEST
+
+/* The commands a command's help is asked for: every one --help lists ("  NAME ..." with two
+ * blanks before the name), and the ones batch's help lists ("  show write ..."). */
+static size_t listed_commands(char names[][32], size_t cap) {
+  size_t n = 0;
+  ck_assert_int_eq(run(NULL, "help", NULL), 0);
+  for (const char *p = out; *p && n < cap; p = strchr(p, '\n') + 1) {
+    char name[32];
+    if (p[0] == ' ' && p[1] == ' ' && p[2] >= 'a' && p[2] <= 'z' &&
+        sscanf(p + 2, "%31[a-z-]", name) == 1 && strcspn(p, "\n") > 2 + strlen(name) &&
+        strchr(" \n", p[2 + strlen(name)])) {
+      bool seen = false;
+      for (size_t k = 0; k < n; k++)
+        seen |= strcmp(names[k], name) == 0;
+      if (!seen)
+        snprintf(names[n++], 32, "%s", name);
+    }
+  }
+  ck_assert_int_eq(run(NULL, "help", "batch", NULL), 0);
+  const char *ops = strstr(out, "\n  show ");
+  ck_assert_ptr_nonnull(ops);
+  for (ops++; *ops == ' ' && n < cap; ops = strchr(ops, '\n') + 1)
+    for (const char *w = ops; *w && *w != '\n';) {
+      w += strspn(w, " ");
+      size_t len = strcspn(w, " \n");
+      if (len)
+        snprintf(names[n++], 32, "%.*s", (int)len, w);
+      w += len;
+    }
+  return n;
+}
+
+/* Every line of `text` fits in 80 columns and speaks the user's words, not the project's. */
+static void assert_readable(const char *what, const char *text) {
+  static const char *const internal[] = {"Node's Buffer examples", "session_buffers", "seed",
+                                         "the run", "libuv", "protobuf", "dispatch"};
+  unsigned no = 1;
+  for (const char *p = text; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != 0), no++)
+    ck_assert_msg(strcspn(p, "\n") <= 80, "%s: line %u has %zu columns: %.*s", what, no,
+                  strcspn(p, "\n"), (int)strcspn(p, "\n"), p);
+  for (size_t i = 0; i < sizeof internal / sizeof *internal; i++)
+    ck_assert_msg(strstr(text, internal[i]) == NULL, "%s speaks of \"%s\"", what, internal[i]);
+}
+
+START_TEST(help_fits_80_columns_for_every_command) {
+  static char names[64][32], via_help[OUT_CAP];
+  size_t n = listed_commands(names, 64);
+  ck_assert_uint_ge(n, 25);
+  ck_assert_int_eq(run(NULL, "--help", NULL), 0);
+  assert_readable("--help", out);
+  for (size_t i = 0; i < n; i++) {
+    ck_assert_msg(run(NULL, "help", names[i], NULL) == 0, "help %s: %s", names[i], err);
+    ck_assert_str_eq(err, "");
+    ck_assert_msg(strncmp(out, "Usage: shmbuf ", 14) == 0, "help %s: %s", names[i], out);
+    assert_readable(names[i], out);
+    snprintf(via_help, sizeof via_help, "%s", out);
+    /* CMD --help and CMD -h say the same, whatever else the line has */
+    ck_assert_int_eq(run(NULL, names[i], "--help", NULL), 0);
+    ck_assert_str_eq(out, via_help);
+    ck_assert_int_eq(run(NULL, names[i], "@0", "-h", NULL), 0);
+    ck_assert_str_eq(out, via_help);
+  }
+  /* a type of read- and write- finds their help too */
+  ck_assert_int_eq(run(NULL, "help", "read-uint16le", NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "Usage: shmbuf read-TYPE @N"));
 }
 END_TEST
 
@@ -378,6 +483,21 @@ START_TEST(usage_errors) {
       {"byte-length", "--bogus", "abc", NULL},
       {"stats", "--bogus", NULL},
       {"stats", "--json", "--prometheus", NULL},
+      {"stats", "--interval", NULL},
+      {"stats", "--interval", "0", NULL},
+      {"stats", "--interval", "-1", NULL},
+      {"stats", "--interval", "soon", NULL},
+      {"stats", "--interval", "inf", NULL},
+      {"stats", "--count", "2", NULL},
+      {"stats", "--interval", "1", "--count", "0", NULL},
+      {"stats", "--interval", "1", "--prometheus", NULL},
+      {"stats", "extra", NULL},
+      {"clients", "extra", NULL},
+      {"clients", "--prometheus", NULL},
+      {"version", "extra", NULL},
+      {"help", "alloc", "from", NULL},
+      {"help", "frobnicate", NULL},
+      {"read-uint9", "@0", NULL},
       {"demo", "extra", NULL},
       {"batch", "extra", NULL},
   };
@@ -391,9 +511,72 @@ START_TEST(usage_errors) {
     ck_assert_msg(status == 2, "case %zu (%s %s): status %d, stderr %s", i, argv[1], argv[2],
                   status, err);
     ck_assert_str_eq(out, "");
-    ck_assert_msg(strncmp(err, "shmbuf: ", 8) == 0 && strstr(err, "--help"), "case %zu: %s", i,
-                  err);
+    ck_assert_msg(strncmp(err, "shmbuf: ", 8) == 0 && strstr(err, "Try 'shmbuf help"),
+                  "case %zu: %s", i, err);
   }
+}
+END_TEST
+
+/* A usage error says which command, which option or argument, and what it expected. */
+START_TEST(usage_errors_name_the_right_thing) {
+  static const struct {
+    const char *args[6];
+    const char *says;
+  } cases[] = {
+      {{"stat", NULL}, "shmbuf: unknown command 'stat' (did you mean 'stats'?)\n"
+                       "Try 'shmbuf help' for more information.\n"},
+      {{"frobnicate", NULL}, "shmbuf: unknown command 'frobnicate'\n"},
+      {{"stats", "--interval", "soon", NULL},
+       "shmbuf: stats: --interval takes a number of seconds above 0, not 'soon'\n"
+       "Try 'shmbuf help stats' for more information.\n"},
+      {{"stats", "--count", "3", NULL}, "shmbuf: stats: --count goes with --interval\n"},
+      {{"stats", "--bogus", NULL}, "shmbuf: stats: unknown option '--bogus'\n"},
+      {{"alloc", "--fill", NULL}, "shmbuf: alloc: option '--fill' needs a value\n"},
+      {{"alloc", "4", "-s", NULL}, "shmbuf: option '-s' needs a value\n"},
+      {{"alloc", "four", NULL}, "shmbuf: alloc: SIZE must be an integer, not 'four'\n"},
+      {{"from", NULL}, "shmbuf: from: missing argument STRING\n"},
+      {{"write", "@0", NULL}, "shmbuf: write: missing argument STRING\n"},
+      {{"copy", "@0", NULL}, "shmbuf: copy: missing argument @T\n"},
+      {{"write-uint8", "@0", "1", "2", NULL},
+       "shmbuf: write-uint8: one argument too many: '2' (the arguments are @N VALUE)\n"},
+      {{"read-uint9", "@0", NULL}, "shmbuf: read-uint9: no such TYPE: 'uint9'"},
+      {{"show", "0", NULL}, "shmbuf: show: a buffer is @N"},
+      {{"demo", "extra", NULL}, "shmbuf: demo: takes no arguments, not 'extra'\n"},
+      {{"help", "stat", NULL}, "(did you mean 'stats'?)"},
+  };
+  setenv("SHMBUF_SOCKET", absent_socket(), 1);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *argv[8] = {cli_path()};
+    for (size_t k = 0; cases[i].args[k]; k++)
+      argv[k + 1] = cases[i].args[k];
+    ck_assert_int_eq(sbt_run_input(argv, NULL, 0, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, cases[i].says) != NULL, "%s: says\n%s", cases[i].args[0], err);
+  }
+}
+END_TEST
+
+/* -s, --socket, --help and --version may come after the command, and a command's option value
+ * that looks like one of them is still that option's value. */
+START_TEST(global_options_after_the_command) {
+  setenv("SHMBUF_SOCKET", absent_socket(), 1);
+  ck_assert_int_eq(run(NULL, "alloc", "2", "-s", D.sock, NULL), 0);
+  ck_assert_str_eq(out, "<Buffer 00 00>\n");
+  char opt[192];
+  snprintf(opt, sizeof opt, "--socket=%s", D.sock);
+  ck_assert_int_eq(run(NULL, "stats", "--json", opt, NULL), 0);
+  ck_assert_msg(strncmp(out, "{\"connections\":1,", 17) == 0, "%s", out);
+  /* Buffer.alloc(3, '-s'): the fill is "-s", and the socket comes after it */
+  ck_assert_int_eq(run(NULL, "alloc", "--fill", "-s", "3", "--socket", D.sock, NULL), 0);
+  ck_assert_str_eq(out, "<Buffer 2d 73 2d>\n");
+  /* after "--", everything is an argument */
+  ck_assert_int_eq(run(NULL, "-s", D.sock, "from", "--", "--help", NULL), 0);
+  ck_assert_str_eq(out, "<Buffer 2d 2d 68 65 6c 70>\n");
+  /* a batch's lines take --help, not -s (the connection is made already) */
+  ck_assert_int_eq(run("alloc --help\nalloc 1\n", "-s", D.sock, "batch", NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "Usage: shmbuf alloc"));
+  ck_assert_ptr_nonnull(strstr(out, "\n<Buffer 00>\n"));
+  ck_assert_int_eq(run("stats -s x\n", "-s", D.sock, "batch", NULL), 2);
+  ck_assert_ptr_nonnull(strstr(err, "not in a batch"));
 }
 END_TEST
 
@@ -501,6 +684,292 @@ START_TEST(stats_formats) {
 }
 END_TEST
 
+/* Where "\nNAME " starts its k-th line (from 0) in out, or NULL. */
+static const char *nth_line(const char *name, int k) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\n%s ", name);
+  const char *p = out - 1;
+  for (int i = 0; i <= k && p; i++)
+    p = strstr(p + 1, pat);
+  return p ? p + 1 : NULL;
+}
+
+START_TEST(stats_interval_shows_rates) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  ck_assert_int_eq(run(NULL, "stats", "--interval", "0.2", "--count", "2", NULL), 0);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ck_assert_str_eq(err, "");
+  /* two rounds, the second one interval after the first */
+  ck_assert_double_ge((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                      0.2);
+  const char *second = strstr(strstr(out, "COUNTER") + 1, "COUNTER");
+  ck_assert_ptr_nonnull(second);
+  ck_assert_ptr_null(strstr(second + 1, "COUNTER"));
+  char head[256];
+  snprintf(head, sizeof head, "shmbufd %s on %s, every 0.2s, at ", PACKAGE_VERSION, D.sock);
+  ck_assert_msg(strncmp(out, head, strlen(head)) == 0, "%s", out);
+  /* a running total has no rate in the first round, and one in the second: the command's
+   * own request in between at least */
+  char name[64], value[32], rate[32];
+  const char *first = nth_line("requests_total", 0), *then = nth_line("requests_total", 1);
+  ck_assert_ptr_nonnull(then);
+  ck_assert_int_eq(sscanf(first, "%63s %31s %31s", name, value, rate), 3);
+  ck_assert_str_eq(rate, "-");
+  ck_assert_int_eq(sscanf(then, "%63s %31s %31s", name, value, rate), 3);
+  ck_assert_msg(strtod(rate, NULL) > 0, "requests_total at %s a second", rate);
+  ck_assert_ptr_nonnull(nth_line("connections_total", 1));
+  /* sizes in units for people; a gauge has no rate */
+  const char *pool = nth_line("pool_size_bytes", 1);
+  ck_assert_ptr_nonnull(pool);
+  ck_assert_int_eq(strncmp(strstr(pool, "8.0 KiB"), "8.0 KiB\n", 8), 0);
+  ck_assert_ptr_null(strstr(out, "session_"));
+
+  /* with --json: one object a round, a line each */
+  ck_assert_int_eq(run(NULL, "stats", "--json", "--interval", "0.05", "--count", "3", NULL), 0);
+  int lines = 0;
+  for (const char *p = out; *p; p = strchr(p, '\n') + 1, lines++)
+    ck_assert_msg(strncmp(p, "{\"connections\":1,", 17) == 0 && strchr(p, '\n')[-1] == '}',
+                  "%s", p);
+  ck_assert_int_eq(lines, 3);
+}
+END_TEST
+
+START_TEST(prometheus_has_build_info_and_no_session_counters) {
+  ck_assert_int_eq(run(NULL, "stats", "--prometheus", NULL), 0);
+  ck_assert_str_eq(err, "");
+  ck_assert_ptr_nonnull(strstr(out, "# HELP shmbuf_build_info The daemon's version\n"
+                                    "# TYPE shmbuf_build_info gauge\n"
+                                    "shmbuf_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
+  ck_assert_ptr_null(strstr(out, "session_"));
+  ck_assert_ptr_nonnull(strstr(out, "# TYPE shmbuf_enospc_total counter\nshmbuf_enospc_total 0\n"));
+  ck_assert_ptr_nonnull(strstr(out, "# TYPE shmbuf_uptime_seconds gauge\nshmbuf_uptime_seconds "));
+  ck_assert_ptr_nonnull(strstr(out, "# TYPE shmbuf_pool_size_bytes gauge\n"));
+  ck_assert_ptr_null(strstr(out, "8 KiB"));
+  ck_assert_ptr_null(strstr(out, "8KiB"));
+  /* and the JSON keeps every counter, the connection's own too */
+  ck_assert_int_eq(run(NULL, "stats", "--json", NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, ",\"uptime_seconds\":"));
+  ck_assert_ptr_nonnull(strstr(out, ",\"session_buffers\":0,"));
+}
+END_TEST
+
+/* A connection's row in `clients --json`. */
+typedef struct client_row {
+  int pid;
+  unsigned uid;
+  char command[16];
+  unsigned long long buffers, bytes, reserved, slabs, age_ms, requests;
+} client_row;
+
+/* The row of pid in out (clients --json), or false. */
+static bool find_row(int pid, client_row *r) {
+  char key[32];
+  snprintf(key, sizeof key, "{\"pid\":%d,", pid);
+  const char *p = strstr(out, key);
+  if (p == NULL)
+    return false;
+  ck_assert_int_eq(sscanf(p,
+                          "{\"pid\":%d,\"uid\":%u,\"command\":\"%15[^\"]\",\"buffers\":%llu,"
+                          "\"bytes\":%llu,\"reserved_bytes\":%llu,\"slabs\":%llu,\"age_ms\":%llu,"
+                          "\"requests\":%llu}",
+                          &r->pid, &r->uid, r->command, &r->buffers, &r->bytes, &r->reserved,
+                          &r->slabs, &r->age_ms, &r->requests),
+                   9);
+  return true;
+}
+
+/* How many rows out (clients --json) has. */
+static int count_rows(void) {
+  int n = 0;
+  for (const char *p = out; (p = strstr(p, "{\"pid\":")); p++)
+    n++;
+  return n;
+}
+
+START_TEST(clients_lists_connections) {
+  shmbuf_client *c;
+  shmbuf_buf *b;
+  ck_assert_int_eq(shmbuf_connect_ex(D.sock, SHMBUF_THIN, &c), 0);
+  for (int i = 1; i <= 3; i++)
+    ck_assert_int_eq(shmbuf_alloc(c, 100 * i, &b), 0); /* kept until the close */
+  ck_assert_int_eq(run(NULL, "clients", "--json", NULL), 0);
+  ck_assert_str_eq(err, "");
+  ck_assert_msg(out[0] == '[' && strcmp(out + strlen(out) - 2, "]\n") == 0, "%s", out);
+  client_row r;
+  char comm[16];
+  sbt_proc_comm(getpid(), comm, sizeof comm);
+  ck_assert_msg(find_row((int)getpid(), &r), "no row of pid %d: %s", (int)getpid(), out);
+  ck_assert_uint_eq(r.uid, getuid());
+  ck_assert_str_eq(r.command, comm);
+  ck_assert_uint_eq(r.buffers, 3);
+  ck_assert_uint_eq(r.bytes, 600);
+  ck_assert_uint_ge(r.reserved, 600);
+  ck_assert_uint_ge(r.slabs, 1);
+  ck_assert_uint_eq(r.requests, 4); /* hello and three allocs */
+  ck_assert_ptr_nonnull(strstr(out, "\"command\":\"shmbuf\",\"buffers\":0,")); /* the CLI's own */
+  ck_assert_int_eq(count_rows(), 2);
+
+  /* the table: a header, then a row a connection */
+  ck_assert_int_eq(run(NULL, "clients", NULL), 0);
+  ck_assert_int_eq(strncmp(out, "    PID USER     COMMAND          BUFFERS      BYTES  SLABS     "
+                                "AGE  REQUESTS\n", 77), 0);
+  char row[128];
+  snprintf(row, sizeof row, "\n%7d root     %-15s        3      600 B ", (int)getpid(), comm);
+  ck_assert_msg(strstr(out, row) != NULL, "no row\n%s\nin\n%s", row + 1, out);
+  for (const char *p = out; *p; p = strchr(p, '\n') + 1)
+    ck_assert_uint_le(strcspn(p, "\n"), 80);
+  shmbuf_close(c);
+}
+END_TEST
+
+/* A process of another user that holds a connection with two buffers until told to go. */
+typedef struct holder {
+  pid_t pid;
+  int go; /* closing it lets the process go */
+} holder;
+
+static holder hold_as_nobody(void) {
+  int ready[2], go[2];
+  ck_assert_int_eq(pipe(ready), 0);
+  ck_assert_int_eq(pipe(go), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    shmbuf_client *c;
+    shmbuf_buf *b;
+    char x;
+    close(ready[0]);
+    close(go[1]);
+    if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+        setresuid(NOBODY, NOBODY, NOBODY) < 0 || shmbuf_connect(D.sock, &c) < 0 ||
+        shmbuf_alloc(c, 10, &b) < 0 || shmbuf_alloc(c, 20, &b) < 0 || write(ready[1], "x", 1) != 1)
+      _exit(1);
+    _exit(read(go[0], &x, 1) == 0 ? 0 : 1); /* until the test lets go, or ends */
+  }
+  close(ready[1]);
+  close(go[0]);
+  char x;
+  ck_assert_int_eq(read(ready[0], &x, 1), 1);
+  close(ready[0]);
+  return (holder){pid, go[1]};
+}
+
+static void let_go(holder *h) {
+  int status;
+  close(h->go);
+  ck_assert_int_eq(waitpid(h->pid, &status, 0), h->pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+START_TEST(clients_hides_other_users_rows) {
+  restart_with_mode("0666");
+  shmbuf_client *c;
+  ck_assert_int_eq(shmbuf_connect(D.sock, &c), 0);
+  holder h = hold_as_nobody();
+  client_row r;
+  /* root sees everyone */
+  ck_assert_int_eq(run(NULL, "clients", "--json", NULL), 0);
+  ck_assert_msg(find_row((int)getpid(), &r), "%s", out);
+  ck_assert_msg(find_row((int)h.pid, &r), "%s", out);
+  ck_assert_uint_eq(r.uid, NOBODY);
+  ck_assert_uint_eq(r.buffers, 2);
+  ck_assert_int_eq(count_rows(), 3);
+  /* another user sees its own connections only: the holder's and the command's */
+  ck_assert_int_eq(run_as_nobody(NULL, "clients", "--json", NULL), 0);
+  ck_assert_str_eq(err, "");
+  ck_assert_msg(!find_row((int)getpid(), &r), "root's row shows:\n%s", out);
+  ck_assert_msg(find_row((int)h.pid, &r), "%s", out);
+  ck_assert_int_eq(count_rows(), 2);
+  int theirs = 0;
+  for (const char *p = out; (p = strstr(p, "\"uid\":65534,")); p++)
+    theirs++;
+  ck_assert_int_eq(theirs, 2);
+  ck_assert_int_eq(run_as_nobody(NULL, "clients", NULL), 0);
+  ck_assert_ptr_null(strstr(out, " root "));
+  let_go(&h);
+  shmbuf_close(c);
+}
+END_TEST
+
+START_TEST(version_names_library_daemon_and_protocol) {
+  char want[512];
+  ck_assert_int_eq(run(NULL, "version", NULL), 0);
+  snprintf(want, sizeof want,
+           "shmbuf " PACKAGE_VERSION "\nlibshmbuf " PACKAGE_VERSION "\nshmbufd " PACKAGE_VERSION
+           " (protocol 1) on %s\n",
+           D.sock);
+  ck_assert_str_eq(out, want);
+  ck_assert_str_eq(err, "");
+  /* without a daemon, what is known, then why the rest is not */
+  setenv("SHMBUF_SOCKET", absent_socket(), 1);
+  ck_assert_int_eq(run(NULL, "version", NULL), 1);
+  ck_assert_str_eq(out, "shmbuf " PACKAGE_VERSION "\nlibshmbuf " PACKAGE_VERSION "\n");
+  ck_assert_ptr_nonnull(strstr(err, absent_socket()));
+}
+END_TEST
+
+/* Kept out by the socket's file mode: the message says how to get in. */
+START_TEST(socket_mode_refusal_tells_how_to_join) {
+  restart_with_mode("0660");
+  const struct group *users = getgrgid(100);
+  ck_assert_ptr_nonnull(users);
+  char group[32], join[96];
+  snprintf(group, sizeof group, "%s", users->gr_name);
+  ck_assert_int_eq(chown(D.sock, (uid_t)-1, 100), 0);
+  ck_assert_int_eq(run_as_nobody(NULL, "stats", NULL), 1);
+  ck_assert_str_eq(out, "");
+  snprintf(join, sizeof join, "sudo usermod -aG %s $USER    and log out and in again", group);
+  ck_assert_msg(strstr(err, join) != NULL, "%s", err);
+  ck_assert_ptr_nonnull(strstr(err, D.sock));
+  ck_assert_ptr_null(strstr(err, "refused this user"));
+  /* a socket of its owner's alone */
+  ck_assert_int_eq(chmod(D.sock, 0600), 0);
+  ck_assert_int_eq(run_as_nobody(NULL, "stats", NULL), 1);
+  ck_assert_msg(strstr(err, "(mode 0600) lets in root alone") != NULL, "%s", err);
+  ck_assert_ptr_null(strstr(err, "usermod"));
+}
+END_TEST
+
+/* shmbufd --check-config: silent and 0 for good settings, FILE:LINE: message for bad ones. */
+START_TEST(daemon_checks_its_settings) {
+  const char *daemon = getenv("SHMBUFD") ? getenv("SHMBUFD") : "./shmbufd";
+  const char *src = getenv("srcdir") ? getenv("srcdir") : ".";
+  char sample[512], bad[256], want[1024];
+  snprintf(sample, sizeof sample, "%s/systemd/shmbufd.conf", src);
+  const char *good[] = {daemon, "--check-config", sample, NULL};
+  ck_assert_int_eq(sbt_run_input(good, NULL, 0, out, sizeof out, err, sizeof err), 0);
+  ck_assert_str_eq(out, "");
+  ck_assert_str_eq(err, "");
+
+  snprintf(bad, sizeof bad, "%s/bad.conf", D.dir);
+  FILE *f = fopen(bad, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("# a comment\nmax_memory = lots\npool_size = 16K\nno_such_key = 1\nlog_level\n", f);
+  fclose(f);
+  snprintf(want, sizeof want,
+           "%s:2: invalid value \"lots\" for max_memory (expected a size such as 4096, 64K or "
+           "16M, or auto)\n%s:4: unknown key \"no_such_key\"\n%s:5: not a \"key = value\" line\n",
+           bad, bad, bad);
+  const char *check[] = {daemon, "--check-config", bad, NULL};
+  ck_assert_int_eq(sbt_run_input(check, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(out, "");
+  ck_assert_str_eq(err, want);
+  const char *via_config[] = {daemon, "--config", bad, "--check-config", NULL};
+  ck_assert_int_eq(sbt_run_input(via_config, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(err, want);
+  /* the flags are checked too, and a missing file is an error */
+  const char *flags[] = {daemon, "--check-config", sample, "--pool-size", "3", NULL};
+  ck_assert_int_eq(sbt_run_input(flags, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(err, "command line: invalid value \"3\" for pool_size (expected a number from 8 "
+                        "to 67108864)\n");
+  const char *missing[] = {daemon, "--check-config", "/nonexistent/shmbufd.conf", NULL};
+  ck_assert_int_eq(sbt_run_input(missing, NULL, 0, out, sizeof out, err, sizeof err), 1);
+  ck_assert_str_eq(err, "/nonexistent/shmbufd.conf: cannot read it: No such file or directory\n");
+  unlink(bad);
+}
+END_TEST
+
 START_TEST(demo_matches_node) {
   char path[512];
   snprintf(path, sizeof path, "%s/demo.out", sbt_vectors());
@@ -568,10 +1037,20 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, runs_the_installed_binary);
   tcase_add_test(t, prints_what_node_prints);
   tcase_add_test(t, help_and_version);
+  tcase_add_test(t, help_fits_80_columns_for_every_command);
   tcase_add_test(t, usage_errors);
+  tcase_add_test(t, usage_errors_name_the_right_thing);
+  tcase_add_test(t, global_options_after_the_command);
   tcase_add_test(t, unreachable_daemon);
   tcase_add_test(t, socket_options);
   tcase_add_test(t, stats_formats);
+  tcase_add_test(t, stats_interval_shows_rates);
+  tcase_add_test(t, prometheus_has_build_info_and_no_session_counters);
+  tcase_add_test(t, clients_lists_connections);
+  tcase_add_test(t, clients_hides_other_users_rows);
+  tcase_add_test(t, version_names_library_daemon_and_protocol);
+  tcase_add_test(t, socket_mode_refusal_tells_how_to_join);
+  tcase_add_test(t, daemon_checks_its_settings);
   tcase_add_test(t, demo_matches_node);
   tcase_add_test(t, batch_goes_on);
   tcase_add_test(t, errors_come_after_earlier_output);

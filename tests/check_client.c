@@ -575,13 +575,12 @@ START_TEST(blocking_calls_under_a_libuv_poll) {
     if (i % 20 != 19)
       continue;
     shmbuf_buf *big, *small, *text;
-    shmbuf_counter *counters;
-    size_t n;
+    shmbuf_stats *stats;
     ck_assert_int_eq(shmbuf_alloc(c, 300000, &big), 0);     /* a round trip */
     ck_assert_int_eq(shmbuf_alloc_unsafe(c, 3000, &small), 0); /* pools run out: a lease */
     ck_assert_int_eq(shmbuf_from_string(c, "abc", SHMBUF_CSTR, NULL, &text), 0);
-    ck_assert_int_eq(shmbuf_stats(c, &counters, &n), 0);
-    shmbuf_free(counters);
+    ck_assert_int_eq(shmbuf_stats_get(c, &stats), 0);
+    shmbuf_stats_free(stats);
     shmbuf_release(big);
     shmbuf_release(small);
     shmbuf_release(text);

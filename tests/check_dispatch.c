@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dispatch.h"
 #include "frame.h"
@@ -142,6 +143,83 @@ START_TEST(buffer_count_limit) {
 }
 END_TEST
 
+/* A request that takes nothing (stats, list_clients) from s. */
+static const dispatch_reply *ask_plain(conn_session *s, Shmbufwire__Request__OpCase op) {
+  Shmbufwire__Request q;
+  Shmbufwire__Stats empty; /* every such request is an empty message */
+  shmbufwire__request__init(&q);
+  shmbufwire__stats__init(&empty);
+  q.id = 4;
+  q.op_case = op;
+  q.stats = &empty;
+  return ask(s, &q);
+}
+
+static const Shmbufwire__ClientInfo *row_of(const Shmbufwire__ClientList *l, pid_t pid,
+                                            uid_t uid) {
+  for (size_t i = 0; i < l->n_clients; i++)
+    if (l->clients[i]->pid == pid && l->clients[i]->uid == uid)
+      return l->clients[i];
+  return NULL;
+}
+
+/* Who sees which connections, and what a row says of one. */
+START_TEST(connections_listed_by_who_asks) {
+  limits(0, 0, 0);
+  conn_session root, alice, alice2, quiet;
+  dispatch.started_ms = 1000;
+  dispatch.now_ms = 5000;
+  session_init(&root, &books, 0, 0, getpid());
+  session_init(&alice, &books, 1000, 1000, getpid());
+  session_init(&alice2, &books, 1000, 1000, 0); /* a peer whose pid is not known */
+  session_init(&quiet, &books, 1000, 1000, 77);  /* no hello yet */
+  greet(&root);
+  greet(&alice);
+  greet(&alice2);
+  ck_assert_int_gt(slow(&alice, 100), 0);
+  ck_assert_int_gt(slow(&alice, 50), 0);
+  dispatch.now_ms = 7500;
+
+  const dispatch_reply *r = ask_plain(&alice, SHMBUFWIRE__REQUEST__OP_LIST_CLIENTS);
+  ck_assert_int_eq(r->msg.result_case, SHMBUFWIRE__REPLY__RESULT_CLIENTS);
+  const Shmbufwire__ClientList *l = r->msg.clients;
+  ck_assert_uint_eq(l->n_clients, 2); /* alice's two greeted ones, not root's */
+  const Shmbufwire__ClientInfo *a = row_of(l, getpid(), 1000);
+  ck_assert_ptr_nonnull(a);
+  ck_assert_uint_eq(a->buffers, 2);
+  ck_assert_uint_eq(a->bytes, 150);
+  ck_assert_uint_ge(a->reserved_bytes, 150);
+  ck_assert_uint_ge(a->slabs, 1);
+  ck_assert_uint_eq(a->age_ms, 2500);
+  ck_assert_uint_eq(a->requests, 4); /* hello, two allocs, and this list */
+  char comm[32];
+  sbt_proc_comm(getpid(), comm, sizeof comm);
+  ck_assert_str_eq(a->command, comm);
+  ck_assert_str_eq(row_of(l, 0, 1000)->command, "");
+
+  r = ask_plain(&root, SHMBUFWIRE__REQUEST__OP_LIST_CLIENTS);
+  ck_assert_uint_eq(r->msg.clients->n_clients, 3);
+  ck_assert_ptr_nonnull(row_of(r->msg.clients, getpid(), 0));
+
+  /* uptime: seconds since serving began, on the dispatcher's clock */
+  r = ask_plain(&root, SHMBUFWIRE__REQUEST__OP_STATS);
+  const Shmbufwire__StatsReply *st = r->msg.stats;
+  bool found = false;
+  for (size_t i = 0; i < st->n_counters; i++)
+    if (strcmp(st->counters[i]->name, "uptime_seconds") == 0) {
+      ck_assert_uint_eq(st->counters[i]->value, 6);
+      ck_assert(st->counters[i]->gauge);
+      found = true;
+    }
+  ck_assert(found);
+  session_fini(&root, true);
+  session_fini(&alice, true);
+  session_fini(&alice2, true);
+  session_fini(&quiet, true);
+  dispatch_fini(&dispatch);
+}
+END_TEST
+
 /* ---- the fuzz corpus ------------------------------------------------------------------------- */
 
 static unsigned replay_dir(const char *sub) {
@@ -180,6 +258,9 @@ static Suite *dispatch_suite(void) {
   tcase_add_test(t, connection_quota);
   tcase_add_test(t, daemon_cap_spans_connections);
   tcase_add_test(t, buffer_count_limit);
+  suite_add_tcase(s, t);
+  t = tcase_create("reports");
+  tcase_add_test(t, connections_listed_by_who_asks);
   suite_add_tcase(s, t);
   t = tcase_create("fuzz");
   tcase_set_timeout(t, 60);

@@ -825,10 +825,9 @@ START_TEST(running_out_of_fds_closes_no_one_else) {
                    0);
   ck_assert_str_eq(text, "canary");
   shmbuf_free(text);
-  shmbuf_counter *k;
-  size_t n;
-  ck_assert_int_eq(shmbuf_stats(victim, &k, &n), 0); /* still connected */
-  shmbuf_free(k);
+  shmbuf_stats *k;
+  ck_assert_int_eq(shmbuf_stats_get(victim, &k), 0); /* still connected */
+  shmbuf_stats_free(k);
   shmbuf_close(victim);
   close(hog);
   sbt_stop(&D);

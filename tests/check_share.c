@@ -52,15 +52,12 @@ static shmbuf_client *client(void) { return client_with(0); }
 
 /* One of the daemon's counters as connection c sees it (session_* are c's own). */
 static uint64_t counter(shmbuf_client *c, const char *name) {
-  shmbuf_counter *v;
-  size_t n;
-  ck_assert_int_eq(shmbuf_stats(c, &v, &n), 0);
-  uint64_t value = UINT64_MAX;
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(v[i].name, name) == 0)
-      value = v[i].value;
-  shmbuf_free(v);
-  ck_assert_msg(value != UINT64_MAX, "no counter %s", name);
+  shmbuf_stats *st;
+  uint64_t value;
+  ck_assert_int_eq(shmbuf_stats_get(c, &st), 0);
+  int rc = shmbuf_stats_find(st, name, &value);
+  shmbuf_stats_free(st);
+  ck_assert_msg(rc == 0, "no counter %s", name);
   return value;
 }
 

@@ -328,6 +328,16 @@ uint64_t sbt_proc_kib(pid_t pid, const char *field) {
   return kib;
 }
 
+void sbt_proc_comm(pid_t pid, char *out, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  ck_assert_ptr_nonnull(fgets(out, (int)cap, f));
+  fclose(f);
+  out[strcspn(out, "\n")] = '\0';
+}
+
 size_t sbt_send_until_stalled(int fd, const void *p, size_t n, int quiet_ms) {
   int flags = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, flags | O_NONBLOCK);

@@ -72,6 +72,9 @@ int sbt_count_shm_maps(pid_t pid);
 /* A field of /proc/PID/status that is given in kB (VmRSS, VmHWM, ...), in KiB. */
 uint64_t sbt_proc_kib(pid_t pid, const char *field);
 
+/* The command name of pid (/proc/PID/comm without its newline) in out. */
+void sbt_proc_comm(pid_t pid, char *out, size_t cap);
+
 /* Writes [p, p + n) until done or until the peer has taken nothing for quiet_ms (it stopped
  * reading). Returns the bytes written. */
 size_t sbt_send_until_stalled(int fd, const void *p, size_t n, int quiet_ms);

@@ -279,5 +279,11 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 16; i++)
     sized(SHMBUFWIRE__REQUEST__OP_ALLOC, (int64_t)(i * 131));
   save(dir, "churn");
+
+  hello();
+  sized(SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, 10);
+  simple(SHMBUFWIRE__REQUEST__OP_LIST_CLIENTS, 0);
+  simple(SHMBUFWIRE__REQUEST__OP_STATS, 0);
+  save(dir, "reports");
   return 0;
 }

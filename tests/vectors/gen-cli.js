@@ -152,8 +152,8 @@ class Run {
   }
   // The operations on the buffers of the run, named @N, as cli.c parses them: arguments and
   // options in any order, an option left out is undefined, numbers and -5 are arguments.
-  usage(message) {
-    this.err += `shmbuf: ${message}\nTry 'shmbuf --help' for more information.\n`;
+  usage(cmd, message) {
+    this.err += `shmbuf: ${cmd}: ${message}\nTry 'shmbuf help ${cmd}' for more information.\n`;
     return 2;
   }
   buffer(name) {
@@ -173,7 +173,9 @@ class Run {
       else o[a === '-e' ? '--encoding' : a] = text(args[++i]);
     }
     const least = cmd === 'transcode' ? 3 : /^(write|copy|compare)/.test(cmd) ? 2 : 1;
-    if (pos.length < least) return this.usage(`${cmd} needs ${least} argument${least === 1 ? '' : 's'}`);
+    const names = cmd === 'transcode' ? ['@N', 'FROM', 'TO'] : /^(copy|compare)$/.test(cmd)
+      ? ['@S', '@T'] : cmd.startsWith('write-') ? ['@N', 'VALUE'] : ['@N', 'STRING'];
+    if (pos.length < least) return this.usage(cmd, `missing argument ${names[pos.length]}`);
     const int = (name) => (o[name] === undefined ? undefined : Number(o[name]));
     const offset = int('--offset');
     const out = { to: o['--to'], start: int('--start'), end: int('--end'), json: o.json };
@@ -210,7 +212,7 @@ class Run {
       }
       this.out += `${r}\n`;
     } catch (e) {
-      if (e instanceof UsageError) return this.usage(e.message);
+      if (e instanceof UsageError) return this.usage(cmd, e.message);
       assert.ok(e.code, e);
       this.err += `shmbuf: ${e.code}: ${e.message}\n`;
       return 1;

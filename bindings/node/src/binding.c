@@ -255,19 +255,18 @@ static napi_value js_release(napi_env env, napi_callback_info info) {
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   binding *s = args_of(env, info, 0, NULL);
   shmbuf_client *c;
-  shmbuf_counter *counters;
-  size_t n;
+  shmbuf_stats *stats;
   if (s == NULL || (c = client_of(env, s)) == NULL)
     return NULL;
-  int rc = shmbuf_stats(c, &counters, &n);
+  int rc = shmbuf_stats_get(c, &stats);
   if (rc < 0)
     return shmbuf_failed(env, rc);
   napi_value out, value;
   napi_status st = napi_create_object(env, &out);
-  for (size_t i = 0; i < n && st == napi_ok; i++)
-    if ((st = napi_create_double(env, (double)counters[i].value, &value)) == napi_ok)
-      st = napi_set_named_property(env, out, counters[i].name, value);
-  shmbuf_free(counters);
+  for (size_t i = 0; i < shmbuf_stats_count(stats) && st == napi_ok; i++)
+    if ((st = napi_create_double(env, (double)shmbuf_stats_value(stats, i), &value)) == napi_ok)
+      st = napi_set_named_property(env, out, shmbuf_stats_name(stats, i), value);
+  shmbuf_stats_free(stats);
   return st == napi_ok ? out : napi_failed(env);
 }
 

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "shmbuf.h"
 #include "shmbufd.h"
@@ -20,19 +18,13 @@ int shmbufd_start(proc_server *s, const char *bin, const char *dir, const char *
 
 int shmbufd_counter(const proc_server *s, const char *name, uint64_t *out) {
   shmbuf_client *c;
-  shmbuf_counter *v;
-  size_t n;
+  shmbuf_stats *stats;
   int rc = shmbuf_connect(s->path, &c);
   if (rc < 0)
     return rc;
-  if ((rc = shmbuf_stats(c, &v, &n)) == 0) {
-    rc = -ENOENT;
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(v[i].name, name) == 0) {
-        *out = v[i].value;
-        rc = 0;
-      }
-    shmbuf_free(v);
+  if ((rc = shmbuf_stats_get(c, &stats)) == 0) {
+    rc = shmbuf_stats_find(stats, name, out);
+    shmbuf_stats_free(stats);
   }
   shmbuf_close(c);
   return rc;
