@@ -140,7 +140,7 @@ test('seal() gives a Buffer that no process can write; share() can seal a copy',
   const child = forked();
   await child.call('alloc', { as: 'mine', size: 32 });
   await child.call('seal', { name: 'mine', as: 'sealed' });
-  child.call('write', { name: 'sealed', offset: 0, text: 'x' }); // never answered
+  child.call('poke', { name: 'sealed', index: 0, value: 1 }); // never answered
   assert.deepStrictEqual(await child.exited, [null, 'SIGSEGV']);
 });
 

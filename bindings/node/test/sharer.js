@@ -63,6 +63,9 @@ function serve() {
     write({ name, offset, text }) {
       return held.get(name).write(text, offset, 'latin1');
     },
+    poke({ name, index, value }) {
+      held.get(name)[index] = value;
+    },
     read({ name, start, end }) {
       return held.get(name).toString('latin1', start, end);
     },
