@@ -41,9 +41,14 @@ const settled = (want) => reaches(counts, want);
 // The live shares among `tokens`, in the daemon's order (earlier tests leave theirs).
 const sharesOf = (tokens) => shmbuf.shares().filter((s) => tokens.includes(s.token));
 
-// A forked sharer.js, driven by commands.
-function forked() {
-  return peer(fork(SHARER));
+// A forked sharer.js, driven by commands. One that is to die of a memory fault keeps
+// AddressSanitizer (make check-all preloads it into node) from catching the signal, so that
+// the kernel's SIGSEGV is what ends it there too.
+function forked({ toFault = false } = {}) {
+  const env = { ...process.env };
+  if (toFault)
+    env.ASAN_OPTIONS = [env.ASAN_OPTIONS, 'handle_segv=0'].filter(Boolean).join(':');
+  return peer(fork(SHARER, { env }));
 }
 
 // Ends a forked sharer.js and checks it exited cleanly.
@@ -137,7 +142,7 @@ test('seal() gives a Buffer that no process can write; share() can seal a copy',
   assert.deepStrictEqual([frozen.toString(), shmbuf.isSealed(frozen), shmbuf.isSealed(w)],
     ['w'.repeat(16), true, false]);
   // even its maker dies when it writes to a sealed Buffer
-  const child = forked();
+  const child = forked({ toFault: true });
   await child.call('alloc', { as: 'mine', size: 32 });
   await child.call('seal', { name: 'mine', as: 'sealed' });
   child.call('poke', { name: 'sealed', index: 0, value: 1 }); // never answered
@@ -197,7 +202,7 @@ test('a write through a read-only import kills the writer (SIGSEGV) and harms no
   const baseline = await baselineNow();
   const mine = shmbuf.shareable(shmbuf.from('do not touch'));
   const token = shmbuf.share(mine);
-  const [writer, reader] = [forked(), forked()];
+  const [writer, reader] = [forked({ toFault: true }), forked()];
   await writer.call('import', { token, as: 'ro' });
   await reader.call('import', { token, as: 'ro' });
   writer.call('write', { name: 'ro', offset: 0, text: 'X' }); // never answered
