@@ -6,9 +6,10 @@
 // Then handing 1 MiB to a child process, which reads all of it once (a scan for a byte that
 // is not there) and answers: by a share (share() of a shareable() Buffer, import() there),
 // by a share of a Buffer that is not shared memory (a copy per share), by child.send() with
-// the advanced and the default (JSON) serialization, and through a pipe. The ways take turns
-// within each round; each row gives the median time per handoff and the median of the
-// per-round ratios to the in-place share.
+// the advanced and the default (JSON) serialization, and through a pipe; and the floor of them
+// all, a message each way that hands nothing. The ways take turns within each round; each row
+// gives the median time per handoff and the median of the per-round ratios to the in-place
+// share.
 //
 //   SHMBUFD=./shmbufd node bench/bench.js [--json] [--rounds N]
 //
@@ -80,7 +81,9 @@ function child(pipe) {
   const chunks = [];
   let piped = 0;
   process.on('message', (m) => {
-    if (typeof m.token === 'string') {
+    if (m.ping) {
+      process.send(HANDOFF_BYTES); // the floor: a message each way and nothing read
+    } else if (typeof m.token === 'string') {
       const view = shmbuf.import(m.token);
       process.send(scan(view));
       shmbuf.release(view);
@@ -131,6 +134,7 @@ async function handoffs(shmbuf) {
       () => advanced.send({ buffer: local })],
     ['child.send(buffer), JSON serialization', json, () => json.send({ buffer: local })],
     ['pipe (write, read, Buffer.concat)', advanced, () => advanced.stdin.write(local)],
+    ['floor: a message each way, no data', advanced, () => advanced.send({ ping: true })],
   ];
   const times = ways.map(() => []);
   const ratios = ways.map(() => []);
