@@ -395,8 +395,9 @@ static napi_value js_seal(napi_env env, napi_callback_info info) {
   return place(env, info, true);
 }
 
-/* import(token): a buffer over the shared bytes, delivered as dedicated ones are. */
-static napi_value js_import(napi_env env, napi_callback_info info) {
+/* import(token), a buffer over the shared bytes delivered as dedicated ones are, and
+ * unshare(token). */
+static napi_value by_token(napi_env env, napi_callback_info info, bool import) {
   napi_value argv[1];
   binding *s = args_of(env, info, 1, argv);
   shmbuf_client *c;
@@ -408,26 +409,19 @@ static napi_value js_import(napi_env env, napi_callback_info info) {
   if (token == NULL)
     return NULL;
   shmbuf_buf *b = NULL;
-  int rc = shmbuf_import(c, token, &b);
+  int rc = import ? shmbuf_import(c, token, &b) : shmbuf_unshare(c, token);
   free(heap);
-  return deliver(env, s, rc, b);
+  if (import)
+    return deliver(env, s, rc, b);
+  return rc < 0 ? shmbuf_failed(env, rc) : NULL;
 }
 
-/* unshare(token). */
+static napi_value js_import(napi_env env, napi_callback_info info) {
+  return by_token(env, info, true);
+}
+
 static napi_value js_unshare(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  binding *s = args_of(env, info, 1, argv);
-  shmbuf_client *c;
-  char small[SHMBUF_TOKEN_MAX];
-  void *heap;
-  if (s == NULL || (c = client_of(env, s)) == NULL)
-    return NULL;
-  const char *token = token_of(env, argv[0], small, &heap);
-  if (token == NULL)
-    return NULL;
-  int rc = shmbuf_unshare(c, token);
-  free(heap);
-  return rc < 0 ? shmbuf_failed(env, rc) : NULL;
+  return by_token(env, info, false);
 }
 
 /* state(arrayBuffer): 1 shared | 2 read-only | 4 sealed, for an ArrayBuffer owns() accepts. */

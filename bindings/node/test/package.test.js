@@ -59,6 +59,6 @@ test('the packed tarball installs offline, builds, and works', () => {
       shared.toString(), shmbuf.isReadOnly(shared));
   `;
   const out = execFileSync(process.execPath, ['-e', program], { cwd: app, env, encoding: 'utf8' });
-  assert.strictEqual(out, `${path.join(fs.realpathSync(app), 'node_modules/shmbuf/lib/index.js')} ` +
-    'true packed 8192 packed true\n');
+  const installed = path.join(fs.realpathSync(app), 'node_modules/shmbuf/lib/index.js');
+  assert.strictEqual(out, `${installed} true packed 8192 packed true\n`);
 });

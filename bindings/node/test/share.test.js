@@ -133,7 +133,9 @@ test('seal() gives a Buffer that no process can write; share() can seal a copy',
   const token = shmbuf.share(sealed);
   assert.strictEqual(shmbuf.shares().find((s) => s.token === token).sealed, true);
   assert.throws(() => shmbuf.share(sealed, { writable: true }), {
-    name: 'Error', code: 'ERR_SHMBUF_READ_ONLY', message: 'Cannot share a read-only buffer writable',
+    name: 'Error',
+    code: 'ERR_SHMBUF_READ_ONLY',
+    message: 'Cannot share a read-only buffer writable',
   });
   // share(buf, { sealed: true }) seals a copy and leaves buf writable
   const w = shmbuf.shareable(shmbuf.alloc(16, 'w'));

@@ -85,8 +85,10 @@ function serve() {
     }
   });
   process.on('disconnect', () => {
-    if (report !== null)
-      process.stdout.write(`${JSON.stringify({ pid: process.pid, text: commands.read({ name: report }) })}\n`);
+    if (report !== null) {
+      const text = commands.read({ name: report });
+      process.stdout.write(`${JSON.stringify({ pid: process.pid, text })}\n`);
+    }
     shmbuf.close();
   });
 }
