@@ -152,6 +152,8 @@ function errorClass(Base, code, message) {
 }
 
 module.exports = {
+  ERR_INCOMPATIBLE_OPTION_PAIR: errorClass(TypeError, 'ERR_INCOMPATIBLE_OPTION_PAIR',
+    'Option "%s" cannot be used in combination with option "%s"'),
   ERR_INVALID_ARG_TYPE: errorClass(TypeError, 'ERR_INVALID_ARG_TYPE', invalidArgTypeMessage),
   ERR_INVALID_ARG_VALUE: errorClass(TypeError, 'ERR_INVALID_ARG_VALUE', invalidArgValueMessage),
   ERR_OUT_OF_RANGE: errorClass(RangeError, 'ERR_OUT_OF_RANGE', outOfRangeMessage),

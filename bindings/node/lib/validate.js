@@ -27,4 +27,27 @@ function validateArray(value, name) {
     throw new ERR_INVALID_ARG_TYPE(name, 'Array', value);
 }
 
-module.exports = { validateArray, validateInteger, validateNumber };
+function validateBoolean(value, name) {
+  if (typeof value !== 'boolean')
+    throw new ERR_INVALID_ARG_TYPE(name, 'boolean', value);
+}
+
+function validateString(value, name) {
+  if (typeof value !== 'string')
+    throw new ERR_INVALID_ARG_TYPE(name, 'string', value);
+}
+
+// A plain object: not null, not an array (Node's validateObject() without its options).
+function validateObject(value, name) {
+  if (value === null || Array.isArray(value) || typeof value !== 'object')
+    throw new ERR_INVALID_ARG_TYPE(name, 'Object', value);
+}
+
+module.exports = {
+  validateArray,
+  validateBoolean,
+  validateInteger,
+  validateNumber,
+  validateObject,
+  validateString,
+};

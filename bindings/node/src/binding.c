@@ -11,9 +11,10 @@
  * and length to `scratch` and return
  *   - undefined: the buffer lies in the pool ArrayBuffer at `pool`;
  *   - null: it is empty and has no memory;
- *   - a new dedicated ArrayBuffer.
+ *   - a new dedicated ArrayBuffer, which it views at that byteOffset.
  * JavaScript makes the Buffer itself, with Node's own class, as Node does. A new pool is set
  * in `pool` when the first buffer carved from it comes out. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,19 +51,24 @@ static napi_value out_of_memory(napi_env env) {
   return NULL;
 }
 
-/* Throws libshmbuf's record of the failure rc: an Error with its code and message, and
- * errno (the negative errno, as in Node's system errors). */
-static napi_value shmbuf_failed(napi_env env, int rc) {
-  const char *code = shmbuf_error_code(), *message = shmbuf_error_message();
+/* Throws an Error with code and message, and errno rc (the negative errno, as in Node's
+ * system errors). */
+static napi_value throw_error(napi_env env, const char *code, const char *message, int rc) {
   napi_value c, m, err, num;
-  if (napi_create_string_utf8(env, code ? code : shmbuf_err_name(rc), NAPI_AUTO_LENGTH, &c) ||
-      napi_create_string_utf8(env, message ? message : shmbuf_strerror(rc), NAPI_AUTO_LENGTH,
-                              &m) ||
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c) ||
+      napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &m) ||
       napi_create_error(env, c, m, &err) || napi_create_int32(env, rc, &num) ||
       napi_set_named_property(env, err, "errno", num))
     return napi_failed(env);
   napi_throw(env, err);
   return NULL;
+}
+
+/* Throws libshmbuf's record of the failure rc. */
+static napi_value shmbuf_failed(napi_env env, int rc) {
+  const char *code = shmbuf_error_code(), *message = shmbuf_error_message();
+  return throw_error(env, code ? code : shmbuf_err_name(rc),
+                     message ? message : shmbuf_strerror(rc), rc);
 }
 
 /* The call's state and up to n arguments (missing ones are undefined). */
@@ -237,7 +243,263 @@ static napi_value boolean(napi_env env, bool value) {
 static napi_value js_owns(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   binding *s = args_of(env, info, 1, argv);
-  return s ? boolean(env, region_owns(s->regions, env, argv[0])) : NULL;
+  return s ? boolean(env, region_anchor(s->regions, env, argv[0]) != NULL) : NULL;
+}
+
+/* ---- sharing -------------------------------------------------------------------------------
+ * V8 keeps an external ArrayBuffer's memory where it was made, so a region's ArrayBuffer
+ * cannot follow its bytes when libshmbuf moves them into a shared object; and moving the bytes
+ * of a dedicated ArrayBuffer takes every handle on it along, the region's anchor included, and
+ * gives the old memory back. Hence share() moves nothing a region holds: it shares a region's
+ * memory in place when that is a shared object already, and otherwise a copy (a view of a
+ * pool, which moves alone, or a dedicated copy of a dedicated region's bytes). shareable() and
+ * seal() do move bytes and hand over a new ArrayBuffer: a pooled view becomes a region of its
+ * own; a dedicated region gets a new ArrayBuffer and its old one is detached (region_moved())
+ * before any JavaScript can reach the memory given back. The functions below take an
+ * ArrayBuffer that owns() accepted, and a byteOffset and length inside it. */
+
+/* The ArrayBuffer argv[0]'s anchor and a new view on [argv[1], argv[1] + argv[2]) of it, in
+ * *view. Returns 0, a negative errno (recorded by libshmbuf), or 1 after a Node-API failure,
+ * with an exception pending. */
+static int view_of(napi_env env, binding *s, const napi_value *argv, shmbuf_buf **anchor,
+                   shmbuf_buf **view) {
+  int64_t offset, length;
+  if (napi_get_value_int64(env, argv[1], &offset) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &length) != napi_ok) {
+    napi_failed(env);
+    return 1;
+  }
+  *anchor = region_anchor(s->regions, env, argv[0]);
+  return shmbuf_from_arraybuffer(*anchor, offset, length, view);
+}
+
+/* A string argument as libshmbuf takes a token: one that holds a NUL, which no token does,
+ * becomes one that libshmbuf refuses on sight, with its usual error. NULL with an exception
+ * on failure; *heap is to free. */
+static const char *token_of(napi_env env, napi_value v, char small[SHMBUF_TOKEN_MAX],
+                            void **heap) {
+  size_t n;
+  const char *text = string_of(env, v, true, small, SHMBUF_TOKEN_MAX, heap, &n);
+  return text && strlen(text) != n ? "\x01" : text;
+}
+
+/* The Uint32Array argv (or undefined: none) as an array of ids. */
+static napi_status ids_of(napi_env env, napi_value v, const uint32_t **ids, size_t *n) {
+  napi_valuetype type;
+  void *data = NULL;
+  napi_status st = napi_typeof(env, v, &type);
+  *n = 0;
+  if (st == napi_ok && type == napi_object)
+    st = napi_get_typedarray_info(env, v, NULL, n, &data, NULL, NULL);
+  *ids = data;
+  return st;
+}
+
+/* share(arrayBuffer, byteOffset, length, flags, ttlMs, uids, gids): a token for those bytes
+ * (SHMBUF_SHARE_* flags; uids and gids Uint32Arrays or undefined). In place when the
+ * ArrayBuffer is a shared object already, sealed if the share seals; otherwise a copy holds
+ * just the view's bytes (see the section's comment). */
+static napi_value js_share(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  binding *s = args_of(env, info, 7, argv);
+  uint32_t flags;
+  int64_t offset, length, ttl_ms;
+  const uint32_t *uids, *gids;
+  size_t nuids, ngids;
+  if (s == NULL)
+    return NULL;
+  if (napi_get_value_int64(env, argv[1], &offset) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &length) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &flags) != napi_ok ||
+      napi_get_value_int64(env, argv[4], &ttl_ms) != napi_ok ||
+      ids_of(env, argv[5], &uids, &nuids) != napi_ok ||
+      ids_of(env, argv[6], &gids, &ngids) != napi_ok)
+    return napi_failed(env);
+  shmbuf_buf *anchor = region_anchor(s->regions, env, argv[0]), *h = NULL;
+  /* Importers would get what this process may not do. */
+  if ((flags & SHMBUF_SHARE_WRITABLE) && shmbuf_is_read_only(anchor))
+    return throw_error(env, "ERR_SHMBUF_READ_ONLY", "Cannot share a read-only buffer writable",
+                       -EPERM);
+  bool in_place = shmbuf_is_shared(anchor) &&
+                  (!(flags & SHMBUF_SHARE_SEALED) || shmbuf_is_sealed(anchor));
+  int rc;
+  if (in_place || shmbuf_is_pooled(anchor)) {
+    rc = shmbuf_from_arraybuffer(anchor, offset, length, &h);
+  } else if ((rc = shmbuf_alloc_unsafe_slow(s->client, length, &h)) == 0 && length > 0) {
+    /* dedicated, so that the copy takes no room in the pool, as Node would not */
+    memcpy(shmbuf_data(h), shmbuf_data(anchor) - shmbuf_byte_offset(anchor) + offset,
+           (size_t)length);
+  }
+  char token[SHMBUF_TOKEN_MAX];
+  if (rc == 0)
+    rc = shmbuf_share_ex(h, flags, (uint64_t)ttl_ms, uids, nuids, gids, ngids, token);
+  napi_value out = rc < 0 ? shmbuf_failed(env, rc) : NULL;
+  /* The exporter need not map a copy: the token keeps it until it stops importing. */
+  shmbuf_release(h);
+  if (rc < 0)
+    return out;
+  return napi_create_string_utf8(env, token, NAPI_AUTO_LENGTH, &out) == napi_ok
+             ? out : napi_failed(env);
+}
+
+/* Where the bytes of view h, a view of region arrayBuffer, are now that libshmbuf may have moved
+ * them from `was` (the anchor's first byte before): true when they stayed (the caller's view
+ * will do), else their new ArrayBuffer, as deliver() hands one over. h is released. */
+static napi_value placed(napi_env env, binding *s, napi_value arraybuffer, shmbuf_buf *anchor,
+                         uint8_t *was, shmbuf_buf *h) {
+  napi_value out;
+  if (shmbuf_is_pooled(anchor) && shmbuf_is_shared(h))
+    return deliver(env, s, 0, h); /* moved alone, out of the pool */
+  s->scratch[0] = (double)shmbuf_byte_offset(h);
+  s->scratch[1] = (double)shmbuf_length(h);
+  shmbuf_release(h);
+  if (shmbuf_data(anchor) == was)
+    return boolean(env, true);
+  return region_moved(s->regions, env, arraybuffer, &out) == napi_ok ? out : napi_failed(env);
+}
+
+/* shareable(arrayBuffer, byteOffset, length) and seal(...): the view's bytes in a shared
+ * object of their own (sealed for seal). Returns true when the ArrayBuffer already is one, or
+ * became one where it lies (a dedicated ArrayBuffer with a slab to itself), else the bytes'
+ * new ArrayBuffer (see placed()); a dedicated one's old ArrayBuffer is detached then. */
+static napi_value place(napi_env env, napi_callback_info info, bool seal) {
+  napi_value argv[3];
+  binding *s = args_of(env, info, 3, argv);
+  shmbuf_buf *anchor, *h = NULL;
+  char token[SHMBUF_TOKEN_MAX];
+  if (s == NULL)
+    return NULL;
+  int rc = view_of(env, s, argv, &anchor, &h);
+  if (rc != 0)
+    return rc < 0 ? shmbuf_failed(env, rc) : NULL;
+  uint8_t *was = shmbuf_data(anchor);
+  bool there = !shmbuf_is_pooled(anchor) &&
+               (seal ? shmbuf_is_sealed(anchor) : shmbuf_is_shared(anchor));
+  if (!there && (rc = seal ? shmbuf_seal(h) : shmbuf_share(h, 0, 0, token)) < 0) {
+    napi_value err = shmbuf_failed(env, rc); /* nothing moved */
+    shmbuf_release(h);
+    return err;
+  }
+  napi_value out = placed(env, s, argv[0], anchor, was, h);
+  /* The token only served to move the bytes: nobody may import it. */
+  if (!there && !seal && (rc = shmbuf_unshare(s->client, token)) < 0 && out)
+    return shmbuf_failed(env, rc);
+  return out;
+}
+
+static napi_value js_shareable(napi_env env, napi_callback_info info) {
+  return place(env, info, false);
+}
+
+static napi_value js_seal(napi_env env, napi_callback_info info) {
+  return place(env, info, true);
+}
+
+/* import(token), a buffer over the shared bytes delivered as dedicated ones are, and
+ * unshare(token). */
+static napi_value by_token(napi_env env, napi_callback_info info, bool import) {
+  napi_value argv[1];
+  binding *s = args_of(env, info, 1, argv);
+  shmbuf_client *c;
+  char small[SHMBUF_TOKEN_MAX];
+  void *heap;
+  if (s == NULL || (c = client_of(env, s)) == NULL)
+    return NULL;
+  const char *token = token_of(env, argv[0], small, &heap);
+  if (token == NULL)
+    return NULL;
+  shmbuf_buf *b = NULL;
+  int rc = import ? shmbuf_import(c, token, &b) : shmbuf_unshare(c, token);
+  free(heap);
+  if (import)
+    return deliver(env, s, rc, b);
+  return rc < 0 ? shmbuf_failed(env, rc) : NULL;
+}
+
+static napi_value js_import(napi_env env, napi_callback_info info) {
+  return by_token(env, info, true);
+}
+
+static napi_value js_unshare(napi_env env, napi_callback_info info) {
+  return by_token(env, info, false);
+}
+
+/* state(arrayBuffer): 1 shared | 2 read-only | 4 sealed, for an ArrayBuffer owns() accepts. */
+static napi_value js_state(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  binding *s = args_of(env, info, 1, argv);
+  if (s == NULL)
+    return NULL;
+  shmbuf_buf *anchor = region_anchor(s->regions, env, argv[0]);
+  uint32_t state = (uint32_t)shmbuf_is_shared(anchor) |
+                   (uint32_t)shmbuf_is_read_only(anchor) << 1 |
+                   (uint32_t)shmbuf_is_sealed(anchor) << 2;
+  return napi_create_uint32(env, state, &out) == napi_ok ? out : napi_failed(env);
+}
+
+static napi_status set_number(napi_env env, napi_value o, const char *name, double value) {
+  napi_value v;
+  napi_status st = napi_create_double(env, value, &v);
+  return st == napi_ok ? napi_set_named_property(env, o, name, v) : st;
+}
+
+static napi_status set_boolean(napi_env env, napi_value o, const char *name, bool value) {
+  napi_value v;
+  napi_status st = napi_get_boolean(env, value, &v);
+  return st == napi_ok ? napi_set_named_property(env, o, name, v) : st;
+}
+
+/* One share of the list as { token?, uid, pid, length, writable, ... }. */
+static napi_status share_info(napi_env env, const shmbuf_share_list *l, size_t i,
+                              napi_value *out) {
+  const char *token = shmbuf_share_list_token(l, i);
+  unsigned flags = shmbuf_share_list_flags(l, i);
+  napi_value t;
+  napi_status st = napi_create_object(env, out);
+  if (st == napi_ok && token && (st = napi_create_string_utf8(env, token, NAPI_AUTO_LENGTH,
+                                                               &t)) == napi_ok)
+    st = napi_set_named_property(env, *out, "token", t);
+  if (st == napi_ok)
+    st = set_number(env, *out, "uid", shmbuf_share_list_uid(l, i));
+  if (st == napi_ok)
+    st = set_number(env, *out, "pid", shmbuf_share_list_pid(l, i));
+  if (st == napi_ok)
+    st = set_number(env, *out, "length", (double)shmbuf_share_list_length(l, i));
+  if (st == napi_ok)
+    st = set_boolean(env, *out, "writable", flags & SHMBUF_SHARE_WRITABLE);
+  if (st == napi_ok)
+    st = set_boolean(env, *out, "sealed", flags & SHMBUF_SHARE_SEALED);
+  if (st == napi_ok)
+    st = set_boolean(env, *out, "singleUse", flags & SHMBUF_SHARE_SINGLE_USE);
+  if (st == napi_ok)
+    st = set_boolean(env, *out, "persist", flags & SHMBUF_SHARE_PERSIST);
+  if (st == napi_ok)
+    st = set_number(env, *out, "importers", shmbuf_share_list_importers(l, i));
+  if (st == napi_ok)
+    st = set_number(env, *out, "ageMs", (double)shmbuf_share_list_age_ms(l, i));
+  if (st == napi_ok)
+    st = set_number(env, *out, "ttlMs", (double)shmbuf_share_list_ttl_ms(l, i));
+  return st;
+}
+
+/* shares(): the daemon's list of live shares, oldest first. */
+static napi_value js_shares(napi_env env, napi_callback_info info) {
+  binding *s = args_of(env, info, 0, NULL);
+  shmbuf_client *c;
+  shmbuf_share_list *l;
+  if (s == NULL || (c = client_of(env, s)) == NULL)
+    return NULL;
+  int rc = shmbuf_list_shares(c, &l);
+  if (rc < 0)
+    return shmbuf_failed(env, rc);
+  size_t n = shmbuf_share_list_count(l);
+  napi_value out, row;
+  napi_status st = napi_create_array_with_length(env, n, &out);
+  for (size_t i = 0; i < n && st == napi_ok; i++)
+    if ((st = share_info(env, l, i, &row)) == napi_ok)
+      st = napi_set_element(env, out, (uint32_t)i, row);
+  shmbuf_share_list_free(l);
+  return st == napi_ok ? out : napi_failed(env);
 }
 
 /* release(arrayBuffer): see region_release(). */
@@ -351,11 +613,38 @@ static const struct {
     {"fromBytes", js_from_bytes},
     {"owns", js_owns},
     {"release", js_release},
+    {"share", js_share},
+    {"shareable", js_shareable},
+    {"seal", js_seal},
+    {"import", js_import},
+    {"unshare", js_unshare},
+    {"state", js_state},
+    {"shares", js_shares},
     {"poolSize", js_pool_size},
     {"stats", js_stats},
     {"close", js_close},
     {"setSocketPath", js_set_socket_path},
 };
+
+/* share()'s flags, named as its options are. */
+static const struct {
+  const char *name;
+  unsigned value;
+} share_flags[] = {
+    {"writable", SHMBUF_SHARE_WRITABLE},
+    {"sealed", SHMBUF_SHARE_SEALED},
+    {"singleUse", SHMBUF_SHARE_SINGLE_USE},
+    {"persist", SHMBUF_SHARE_PERSIST},
+};
+
+static napi_status make_share_flags(napi_env env, napi_value exports) {
+  napi_value flags, v;
+  napi_status st = napi_create_object(env, &flags);
+  for (size_t i = 0; i < sizeof share_flags / sizeof *share_flags && st == napi_ok; i++)
+    if ((st = napi_create_uint32(env, share_flags[i].value, &v)) == napi_ok)
+      st = napi_set_named_property(env, flags, share_flags[i].name, v);
+  return st == napi_ok ? napi_set_named_property(env, exports, "shareFlags", flags) : st;
+}
 
 /* The scratch array: a Float64Array that this state reads and writes directly. */
 static napi_status make_scratch(napi_env env, binding *s, napi_value exports) {
@@ -390,6 +679,8 @@ NAPI_MODULE_INIT() {
   napi_value undefined;
   if (st == napi_ok)
     st = make_scratch(env, s, exports);
+  if (st == napi_ok)
+    st = make_share_flags(env, exports);
   if (st == napi_ok && (st = napi_get_undefined(env, &undefined)) == napi_ok)
     st = napi_set_named_property(env, exports, "pool", undefined);
   if (st == napi_ok)

@@ -126,8 +126,20 @@ static region *find(region_set *set, napi_env env, napi_value arraybuffer) {
   return *found;
 }
 
-bool region_owns(region_set *set, napi_env env, napi_value arraybuffer) {
-  return find(set, env, arraybuffer) != NULL;
+shmbuf_buf *region_anchor(region_set *set, napi_env env, napi_value arraybuffer) {
+  region *r = find(set, env, arraybuffer);
+  return r ? r->anchor : NULL;
+}
+
+napi_status region_moved(region_set *set, napi_env env, napi_value arraybuffer,
+                         napi_value *out) {
+  region *r = find(set, env, arraybuffer);
+  if (r == NULL || r->pooled)
+    return napi_invalid_arg;
+  unlink_region(r); /* its finalizer has nothing to release now: the anchor changes region */
+  napi_status st = napi_detach_arraybuffer(env, arraybuffer);
+  napi_status wrapped = region_wrap(set, env, r->anchor, out);
+  return st != napi_ok ? st : wrapped;
 }
 
 napi_status region_release(region_set *set, napi_env env, napi_value arraybuffer,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ArrayBuffers the binding gives JavaScript. Each one is external memory of a shmbuf
  * buffer: the whole backing ArrayBuffer of a libshmbuf handle (its anchor), which keeps the
- * memory until V8 collects the ArrayBuffer, region_release() detaches it, or
- * region_set_drop() lets every region of a client go before the client closes.
+ * memory until V8 collects the ArrayBuffer, region_release() detaches it, region_moved()
+ * hands the anchor (whose bytes libshmbuf moved) to a new region, or region_set_drop() lets
+ * every region of a client go before the client closes.
  *
  * Knows Node-API values and libshmbuf handles; does not know the client, requests or the
  * arguments of the JavaScript API. All calls belong to the thread of the Node-API env. */
@@ -35,8 +36,15 @@ void region_set_unref(region_set *set);
  * even on failure. The ArrayBuffer must not be empty. Returns napi_ok or a failure. */
 napi_status region_wrap(region_set *set, napi_env env, shmbuf_buf *anchor, napi_value *out);
 
-/* True when arraybuffer is one of the set's live regions. */
-bool region_owns(region_set *set, napi_env env, napi_value arraybuffer);
+/* The anchor of the live region whose ArrayBuffer is arraybuffer, or NULL. The region keeps
+ * it: views made from it are the caller's to release. */
+shmbuf_buf *region_anchor(region_set *set, napi_env env, napi_value arraybuffer);
+
+/* libshmbuf has moved the bytes of arraybuffer's anchor (a dedicated region) to a new place:
+ * arraybuffer, whose memory is gone, is detached (every view of it becomes empty) and the
+ * anchor becomes a new region at its new place (*out). Call it before any JavaScript runs
+ * again. Returns napi_ok or a failure. */
+napi_status region_moved(region_set *set, napi_env env, napi_value arraybuffer, napi_value *out);
 
 /* Gives a dedicated region back now: detaches arraybuffer (every view of it becomes empty)
  * and releases its anchor. *released is false, and nothing changes, for a pool, which other

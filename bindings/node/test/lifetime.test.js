@@ -10,8 +10,8 @@ const { test } = require('node:test');
 const assert = require('node:assert');
 const { once } = require('node:events');
 const { MessageChannel, Worker } = require('node:worker_threads');
-const { setTimeout: sleep } = require('node:timers/promises');
 const daemon = require('./daemon');
+const { reaches, steady } = require('./settle');
 
 const shmbufd = daemon.forTests();
 const shmbuf = require('shmbuf');
@@ -21,40 +21,8 @@ function counts() {
   return { connections: s.connections, buffers: s.buffers, bytes: s.bytes };
 }
 
-const same = (a, b) => a.connections === b.connections && a.buffers === b.buffers &&
-  a.bytes === b.bytes;
-
-// Collects garbage and lets the finalizers run (Node runs them from the event loop), until
-// the counters read `want` or about five seconds have passed; returns the last reading.
-async function collected(want) {
-  let last;
-  for (let i = 0; i < 250; i++) {
-    global.gc();
-    await new Promise(setImmediate);
-    last = counts();
-    if (same(last, want))
-      break;
-    await sleep(20);
-  }
-  return last;
-}
-
-// The counters once collecting garbage has changed them no more for ten rounds (V8 frees
-// the memory of collected ArrayBuffers on a thread of its own, so one round can miss some).
-async function baselineNow() {
-  let last = counts();
-  for (let steady = 0, i = 0; steady < 10; i++) {
-    if (i === 500)
-      throw new Error('the counters do not settle');
-    global.gc();
-    await new Promise(setImmediate);
-    await sleep(5);
-    const now = counts();
-    steady = same(now, last) ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
+const baselineNow = () => steady(counts);
+const collected = (want) => reaches(counts, want);
 
 // Buffers of every kind, none of them kept.
 function churn(n) {

@@ -54,9 +54,11 @@ test('the packed tarball installs offline, builds, and works', () => {
   const program = `
     const shmbuf = require('shmbuf');
     const b = shmbuf.from('packed', 'latin1');
-    console.log(require.resolve('shmbuf'), b instanceof Buffer, b.toString(), b.buffer.byteLength);
+    const shared = shmbuf.import(shmbuf.share(b));
+    console.log(require.resolve('shmbuf'), b instanceof Buffer, b.toString(), b.buffer.byteLength,
+      shared.toString(), shmbuf.isReadOnly(shared));
   `;
   const out = execFileSync(process.execPath, ['-e', program], { cwd: app, env, encoding: 'utf8' });
-  assert.strictEqual(out,
-    `${path.join(fs.realpathSync(app), 'node_modules/shmbuf/lib/index.js')} true packed 8192\n`);
+  const installed = path.join(fs.realpathSync(app), 'node_modules/shmbuf/lib/index.js');
+  assert.strictEqual(out, `${installed} true packed 8192 packed true\n`);
 });

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The example of README.md's "Node.js" section, taken from the README as it is and run as a
-// program of its own against a daemon, followed by checks of what its comments say.
+// program of its own against a daemon, followed by checks of what it and its section say.
 'use strict';
 
 const { test } = require('node:test');
@@ -12,10 +12,12 @@ const daemon = require('./daemon');
 
 const README = path.join(__dirname, '..', '..', '..', 'README.md');
 
-// What the comments of the example claim.
+// What the example and the text around it claim; the import in another process is made by
+// one.
 const CHECKS = `
 ;{
   const assert = require('node:assert');
+  const { execFileSync } = require('node:child_process');
   const util = require('node:util');
   assert.ok(a instanceof Buffer);
   assert.strictEqual(util.inspect(a), '<Buffer 00 00 00 00>');
@@ -25,6 +27,19 @@ const CHECKS = `
   assert.deepStrictEqual([b.byteOffset, c.byteOffset], [0, 8]); // a fresh pool, Node's steps
   assert.strictEqual(c.buffer, b.buffer);
   assert.ok(c.equals(Buffer.from('abcd', 'utf-8')));
+  assert.match(token, /^sb1_[A-Za-z0-9_-]{22}$/);
+  assert.ok(d instanceof Buffer && d.equals(c));
+  assert.deepStrictEqual([shmbuf.isReadOnly(d), shmbuf.isShared(d), shmbuf.isShared(c)],
+    [true, true, false]);
+  const [row] = shmbuf.shares();
+  assert.ok(row.token === token && !row.writable && row.ttlMs > 59000 && row.ttlMs <= 60000);
+  c.write('ABCD'); // c was shared as a copy: d keeps abcd
+  const elsewhere = execFileSync(process.execPath, ['-e', \`
+    const shmbuf = require('shmbuf');
+    const d = shmbuf.import(process.argv[1]);
+    process.stdout.write(d.toString() + ' ' + shmbuf.isReadOnly(d));
+  \`, token], { encoding: 'utf8' });
+  assert.strictEqual(elsewhere, 'abcd true');
   console.log('checked');
 }
 `;
