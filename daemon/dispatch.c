@@ -657,7 +657,8 @@ static int token_error(sb_error *e) {
 
 static int writable_sealed(sb_error *e) {
   return sb_err_set(e, -EINVAL, "ERR_INVALID_ARG_VALUE",
-                    "The argument 'writable' is invalid. A sealed buffer cannot be shared writable");
+                    "The argument 'writable' is invalid. A read-only buffer cannot be shared "
+                    "writable");
 }
 
 /* Where share_place() put a range, and the job that fills the new object when there is one. */

@@ -153,9 +153,9 @@ static void retire(void *ctx, const slab_seg *seg) {
   s->retired[s->nretired++] = seg->id;
 }
 
-static void unshare(void *ctx, void *shared) {
+static void unshare(void *ctx, void *shared, const slab_seg *seg) {
   conn_session *s = ctx;
-  s->books->unshare(s->books->registry, shared, s);
+  s->books->unshare(s->books->registry, shared, s, seg);
 }
 
 static const slab_ops shm_ops = {
@@ -266,6 +266,11 @@ uint64_t session_measure(conn_session *s) {
   s->books->t.resident += held - s->resident;
   s->resident = held;
   return held > s->heap.slab.reserved ? held - s->heap.slab.reserved : 0;
+}
+
+uint64_t session_reclaim(conn_session *s) {
+  slab_punch_holes(&s->heap.slab);
+  return session_measure(s);
 }
 
 void session_measure_all(session_books *b) {

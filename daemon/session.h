@@ -68,8 +68,9 @@ typedef struct session_books {
   size_t nusers, cap_users;
   uint32_t input_users;      /* users whose connections hold partly received requests */
   struct conn_session *sessions; /* every live session */
-  /* Told when a session stops mapping a shared object (set by the share registry). */
-  void (*unshare)(void *registry, void *object, struct conn_session *s);
+  /* Told when a session stops mapping a shared object through one of its segments (set by
+   * the share registry). */
+  void (*unshare)(void *registry, void *object, struct conn_session *s, const slab_seg *seg);
   void *registry;
 } session_books;
 
@@ -148,6 +149,11 @@ void session_import(conn_session *s, int64_t bytes);
  * the bytes touched beyond what the daemon reserved: memory the client took without being
  * given it (0 for every well-behaved client). */
 uint64_t session_measure(conn_session *s);
+
+/* Gives back what the session's peer holds in its slabs without having been given it (see
+ * slab_punch_holes()), and measures again. Returns what is still held beyond the
+ * reservations (0 unless the kernel refused to punch). */
+uint64_t session_reclaim(conn_session *s);
 
 /* session_measure() for every session, so the totals say what the kernel holds now. */
 void session_measure_all(session_books *b);

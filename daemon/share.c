@@ -16,6 +16,7 @@
 /* One connection's mapping of an object (a segment adopted or handed over). */
 typedef struct share_adopter {
   conn_session *s;
+  const slab_seg *seg; /* the segment of s over the object */
   bool exporter; /* the object was made from this connection's buffer */
   bool counted;  /* counted as imported (mapped, not paid for) by s */
 } share_adopter;
@@ -115,7 +116,7 @@ static void rehome(share_registry *r, share_object *o) {
   set_payer(o, s, u, r->books);
 }
 
-static int adopt(share_object *o, conn_session *s, bool exporter) {
+static int adopt(share_object *o, conn_session *s, const slab_seg *seg, bool exporter) {
   if (o->nadopters == o->cap_adopters) {
     size_t cap = o->cap_adopters ? o->cap_adopters * 2 : 2;
     share_adopter *a = realloc(o->adopters, cap * sizeof *a);
@@ -125,18 +126,31 @@ static int adopt(share_object *o, conn_session *s, bool exporter) {
     o->cap_adopters = cap;
   }
   bool counted = o->payer != s;
-  o->adopters[o->nadopters++] = (share_adopter){s, exporter, counted};
+  o->adopters[o->nadopters++] = (share_adopter){s, seg, exporter, counted};
   if (counted)
     session_import(s, (int64_t)o->size);
   return 0;
 }
 
-/* The session hook: s no longer maps o (one of its segments over it was destroyed). */
-static void unadopt(void *registry, void *object, conn_session *s) {
+/* Connections that map o and did not export it (one that imports what it exported maps it
+ * twice, and is no importer for that). */
+static uint32_t importers(const share_object *o) {
+  uint32_t n = 0;
+  for (size_t k = 0; k < o->nadopters; k++) {
+    bool exported = false;
+    for (size_t e = 0; e < o->nadopters && !exported; e++)
+      exported = o->adopters[e].exporter && o->adopters[e].s == o->adopters[k].s;
+    n += !exported;
+  }
+  return n;
+}
+
+/* The session hook: s no longer maps o through seg (it is being destroyed). */
+static void unadopt(void *registry, void *object, conn_session *s, const slab_seg *seg) {
   share_registry *r = registry;
   share_object *o = object;
   for (size_t i = 0; i < o->nadopters; i++)
-    if (o->adopters[i].s == s) {
+    if (o->adopters[i].s == s && o->adopters[i].seg == seg) {
       if (o->adopters[i].counted)
         session_import(s, -(int64_t)o->size);
       o->adopters[i] = o->adopters[--o->nadopters];
@@ -295,11 +309,6 @@ void share_registry_free(share_registry *r) {
 }
 
 /* The object buffer id's ArrayBuffer lives in, or NULL. */
-static share_object *object_of(const conn_session *s, uint64_t id) {
-  slab_seg *seg = heap_own_segment(&s->heap, id);
-  return seg ? seg->shared : NULL;
-}
-
 int share_place(share_registry *r, conn_session *s, uint64_t id, uint64_t ab_offset,
                 uint64_t ab_length, uint64_t byte_offset, uint64_t length, bool seal,
                 heap_view *out, share_copy *copy) {
@@ -318,7 +327,7 @@ int share_place(share_registry *r, conn_session *s, uint64_t id, uint64_t ab_off
   }
   if (whole && !seal) { /* a segment to itself: handed over, no copy */
     share_object *o = object_new(r, seg->fd, seg->size);
-    if (o == NULL || adopt(o, s, true) < 0) {
+    if (o == NULL || adopt(o, s, seg, true) < 0) {
       if (o)
         object_free(r, o);
       return -ENOMEM;
@@ -349,11 +358,12 @@ int share_place(share_registry *r, conn_session *s, uint64_t id, uint64_t ab_off
     return -ENOMEM;
   }
   set_payer(o, s, NULL, r->books);
-  if ((rc = slab_adopt(&s->heap.slab, o, fd, size, seal, &mine)) < 0 || (rc = adopt(o, s, true)) < 0) {
-    object_free(r, o); /* a segment made here goes with the session, which no longer pays */
+  if ((rc = slab_adopt(&s->heap.slab, o, fd, size, seal, &mine)) < 0) {
+    object_free(r, o); /* no segment of the session points at it yet */
     return rc;
   }
-  if ((rc = heap_adopt(&s->heap, mine, ab_length, byte_offset, length, out)) < 0) {
+  if ((rc = adopt(o, s, mine, true)) < 0 ||
+      (rc = heap_adopt(&s->heap, mine, ab_length, byte_offset, length, out)) < 0) {
     slab_free(&s->heap.slab, mine, 0); /* unadopt() lets the object go */
     return rc;
   }
@@ -366,12 +376,14 @@ int share_publish(share_registry *r, conn_session *s, uint64_t id, unsigned flag
                   uint64_t ttl_ms, const share_rights *rights, uint64_t now_ms,
                   char token[SHARE_TOKEN_LEN + 1]) {
   heap_view v;
-  share_object *o = object_of(s, id);
+  slab_seg *seg = heap_own_segment(&s->heap, id);
+  share_object *o = seg ? seg->shared : NULL;
   if (o == NULL || heap_get(&s->heap, id, &v) < 0)
     return -ENOENT;
   if ((flags & SHARE_PERSIST) && ttl_ms == 0)
     return -EINVAL;
-  if ((flags & SHARE_WRITABLE) && o->sealed)
+  /* nobody hands on more than they hold: a read-only importer gives read-only imports */
+  if ((flags & SHARE_WRITABLE) && (o->sealed || seg->read_only))
     return -EPERM;
   if (r->nrecords >= r->nbuckets && table_grow(r) < 0)
     return -ENOMEM;
@@ -442,7 +454,7 @@ int share_import(share_registry *r, conn_session *s, uid_t uid, gid_t gid, const
   slab_seg *seg;
   if ((rc = slab_adopt(&s->heap.slab, o, o->fd, o->size, ro, &seg)) < 0)
     return rc;
-  if ((rc = adopt(o, s, false)) < 0) {
+  if ((rc = adopt(o, s, seg, false)) < 0) {
     seg->shared = NULL; /* not adopted: nothing to tell the registry */
     slab_free(&s->heap.slab, seg, 0);
     return rc;
@@ -477,8 +489,7 @@ void share_list(share_registry *r, uid_t viewer, uint64_t now_ms,
                     .sealed = rec->obj->sealed,
                     .age_ms = now_ms - rec->created_ms,
                     .ttl_ms = rec->expires_ms > now_ms ? rec->expires_ms - now_ms : 0};
-    for (size_t k = 0; k < rec->obj->nadopters; k++)
-      i.importers += !rec->obj->adopters[k].exporter;
+    i.importers = importers(rec->obj);
     each(arg, &i);
   }
 }
@@ -515,7 +526,6 @@ void share_counts(const share_registry *r, uint64_t *records, uint64_t *imports,
   *records = r->nrecords;
   *imports = 0;
   for (const share_object *o = r->objects; o; o = o->next)
-    for (size_t k = 0; k < o->nadopters; k++)
-      *imports += !o->adopters[k].exporter;
+    *imports += importers(o);
   *bytes = r->bytes;
 }

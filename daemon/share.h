@@ -104,7 +104,7 @@ int share_seal(share_object *o);
 /* A token for the object buffer `id` lives in (share_place() put it there), with flags,
  * a TTL (0: none; SHARE_PERSIST needs one) and rights (copied), written to token. Returns 0,
  * -ENOENT (the buffer is in no object), -EINVAL (persisting without a TTL), -EPERM (writable
- * imports of a sealed object) or -ENOMEM. */
+ * imports of a sealed object, or of one the session maps read-only) or -ENOMEM. */
 int share_publish(share_registry *r, conn_session *s, uint64_t id, unsigned flags,
                   uint64_t ttl_ms, const share_rights *rights, uint64_t now_ms,
                   char token[SHARE_TOKEN_LEN + 1]);

@@ -146,10 +146,9 @@ static void slab_seg_discard(slab_owner *o, slab_seg *s) {
 static void slab_seg_destroy(slab_owner *o, slab_seg *s, bool punch) {
   uint64_t bytes;
   if (s->shared) { /* not ours to punch or pay for */
-    void *shared = s->shared;
     o->ops->retire(o->ctx, s);
+    o->ops->unshare(o->ctx, s->shared, s);
     slab_seg_discard(o, s);
-    o->ops->unshare(o->ctx, shared);
     return;
   }
   if (s->solo)
@@ -443,6 +442,21 @@ uint64_t slab_drop_warm(slab_owner *o) {
   if (dropped > 0)
     o->ops->charge(o->ctx, -(int64_t)dropped);
   return dropped;
+}
+
+void slab_punch_holes(slab_owner *o) {
+  for (slab_seg *s = o->segs; s; s = s->next) {
+    if (s->solo) /* wholly reserved, or an object owned elsewhere */
+      continue;
+    for (unsigned i = 0; i < SLAB_SEG_PAGES; i++) {
+      unsigned n = 0;
+      while (i + n < SLAB_SEG_PAGES && !bit_get(s->used_map, i + n) && !bit_get(s->warm_map, i + n))
+        n++;
+      if (n > 0)
+        o->ops->punch(s->fd, (uint64_t)i * SLAB_PAGE, (uint64_t)n * SLAB_PAGE);
+      i += n;
+    }
+  }
 }
 
 int slab_adopt(slab_owner *o, void *shared, int fd, uint64_t size, bool read_only,

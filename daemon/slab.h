@@ -44,8 +44,9 @@ typedef struct slab_ops {
   int (*charge)(void *ctx, int64_t bytes);
   /* Tells that a segment is about to be destroyed, so its id can be retired with peers. */
   void (*retire)(void *ctx, const slab_seg *seg);
-  /* Tells that the owner no longer maps a shared object it adopted or handed over. */
-  void (*unshare)(void *ctx, void *shared);
+  /* Tells that the owner no longer maps a shared object through seg, a segment it adopted or
+   * handed over (still valid during the call). */
+  void (*unshare)(void *ctx, void *shared, const slab_seg *seg);
 } slab_ops;
 
 struct slab_seg {
@@ -106,6 +107,12 @@ uint64_t slab_chunk_size(uint64_t size);
 
 /* Gives back every warm page. Returns the bytes released. */
 uint64_t slab_drop_warm(slab_owner *o);
+
+/* Punches every page of the owner's segments that is neither handed out nor warm: memory
+ * nobody was given, which a peer (or a process it forked, or a debugger) may have faulted in
+ * through its mapping by reading or writing it. It reads as zeros again and is the kernel's
+ * once more; nothing reserved changes. */
+void slab_punch_holes(slab_owner *o);
 
 /* A segment over `shared`, an object of `size` bytes owned elsewhere, reached through fd (not
  * taken): one chunk at offset 0 that the owner maps but neither reserved nor pays for. Freeing

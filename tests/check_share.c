@@ -150,8 +150,10 @@ static int import_and_check(shmbuf_client *c, importer_job *j) {
     if (mprotect(first, (size_t)page, PROT_READ | PROT_WRITE) == 0 || errno != EACCES)
       return 10;
   }
-  if (j->write)
+  if (j->write) {
+    signal(SIGSEGV, SIG_DFL); /* the kernel's answer, not a sanitizer's report */
     shmbuf_data(b)[0] ^= 0xff; /* a read-only mapping dies here with SIGSEGV */
+  }
   shmbuf_release(b);
   return 0;
 }
@@ -318,6 +320,7 @@ static int write_in_child(shmbuf_buf *b) {
   pid_t pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
+    signal(SIGSEGV, SIG_DFL); /* the kernel's answer, not a sanitizer's report */
     shmbuf_data(b)[0] = 'X';
     _exit(0);
   }
@@ -572,7 +575,79 @@ START_TEST(tokens_for_some_users_refuse_the_others) {
 }
 END_TEST
 
+/* A read-only importer shares what it imported: only read-only, whatever it asks. */
+static int reshare_writable(void *arg) {
+  shmbuf_client *c;
+  shmbuf_buf *b;
+  char token[SHMBUF_TOKEN_MAX];
+  if (shmbuf_connect(D.sock, &c) < 0)
+    return 2;
+  int status = shmbuf_import(c, arg, &b) < 0 ? 3
+               : shmbuf_share(b, SHMBUF_SHARE_WRITABLE, 0, token) != -EINVAL ||
+                       strcmp(shmbuf_error_code(), "ERR_INVALID_ARG_VALUE") != 0
+                   ? 4
+               : shmbuf_share(b, 0, 0, token) < 0 ? 5
+                                                   : 0;
+  if (status == 0) { /* its read-only re-share imports read-only */
+    importer_job j = {.token = token, .want = (const char *)shmbuf_data(b),
+                      .length = shmbuf_length(b), .byte_offset = shmbuf_byte_offset(b),
+                      .ab_length = shmbuf_buffer_byte_length(b), .sync_in = -1, .sync_out = -1,
+                      .write_through_lib = true};
+    shmbuf_client *other;
+    if (shmbuf_connect(D.sock, &other) < 0)
+      status = 6;
+    else {
+      status = import_and_check(other, &j);
+      shmbuf_close(other);
+    }
+  }
+  shmbuf_close(c);
+  return status;
+}
+
+START_TEST(read_only_importers_cannot_hand_on_write_access) {
+  shmbuf_client *c = client();
+  shmbuf_buf *b;
+  char token[SHMBUF_TOKEN_MAX];
+  ck_assert_int_eq(shmbuf_alloc(c, 5000, &b), 0);
+  memcpy(shmbuf_data(b), "mine", 4);
+  ck_assert_int_eq(shmbuf_share(b, 0, 0, token), 0);
+  ck_assert_int_eq(reap(as_user(UID_A, GID_A, reshare_writable, token)), 0);
+  ck_assert_mem_eq(shmbuf_data(b), "mine", 4);
+  shmbuf_close(c);
+}
+END_TEST
+
 /* ---- accounting ------------------------------------------------------------------------------ */
+
+START_TEST(an_exporter_importing_its_own_share_is_counted_once) {
+  shmbuf_client *c = client();
+  shmbuf_buf *b, *imp;
+  char token[SHMBUF_TOKEN_MAX];
+  ck_assert_int_eq(shmbuf_alloc(c, 5000, &b), 0);
+  ck_assert_int_eq(shmbuf_share(b, 0, 0, token), 0);
+  uint64_t size = counter(c, "session_shared_bytes");
+  ck_assert_uint_gt(size, 0);
+  ck_assert_int_eq(shmbuf_import(c, token, &imp), 0);
+  ck_assert_uint_eq(counter(c, "imports"), 0); /* it maps what it pays for */
+  shmbuf_release(imp);
+  ck_assert_uint_eq(counter(c, "imports"), 0);
+  ck_assert_uint_eq(counter(c, "session_shared_bytes"), size);
+  ck_assert_uint_eq(counter(c, "session_imported_bytes"), 0);
+  /* an importer that came and went leaves nothing behind either */
+  shmbuf_client *q = client();
+  ck_assert_int_eq(shmbuf_import(q, token, &imp), 0);
+  ck_assert_uint_eq(counter(q, "imports"), 1);
+  shmbuf_close(q);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "imports", 0, 5000), 0);
+  shmbuf_release(b);
+  ck_assert_uint_eq(counter(c, "shared_bytes"), size); /* the token can still import it */
+  ck_assert_int_eq(shmbuf_unshare(c, token), 0);
+  ck_assert_uint_eq(counter(c, "shared_bytes"), 0);
+  ck_assert_uint_eq(counter(c, "session_shared_bytes"), 0);
+  shmbuf_close(c);
+}
+END_TEST
 
 START_TEST(one_party_pays_for_each_shared_object) {
   shmbuf_client *p = client(), *q = client();
@@ -917,12 +992,14 @@ static Suite *share_suite(void) {
   tcase_add_test(t, tokens_expire_get_used_up_and_are_revoked);
   tcase_add_test(t, guessed_and_malformed_tokens_get_one_answer);
   tcase_add_test(t, tokens_for_some_users_refuse_the_others);
+  tcase_add_test(t, read_only_importers_cannot_hand_on_write_access);
   suite_add_tcase(s, t);
 
   TCase *acc = tcase_create("accounting");
   tcase_add_checked_fixture(acc, up, down);
   tcase_set_timeout(acc, 60);
   tcase_add_test(acc, one_party_pays_for_each_shared_object);
+  tcase_add_test(acc, an_exporter_importing_its_own_share_is_counted_once);
   tcase_add_test(acc, imports_count_against_the_importers_limits);
   tcase_add_test(acc, stats_come_back_to_their_baseline);
   tcase_add_test(acc, importers_see_nothing_but_the_shared_bytes);

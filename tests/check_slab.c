@@ -262,9 +262,10 @@ static void f_retire(void *ctx, const slab_seg *seg) {
   F.retires++;
 }
 
-static void f_unshare(void *ctx, void *shared) {
+static void f_unshare(void *ctx, void *shared, const slab_seg *seg) {
   (void)ctx;
   (void)shared;
+  (void)seg;
 }
 static const slab_ops fake_ops = {f_create,  f_reserve, f_punch,  f_zero,
                                   f_destroy, f_charge,  f_retire, f_unshare};
