@@ -52,6 +52,14 @@ static const char overview[] =
     "    show write read-TYPE write-TYPE index-of last-index-of includes copy\n"
     "    compare swap16 swap32 swap64 is-utf8 is-ascii transcode\n"
     "\n"
+    "Sharing with other processes:\n"
+    "  put [--ttl DURATION] [--writable] [-e ENC] (STRING | --file FILE | -)\n"
+    "                           put bytes in shared memory; prints their token\n"
+    "  get TOKEN [--raw | --hex | -e ENC | --inspect]\n"
+    "                           print the bytes a token shares\n"
+    "  shares [--json | --prometheus]\n"
+    "                           the live shares (tokens only of your own)\n"
+    "\n"
     "The daemon:\n"
     "  stats [--json | --prometheus | --interval SECONDS [--count N]]\n"
     "                           its counters, once or live with rates per second\n"
@@ -202,6 +210,34 @@ static const command_help HELP[] = {
      "\n"
      "  --json   a JSON array of {\"pid\", \"uid\", \"command\", \"buffers\", \"bytes\",\n"
      "           \"reserved_bytes\", \"slabs\", \"age_ms\", \"requests\"}\n"},
+    {"put", false,
+     "Usage: shmbuf put [OPTION]... (STRING | --file FILE | -)\n"
+     "Puts bytes in shared memory for other processes and prints the token that\n"
+     "imports them (shmbuf get, shmbuf_import()). The share outlives this command,\n"
+     "until its TTL, charged to your user meanwhile.\n"
+     "\n"
+     "  --ttl DURATION      how long the token imports: 90, 90s, 15m, 2h, 7d, 500ms\n"
+     "                      (default 1h)\n"
+     "  --read-only         importers may only read (the default)\n"
+     "  --writable          importers may write too\n"
+     "  -e, --encoding ENC  STRING's encoding, as Buffer.from(STRING, ENC) takes it\n"
+     "                      (default utf8)\n"
+     "  --file FILE         the bytes of FILE; - reads standard input\n"},
+    {"get", false,
+     "Usage: shmbuf get TOKEN [--raw | --hex | -e ENC | --inspect]\n"
+     "Imports a token and prints the bytes: as they are (--raw, the default), in hex,\n"
+     "decoded as buf.toString(ENC) does (a newline follows), or as util.inspect().\n"},
+    {"shares", false,
+     "Usage: shmbuf shares [--json | --prometheus]\n"
+     "The live shares: the exporter's user and pid (0 once it has gone), the size,\n"
+     "read-only or writable, sealed, single-use, persisting, how many connections\n"
+     "import it, its age and the TTL left. A token shows only to its exporter's\n"
+     "user.\n"
+     "\n"
+     "  --json        a JSON array of {\"token\" (or null), \"uid\", \"pid\", \"length\",\n"
+     "                \"writable\", \"sealed\", \"single_use\", \"persist\",\n"
+     "                \"importers\", \"age_ms\", \"ttl_ms\"}\n"
+     "  --prometheus  shares, their bytes and their importers, per user\n"},
     {"version", false,
      "Usage: shmbuf version\n"
      "The versions of shmbuf, of the libshmbuf it runs with, and of the daemon, with\n"
@@ -1323,6 +1359,249 @@ static int cmd_clients(session *s, int argc, char **argv) {
   return 0;
 }
 
+/* ---- sharing --------------------------------------------------------------------------------- */
+
+/* A duration: a number with ms, s, m, h or d (none: seconds). Returns false when it is none. */
+static bool parse_duration_ms(const char *s, uint64_t *out) {
+  static const struct {
+    const char *unit;
+    double ms;
+  } units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || !isfinite(v) || v <= 0)
+    return false;
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (strcmp(end, units[i].unit) == 0 && v * units[i].ms < 1e18) {
+      *out = (uint64_t)ceil(v * units[i].ms);
+      return true;
+    }
+  return false;
+}
+
+/* The whole of a file, or of standard input for "-". */
+static char *read_file(const char *path, size_t *len) {
+  if (strcmp(path, "-") == 0)
+    return read_stdin(len);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return NULL;
+  FILE *saved = stdin; /* read_stdin() reads any stream put there */
+  stdin = f;
+  char *data = read_stdin(len);
+  stdin = saved;
+  fclose(f);
+  return data;
+}
+
+static int cmd_put(session *s, int argc, char **argv) {
+  uint64_t ttl_ms = 3600000;
+  unsigned flags = SHMBUF_SHARE_PERSIST;
+  const char *enc = NULL, *file = NULL, *text = NULL, *v;
+  for (int i = 0; i < argc; i++) {
+    bool missing = false;
+    if (strcmp(argv[i], "--read-only") == 0)
+      flags &= ~SHMBUF_SHARE_WRITABLE;
+    else if (strcmp(argv[i], "--writable") == 0)
+      flags |= SHMBUF_SHARE_WRITABLE;
+    else if ((v = opt_value(argc, argv, &i, "--ttl", NULL, &missing))) {
+      if (!parse_duration_ms(v, &ttl_ms))
+        return usage_error("--ttl takes a duration such as 90s, 15m, 2h or 7d, not '%s'", v);
+    } else if ((v = opt_value(argc, argv, &i, "--encoding", "-e", &missing)))
+      enc = v;
+    else if ((v = opt_value(argc, argv, &i, "--file", NULL, &missing)))
+      file = v;
+    else if (strcmp(argv[i], "-") == 0)
+      file = "-";
+    else if ((argv[i][0] == '-' && argv[i][1]) || missing)
+      return bad_option(argv[i], missing);
+    else if (text)
+      return usage_error("takes one STRING, not also '%s'", argv[i]);
+    else
+      text = argv[i];
+  }
+  if ((text != NULL) == (file != NULL))
+    return usage_error(text ? "takes a STRING or --file, not both" : "needs a STRING, --file FILE or -");
+  if (file && enc)
+    return usage_error("--encoding goes with a STRING, not with --file");
+  if (enc && !shmbuf_is_encoding(enc))
+    return usage_error("no such encoding: '%s'", enc);
+  size_t len = 0;
+  char *data = file ? read_file(file, &len) : NULL;
+  if (file && data == NULL) {
+    fprintf(stderr, "shmbuf: put: %s: %s\n", file, strerror(errno ? errno : ENOMEM));
+    return EXIT_FAILED;
+  }
+  int rc = connect_once(s);
+  shmbuf_buf *b = NULL;
+  char token[SHMBUF_TOKEN_MAX];
+  if (rc == 0 && file && (rc = shmbuf_alloc_unsafe_slow(s->c, (int64_t)len, &b)) == 0 && len)
+    memcpy(shmbuf_data(b), data, len);
+  else if (rc == 0 && text)
+    rc = shmbuf_from_string(s->c, text, SHMBUF_CSTR, enc, &b);
+  free(data);
+  if (rc > 0) /* connect_once() said why */
+    return rc;
+  if (rc < 0 || (rc = shmbuf_share(b, flags, ttl_ms, token)) < 0)
+    return failed(rc);
+  shmbuf_release(b);
+  puts(token);
+  return 0;
+}
+
+static int cmd_get(session *s, int argc, char **argv) {
+  const char *token = NULL, *enc = NULL, *v;
+  enum { RAW, HEX, ENCODING, INSPECT } how = RAW;
+  int kinds = 0;
+  for (int i = 0; i < argc; i++) {
+    bool missing = false;
+    if (strcmp(argv[i], "--raw") == 0)
+      how = RAW, kinds++;
+    else if (strcmp(argv[i], "--hex") == 0)
+      how = HEX, kinds++;
+    else if (strcmp(argv[i], "--inspect") == 0)
+      how = INSPECT, kinds++;
+    else if ((v = opt_value(argc, argv, &i, "--encoding", "-e", &missing)))
+      how = ENCODING, enc = v, kinds++;
+    else if ((argv[i][0] == '-' && argv[i][1]) || missing)
+      return bad_option(argv[i], missing);
+    else if (token)
+      return usage_error("takes one TOKEN, not also '%s'", argv[i]);
+    else
+      token = argv[i];
+  }
+  if (token == NULL)
+    return usage_error("needs a TOKEN (shmbuf put prints one)");
+  if (kinds > 1)
+    return usage_error("--raw, --hex, --encoding and --inspect exclude each other");
+  shmbuf_buf *b;
+  char *text = NULL;
+  size_t len = 0;
+  int rc = connect_once(s);
+  if (rc != 0)
+    return rc;
+  if ((rc = shmbuf_import(s->c, token, &b)) < 0)
+    return failed(rc);
+  if (how == RAW)
+    fwrite(shmbuf_data(b), 1, shmbuf_length(b), stdout);
+  else if (how == INSPECT)
+    rc = shmbuf_inspect(b, &text);
+  else
+    rc = shmbuf_to_string(b, how == HEX ? "hex" : enc, SHMBUF_UNDEFINED, SHMBUF_UNDEFINED, &text,
+                          &len);
+  if (rc < 0)
+    return failed(rc);
+  if (text) {
+    fwrite(text, 1, how == INSPECT ? strlen(text) : len, stdout);
+    putchar('\n');
+  }
+  shmbuf_free(text);
+  shmbuf_release(b);
+  return 0;
+}
+
+static const char *share_mode(unsigned flags) {
+  return flags & SHMBUF_SHARE_SEALED ? "sealed" : flags & SHMBUF_SHARE_WRITABLE ? "rw" : "ro";
+}
+
+static void print_shares_json(const shmbuf_share_list *l) {
+  putchar('[');
+  for (size_t i = 0; i < shmbuf_share_list_count(l); i++) {
+    unsigned f = shmbuf_share_list_flags(l, i);
+    const char *token = shmbuf_share_list_token(l, i);
+    printf("%s{\"token\":", i ? "," : "");
+    if (token)
+      json_string(token);
+    else
+      fputs("null", stdout);
+    printf(",\"uid\":%u,\"pid\":%d,\"length\":%" PRIu64 ",\"writable\":%s,\"sealed\":%s,"
+           "\"single_use\":%s,\"persist\":%s,\"importers\":%" PRIu32 ",\"age_ms\":%" PRIu64
+           ",\"ttl_ms\":%" PRIu64 "}",
+           (unsigned)shmbuf_share_list_uid(l, i), (int)shmbuf_share_list_pid(l, i),
+           shmbuf_share_list_length(l, i), f & SHMBUF_SHARE_WRITABLE ? "true" : "false",
+           f & SHMBUF_SHARE_SEALED ? "true" : "false",
+           f & SHMBUF_SHARE_SINGLE_USE ? "true" : "false",
+           f & SHMBUF_SHARE_PERSIST ? "true" : "false", shmbuf_share_list_importers(l, i),
+           shmbuf_share_list_age_ms(l, i), shmbuf_share_list_ttl_ms(l, i));
+  }
+  puts("]");
+}
+
+static void print_shares(const shmbuf_share_list *l) {
+  printf("%-26s %-8s %7s %10s %-6s %5s %7s %7s\n", "TOKEN", "USER", "PID", "SIZE", "MODE",
+         "USERS", "AGE", "TTL");
+  for (size_t i = 0; i < shmbuf_share_list_count(l); i++) {
+    char user[16], size[16], age[16], ttl[16];
+    const char *token = shmbuf_share_list_token(l, i);
+    uint64_t left = shmbuf_share_list_ttl_ms(l, i);
+    unsigned f = shmbuf_share_list_flags(l, i);
+    char mode[16];
+    snprintf(mode, sizeof mode, "%s%s", share_mode(f), f & SHMBUF_SHARE_SINGLE_USE ? ",1" : "");
+    printf("%-26s %-8s %7d %10s %-6s %5" PRIu32 " %7s %7s\n", token ? token : "-",
+           user_name(shmbuf_share_list_uid(l, i), user, sizeof user),
+           (int)shmbuf_share_list_pid(l, i),
+           human_bytes((double)shmbuf_share_list_length(l, i), size, sizeof size), mode,
+           shmbuf_share_list_importers(l, i),
+           human_time(shmbuf_share_list_age_ms(l, i) / 1000, age, sizeof age),
+           left ? human_time((left + 999) / 1000, ttl, sizeof ttl) : "-");
+  }
+}
+
+/* Per user: how many shares, their bytes, their importers. */
+static void print_shares_prometheus(const shmbuf_share_list *l) {
+  static const struct {
+    const char *name, *help;
+  } metrics[] = {{"shmbuf_user_shares", "Live share tokens of the user"},
+                 {"shmbuf_user_share_bytes", "Bytes the user's live shares show"},
+                 {"shmbuf_user_share_importers", "Connections importing the user's shares"}};
+  size_t n = shmbuf_share_list_count(l);
+  for (int m = 0; m < 3; m++) {
+    printf("# HELP %s %s\n# TYPE %s gauge\n", metrics[m].name, metrics[m].help, metrics[m].name);
+    for (size_t i = 0; i < n; i++) {
+      uid_t uid = shmbuf_share_list_uid(l, i);
+      bool first = true;
+      for (size_t k = 0; k < i && first; k++)
+        first = shmbuf_share_list_uid(l, k) != uid;
+      if (!first)
+        continue;
+      uint64_t v = 0;
+      for (size_t k = i; k < n; k++)
+        if (shmbuf_share_list_uid(l, k) == uid)
+          v += m == 0 ? 1 : m == 1 ? shmbuf_share_list_length(l, k)
+                                   : shmbuf_share_list_importers(l, k);
+      printf("%s{uid=\"%u\"} %" PRIu64 "\n", metrics[m].name, (unsigned)uid, v);
+    }
+  }
+}
+
+static int cmd_shares(session *s, int argc, char **argv) {
+  bool json = false, prometheus = false;
+  shmbuf_share_list *l;
+  int rc;
+  for (int i = 0; i < argc; i++)
+    if (strcmp(argv[i], "--json") == 0)
+      json = true;
+    else if (strcmp(argv[i], "--prometheus") == 0)
+      prometheus = true;
+    else
+      return no_arguments(argc - i, argv + i);
+  if (json && prometheus)
+    return usage_error("--json and --prometheus exclude each other");
+  if ((rc = connect_once(s)) != 0)
+    return rc;
+  if ((rc = shmbuf_list_shares(s->c, &l)) < 0)
+    return failed(rc);
+  if (json)
+    print_shares_json(l);
+  else if (prometheus)
+    print_shares_prometheus(l);
+  else
+    print_shares(l);
+  shmbuf_share_list_free(l);
+  return 0;
+}
+
 static int cmd_version(session *s, int argc, char **argv) {
   char path[256];
   int rc = no_arguments(argc, argv);
@@ -1609,6 +1888,12 @@ static int run_command(session *s, int argc, char **argv, bool in_batch) {
     return cmd_clients(s, argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0)
     return cmd_version(s, argc - 1, argv + 1);
+  if (strcmp(cmd, "put") == 0)
+    return cmd_put(s, argc - 1, argv + 1);
+  if (strcmp(cmd, "get") == 0)
+    return cmd_get(s, argc - 1, argv + 1);
+  if (strcmp(cmd, "shares") == 0)
+    return cmd_shares(s, argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0)
     return cmd_help(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0)
@@ -1628,7 +1913,7 @@ static bool takes_value(const char *word) {
       "-e",         "--encoding",     "--fill",         "--fill-number", "--to",
       "--start",    "--end",          "--offset",       "--length",      "--byte-length",
       "--number",   "--buffer",       "--target-start", "--target-end",  "--source-start",
-      "--source-end", "--interval",   "--count",
+      "--source-end", "--interval",   "--count",        "--ttl",         "--file",
   };
   for (size_t i = 0; i < sizeof valued / sizeof *valued; i++)
     if (strcmp(word, valued[i]) == 0)

@@ -909,6 +909,114 @@ START_TEST(version_names_library_daemon_and_protocol) {
 }
 END_TEST
 
+/* ---- sharing ----------------------------------------------------------------------------------- */
+
+/* Runs `shmbuf put` with the arguments and stdin and returns the token it printed. */
+static const char *put(const char *in, const char *a, const char *b, const char *c) {
+  static char token[64];
+  ck_assert_msg(run(in, "put", a, b, c, NULL) == 0, "%s", err);
+  ck_assert_uint_eq(strlen(out), 27);
+  ck_assert_int_eq(strncmp(out, "sb1_", 4), 0);
+  snprintf(token, sizeof token, "%.26s", out);
+  return token;
+}
+
+START_TEST(put_and_get_make_a_scratch_space_for_pipelines) {
+  restart_with_mode("0666");
+  char token[64];
+  snprintf(token, sizeof token, "%s", put(NULL, "hello, shell", NULL, NULL));
+  ck_assert_int_eq(run(NULL, "get", token, NULL), 0);
+  ck_assert_str_eq(out, "hello, shell");
+  ck_assert_int_eq(run(NULL, "get", token, "--hex", NULL), 0);
+  ck_assert_str_eq(out, "68656c6c6f2c207368656c6c\n");
+  ck_assert_int_eq(run(NULL, "get", "--inspect", token, NULL), 0);
+  ck_assert_str_eq(out, "<Buffer 68 65 6c 6c 6f 2c 20 73 68 65 6c 6c>\n");
+  ck_assert_int_eq(run(NULL, "get", token, "-e", "base64", NULL), 0);
+  ck_assert_str_eq(out, "aGVsbG8sIHNoZWxs\n");
+  /* the command that put it has gone, and another user gets it by the token alone */
+  ck_assert_int_eq(run_as_nobody(NULL, "get", token, NULL), 0);
+  ck_assert_str_eq(out, "hello, shell");
+  /* standard input, a file, an encoding */
+  snprintf(token, sizeof token, "%s", put("from stdin", "-", NULL, NULL));
+  ck_assert_int_eq(run(NULL, "get", token, NULL), 0);
+  ck_assert_str_eq(out, "from stdin");
+  char path[256];
+  snprintf(path, sizeof path, "%s/payload", D.dir);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  fwrite("a\0b", 1, 3, f);
+  fclose(f);
+  snprintf(token, sizeof token, "%s", put(NULL, "--file", path, NULL));
+  ck_assert_int_eq(run(NULL, "get", token, "--inspect", NULL), 0);
+  ck_assert_str_eq(out, "<Buffer 61 00 62>\n");
+  snprintf(token, sizeof token, "%s", put(NULL, "-e", "hex", "c0ffee"));
+  ck_assert_int_eq(run(NULL, "get", token, "--hex", NULL), 0);
+  ck_assert_str_eq(out, "c0ffee\n");
+}
+END_TEST
+
+START_TEST(shares_shows_tokens_to_their_users_alone) {
+  restart_with_mode("0666");
+  char mine[64];
+  snprintf(mine, sizeof mine, "%s", put(NULL, "--writable", "root's", NULL));
+  ck_assert_int_eq(run_as_nobody(NULL, "put", "nobody's", NULL), 0);
+  char theirs[64];
+  snprintf(theirs, sizeof theirs, "%.26s", out);
+  ck_assert_int_eq(run(NULL, "shares", "--json", NULL), 0);
+  ck_assert_msg(strstr(out, mine) && !strstr(out, theirs), "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "\"token\":null,\"uid\":65534,\"pid\":0,\"length\":8,"
+                                    "\"writable\":false"));
+  ck_assert_ptr_nonnull(strstr(out, "\"uid\":0,\"pid\":0,\"length\":6,\"writable\":true"));
+  ck_assert_int_eq(run_as_nobody(NULL, "shares", NULL), 0);
+  ck_assert_msg(strstr(out, theirs) && !strstr(out, mine), "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "TOKEN"));
+  ck_assert_int_eq(run(NULL, "shares", "--prometheus", NULL), 0);
+  ck_assert_ptr_nonnull(strstr(out, "shmbuf_user_shares{uid=\"65534\"} 1\n"));
+  ck_assert_ptr_nonnull(strstr(out, "shmbuf_user_share_bytes{uid=\"0\"} 6\n"));
+  ck_assert_ptr_null(strstr(out, "sb1_"));
+}
+END_TEST
+
+START_TEST(put_lives_until_its_ttl) {
+  char token[64];
+  snprintf(token, sizeof token, "%s", put(NULL, "--ttl", "400ms", "brief"));
+  ck_assert_int_eq(run(NULL, "get", token, NULL), 0);
+  usleep(600 * 1000);
+  ck_assert_int_eq(run(NULL, "get", token, NULL), 1);
+  ck_assert_str_eq(out, "");
+  ck_assert_str_eq(err, "shmbuf: ERR_SHMBUF_TOKEN: The token names no share this connection may "
+                        "import\n");
+  ck_assert_int_eq(run(NULL, "shares", "--json", NULL), 0);
+  ck_assert_str_eq(out, "[]\n");
+}
+END_TEST
+
+START_TEST(sharing_usage_errors) {
+  static const struct {
+    const char *a, *b, *c, *says;
+  } cases[] = {
+      {"put", NULL, NULL, "shmbuf: put: needs a STRING, --file FILE or -\n"},
+      {"put", "a", "b", "shmbuf: put: takes one STRING, not also 'b'\n"},
+      {"put", "--ttl", "soon", "shmbuf: put: --ttl takes a duration such as 90s, 15m, 2h or 7d, "
+                               "not 'soon'\n"},
+      {"put", "-e", "utf9", "shmbuf: put: needs a STRING, --file FILE or -\n"},
+      {"get", NULL, NULL, "shmbuf: get: needs a TOKEN (shmbuf put prints one)\n"},
+      {"get", "--hex", "--raw", "shmbuf: get: needs a TOKEN (shmbuf put prints one)\n"},
+      {"shares", "--json", "--prometheus", "shmbuf: shares: --json and --prometheus exclude "
+                                           "each other\n"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    ck_assert_int_eq(run(NULL, cases[i].a, cases[i].b, cases[i].c, NULL), 2);
+    ck_assert_msg(strncmp(err, cases[i].says, strlen(cases[i].says)) == 0, "%s: %s", cases[i].a,
+                  err);
+  }
+  ck_assert_int_eq(run(NULL, "put", "-e", "utf9", "x", NULL), 2);
+  ck_assert_msg(strstr(err, "no such encoding: 'utf9'") != NULL, "%s", err);
+  ck_assert_int_eq(run(NULL, "get", "--hex", "--raw", "sb1_x", NULL), 2);
+  ck_assert_msg(strstr(err, "exclude each other") != NULL, "%s", err);
+}
+END_TEST
+
 /* Kept out by the socket's file mode: the message says how to get in. */
 START_TEST(socket_mode_refusal_tells_how_to_join) {
   restart_with_mode("0660");
@@ -1049,6 +1157,10 @@ static Suite *cli_suite(void) {
   tcase_add_test(t, clients_lists_connections);
   tcase_add_test(t, clients_hides_other_users_rows);
   tcase_add_test(t, version_names_library_daemon_and_protocol);
+  tcase_add_test(t, put_and_get_make_a_scratch_space_for_pipelines);
+  tcase_add_test(t, shares_shows_tokens_to_their_users_alone);
+  tcase_add_test(t, put_lives_until_its_ttl);
+  tcase_add_test(t, sharing_usage_errors);
   tcase_add_test(t, socket_mode_refusal_tells_how_to_join);
   tcase_add_test(t, daemon_checks_its_settings);
   tcase_add_test(t, demo_matches_node);
