@@ -44,7 +44,8 @@ typedef struct group {
 } group;
 
 /* The groups, in the order they run (groups that run once come last). */
-#define BENCH_GROUPS(X) X(node_api) X(rtt) X(bulk) X(share) X(scale) X(growth) X(memory)
+#define BENCH_GROUPS(X) \
+  X(node_api) X(buffer_api) X(rtt) X(bulk) X(share) X(scale) X(growth) X(memory)
 
 #define BENCH_GROUP_DECLARE(name) extern const group group_##name;
 BENCH_GROUPS(BENCH_GROUP_DECLARE)

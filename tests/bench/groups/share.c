@@ -6,9 +6,11 @@
  *   a read of the first byte, the import's release and the token's revocation), each against
  *   the 16 B case: importing costs the same at every size, and the 256 MiB row's ratio says
  *   how nearly;
- * - a producer handing payloads of 4 KiB, 64 KiB and 1 MiB to a consumer process, which
- *   reads every byte: each payload a new buffer shared by a single-use token sent over a
- *   socketpair, against the same payload written through the socketpair itself. */
+ * - a producer handing payloads of 4 KiB, 64 KiB, 1 MiB and 16 MiB to a consumer process,
+ *   which reads every byte: each payload a new buffer shared by a single-use token sent over
+ *   a socketpair, against the same payload written through the socketpair itself. Up to 2 MiB
+ *   a buffer shares its slab, so sharing it copies it once into an object of its own; past
+ *   that the buffer's slab becomes the object where it is. */
 #include "config.h"
 
 #include <errno.h>
@@ -107,7 +109,8 @@ typedef struct handoff {
   const char *daemon;
   size_t size;
   bool by_token; /* false: the payload itself goes through the socket */
-  int fd;        /* the producer's end */
+  int fd;        /* the producer's end (the consumer's, in the consumer) */
+  int other;     /* in the consumer: the producer's end, closed there at once */
   pid_t consumer;
   shmbuf_client *c;
   uint8_t *scratch; /* the socket producer's payload, the consumer's receive buffer */
@@ -118,6 +121,7 @@ typedef struct handoff {
 static void consume(void *arg) {
   handoff *h = arg;
   shmbuf_client *c = NULL;
+  close(h->other); /* else the producer's close would never end this loop */
   if (h->by_token && shmbuf_connect(h->daemon, &c) < 0)
     return;
   for (;;) {
@@ -174,6 +178,7 @@ static int handoff_start(handoff *h) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return -errno;
   h->fd = sv[1];
+  h->other = sv[0];
   pid_t pid = proc_fork(consume, h);
   h->fd = sv[0];
   close(sv[1]);
@@ -195,12 +200,12 @@ static void handoff_stop(handoff *h) {
 }
 
 static int handoff_rows(const group_env *env) {
-  static const size_t sizes[] = {4 << 10, 64 << 10, 1 << 20};
-  static const char *const names[] = {"4 KiB", "64 KiB", "1 MiB"};
+  static const size_t sizes[] = {4 << 10, 64 << 10, 1 << 20, 16 << 20};
+  static const char *const names[] = {"4 KiB", "64 KiB", "1 MiB", "16 MiB"};
   int rc = 0;
-  for (int s = 0; s < 3 && rc == 0; s++) {
-    handoff h[2] = {{env->daemon->path, sizes[s], true, -1, 0, NULL, NULL},
-                    {env->daemon->path, sizes[s], false, -1, 0, NULL, NULL}};
+  for (int s = 0; s < 4 && rc == 0; s++) {
+    handoff h[2] = {{env->daemon->path, sizes[s], true, -1, -1, 0, NULL, NULL},
+                    {env->daemon->path, sizes[s], false, -1, -1, 0, NULL, NULL}};
     char token_name[64], socket_name[64];
     snprintf(token_name, sizeof token_name, "hand %s to a process by token", names[s]);
     snprintf(socket_name, sizeof socket_name, "%s through a Unix socket", names[s]);
@@ -213,7 +218,7 @@ static int handoff_rows(const group_env *env) {
       rc = -ENOMEM;
     if (rc == 0 && (rc = rounds_run(r)) == 0)
       report_row(env->rep, "share", r, 0, 1);
-    for (int i = 0; i < 2; i++)
+    for (int i = 1; i >= 0; i--) /* the later consumer holds the earlier one's socket too */
       handoff_stop(&h[i]);
     rounds_free(r);
   }

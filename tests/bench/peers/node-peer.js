@@ -4,7 +4,10 @@
 // answers each with the nanoseconds N calls took, the reference to each result dropped
 // (garbage collection included, as a program pays it). The first line it writes is
 // "ready VERSION". APIs: alloc, allocUnsafe, allocUnsafeSlow, fromString, fromBytes,
-// fromArray, fromBuffer; the sources are SIZE bytes of ASCII, as the C side uses.
+// fromArray, fromBuffer; the sources are SIZE bytes of ASCII, as the C side uses. And calls on
+// a Buffer of SIZE such bytes: readUInt32LE and writeUInt32LE, each call at the next offset
+// round the buffer; indexOf of the 16-byte NEEDLE, which ends the buffer; write of a string of
+// SIZE ASCII characters at offset 0.
 'use strict';
 const readline = require('readline');
 
@@ -23,6 +26,19 @@ function source(size) {
     sources.set(size, s);
   }
   return s;
+}
+
+const NEEDLE = '0123456789ABCDEF';
+const targets = new Map();
+// A Buffer of SIZE source bytes that ends with NEEDLE.
+function target(size) {
+  let t = targets.get(size);
+  if (t === undefined) {
+    t = Buffer.from(source(size).bytes);
+    t.write(NEEDLE, size - NEEDLE.length, 'latin1');
+    targets.set(size, t);
+  }
+  return t;
 }
 
 let sink;
@@ -46,6 +62,28 @@ const apis = {
   fromBuffer(size, n) {
     const s = source(size).buffer;
     for (let i = 0; i < n; i++) sink = Buffer.from(s);
+  },
+  readUInt32LE(size, n) {
+    const b = target(size), words = size >>> 2;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += b.readUInt32LE((i % words) * 4);
+    sink = sum;
+  },
+  writeUInt32LE(size, n) {
+    const b = target(size), words = size >>> 2;
+    for (let i = 0; i < n; i++) b.writeUInt32LE(i >>> 0, (i % words) * 4);
+  },
+  indexOf(size, n) {
+    const b = target(size);
+    let at = 0;
+    for (let i = 0; i < n; i++) at += b.indexOf(NEEDLE);
+    sink = at;
+  },
+  write(size, n) {
+    const b = Buffer.alloc(size), s = source(size).string;
+    let written = 0;
+    for (let i = 0; i < n; i++) written += b.write(s);
+    sink = written;
   },
 };
 
