@@ -37,16 +37,32 @@ static int range_of(const shmbuf_buf *b, Shmbufwire__ShareRange *r) {
   return 0;
 }
 
+/* A request that names a token: import or unshare. */
+typedef struct token_request {
+  Shmbufwire__Request q;
+  Shmbufwire__Import import;
+  Shmbufwire__Unshare unshare;
+} token_request;
+
+static Shmbufwire__Request *token_request_of(token_request *t, Shmbufwire__Request__OpCase op,
+                                             const char *token) {
+  shmbufwire__request__init(&t->q);
+  shmbufwire__import__init(&t->import);
+  shmbufwire__unshare__init(&t->unshare);
+  t->import.token = t->unshare.token = (char *)token;
+  t->q.op_case = op;
+  if (op == SHMBUFWIRE__REQUEST__OP_IMPORT)
+    t->q.import = &t->import;
+  else
+    t->q.unshare = &t->unshare;
+  return &t->q;
+}
+
 /* Tells the daemon, without waiting, that a token is not wanted after all. */
 static void unshare_later(shmbuf_client *c, const char *token) {
-  Shmbufwire__Request q;
-  Shmbufwire__Unshare u;
-  shmbufwire__request__init(&q);
-  shmbufwire__unshare__init(&u);
-  u.token = (char *)token;
-  q.op_case = SHMBUFWIRE__REQUEST__OP_UNSHARE;
-  q.unshare = &u;
-  flight_submit(&c->flight, &q, NULL, NULL, NULL, NULL);
+  token_request t;
+  flight_submit(&c->flight, token_request_of(&t, SHMBUFWIRE__REQUEST__OP_UNSHARE, token), NULL,
+                NULL, NULL, NULL);
 }
 
 /* Points buf (and, for a dedicated ArrayBuffer, every handle on it) at where the daemon put
@@ -162,19 +178,18 @@ static int token_arg(const char *token) {
   return 0;
 }
 
-int shmbuf_import(shmbuf_client *c, const char *token, shmbuf_buf **out) {
+/* Sends a request naming a checked token and blocks for its reply. */
+static int call_with_token(shmbuf_client *c, Shmbufwire__Request__OpCase op, const char *token,
+                           Shmbufwire__Reply **r) {
+  token_request t;
   int rc = token_arg(token);
-  if (rc < 0)
-    return rc;
-  Shmbufwire__Request q;
-  Shmbufwire__Import im;
-  shmbufwire__request__init(&q);
-  shmbufwire__import__init(&im);
-  im.token = (char *)token;
-  q.op_case = SHMBUFWIRE__REQUEST__OP_IMPORT;
-  q.import = &im;
+  return rc < 0 ? rc : flight_call(&c->flight, token_request_of(&t, op, token), r);
+}
+
+int shmbuf_import(shmbuf_client *c, const char *token, shmbuf_buf **out) {
   Shmbufwire__Reply *r;
-  if ((rc = flight_call(&c->flight, &q, &r)) < 0)
+  int rc = call_with_token(c, SHMBUFWIRE__REQUEST__OP_IMPORT, token, &r);
+  if (rc < 0)
     return rc;
   rc = local_adopt(c, r->buffer, out);
   wire_reply_free(r);
@@ -182,21 +197,11 @@ int shmbuf_import(shmbuf_client *c, const char *token, shmbuf_buf **out) {
 }
 
 int shmbuf_unshare(shmbuf_client *c, const char *token) {
-  int rc = token_arg(token);
-  if (rc < 0)
-    return rc;
-  Shmbufwire__Request q;
-  Shmbufwire__Unshare u;
-  shmbufwire__request__init(&q);
-  shmbufwire__unshare__init(&u);
-  u.token = (char *)token;
-  q.op_case = SHMBUFWIRE__REQUEST__OP_UNSHARE;
-  q.unshare = &u;
   Shmbufwire__Reply *r;
-  if ((rc = flight_call(&c->flight, &q, &r)) < 0)
-    return rc;
-  wire_reply_free(r);
-  return 0;
+  int rc = call_with_token(c, SHMBUFWIRE__REQUEST__OP_UNSHARE, token, &r);
+  if (rc == 0)
+    wire_reply_free(r);
+  return rc;
 }
 
 int shmbuf_is_sealed(const shmbuf_buf *b) { return b->bk->sealed; }
