@@ -8,9 +8,10 @@
  *   how nearly;
  * - a producer handing payloads of 4 KiB, 64 KiB, 1 MiB and 16 MiB to a consumer process,
  *   which reads every byte: each payload a new buffer shared by a single-use token sent over
- *   a socketpair, against the same payload written through the socketpair itself. Up to 2 MiB
- *   a buffer shares its slab, so sharing it copies it once into an object of its own; past
- *   that the buffer's slab becomes the object where it is. */
+ *   a socketpair (up to 2 MiB a buffer shares its slab, so sharing copies it once into an
+ *   object of its own; past that its slab becomes the object where it is), or one shared
+ *   buffer the consumer imported once, rewritten for each payload and announced by a byte,
+ *   each against the same payload written through the socketpair itself. */
 #include "config.h"
 
 #include <errno.h>
@@ -105,34 +106,55 @@ static uint64_t sum(const uint8_t *p, size_t size) {
   return s;
 }
 
+typedef enum {
+  HAND_TOKEN,  /* each payload a new buffer, shared by a single-use token */
+  HAND_REUSED, /* one shared buffer, imported once, rewritten for each payload */
+  HAND_SOCKET, /* the payload through the socket */
+} hand_mode;
+
 typedef struct handoff {
   const char *daemon;
   size_t size;
-  bool by_token; /* false: the payload itself goes through the socket */
+  hand_mode mode;
   int fd;        /* the producer's end (the consumer's, in the consumer) */
   int other;     /* in the consumer: the producer's end, closed there at once */
   pid_t consumer;
   shmbuf_client *c;
-  uint8_t *scratch; /* the socket producer's payload, the consumer's receive buffer */
+  shmbuf_buf *reused; /* HAND_REUSED: the producer's shared buffer */
+  uint8_t *scratch;   /* the socket producer's payload, the consumer's receive buffer */
 } handoff;
 
-/* The consumer: for each message, the payload's bytes (imported, or read from the socket),
- * summed, then one byte back. */
+/* Reads a token from fd and imports it. */
+static int import_from(int fd, shmbuf_client *c, shmbuf_buf **out) {
+  char token[SHMBUF_TOKEN_MAX];
+  int rc = proc_read_full(fd, token, sizeof token);
+  return rc < 0 ? rc : shmbuf_import(c, token, out);
+}
+
+/* The consumer: for each message, the payload's bytes (imported, the shared buffer it
+ * imported at first, or read from the socket), summed, then one byte back. */
 static void consume(void *arg) {
   handoff *h = arg;
   shmbuf_client *c = NULL;
+  shmbuf_buf *reused = NULL;
   close(h->other); /* else the producer's close would never end this loop */
-  if (h->by_token && shmbuf_connect(h->daemon, &c) < 0)
+  if (h->mode != HAND_SOCKET && shmbuf_connect(h->daemon, &c) < 0)
+    return;
+  if (h->mode == HAND_REUSED && import_from(h->fd, c, &reused) < 0)
     return;
   for (;;) {
     uint64_t s;
-    if (h->by_token) {
-      char token[SHMBUF_TOKEN_MAX];
-      shmbuf_buf *b;
-      if (proc_read_full(h->fd, token, sizeof token) < 0 || shmbuf_import(c, token, &b) < 0)
+    shmbuf_buf *b;
+    uint8_t go;
+    if (h->mode == HAND_TOKEN) {
+      if (import_from(h->fd, c, &b) < 0)
         break;
       s = sum(shmbuf_data(b), shmbuf_length(b));
       shmbuf_release(b);
+    } else if (h->mode == HAND_REUSED) {
+      if (proc_read_full(h->fd, &go, 1) < 0)
+        break;
+      s = sum(shmbuf_data(reused), shmbuf_length(reused));
     } else {
       if (proc_read_full(h->fd, h->scratch, h->size) < 0)
         break;
@@ -145,21 +167,27 @@ static void consume(void *arg) {
   shmbuf_close(c);
 }
 
+static int send_token(handoff *h, shmbuf_buf *b, unsigned flags) {
+  char token[SHMBUF_TOKEN_MAX] = "";
+  int rc = shmbuf_share(b, flags, 0, token);
+  return rc < 0 ? rc : proc_write_all(h->fd, token, sizeof token);
+}
+
 static double hand_off(void *ctx, long n) {
   handoff *h = ctx;
   double t0 = rounds_now_ns();
   for (long i = 0; i < n; i++) {
     int rc = 0;
-    if (h->by_token) {
-      shmbuf_buf *b;
-      char token[SHMBUF_TOKEN_MAX] = "";
+    shmbuf_buf *b;
+    if (h->mode == HAND_TOKEN) {
       if ((rc = shmbuf_alloc_unsafe_slow(h->c, (int64_t)h->size, &b)) < 0)
         return rc;
       fill_payload(shmbuf_data(b), h->size, i);
-      rc = shmbuf_share(b, SHMBUF_SHARE_SINGLE_USE, 0, token);
+      rc = send_token(h, b, SHMBUF_SHARE_SINGLE_USE);
       shmbuf_release(b); /* the consumer's import keeps the bytes */
-      if (rc == 0)
-        rc = proc_write_all(h->fd, token, sizeof token);
+    } else if (h->mode == HAND_REUSED) {
+      fill_payload(shmbuf_data(h->reused), h->size, i);
+      rc = proc_write_all(h->fd, "", 1);
     } else {
       fill_payload(h->scratch, h->size, i);
       rc = proc_write_all(h->fd, h->scratch, h->size);
@@ -172,7 +200,7 @@ static double hand_off(void *ctx, long n) {
 }
 
 static int handoff_start(handoff *h) {
-  int sv[2];
+  int sv[2], rc;
   if ((h->scratch = malloc(h->size)) == NULL)
     return -ENOMEM;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -186,7 +214,12 @@ static int handoff_start(handoff *h) {
     return (int)pid;
   h->consumer = pid;
   place_server(pid);
-  return h->by_token ? shmbuf_connect(h->daemon, &h->c) : 0;
+  if (h->mode == HAND_SOCKET)
+    return 0;
+  if ((rc = shmbuf_connect(h->daemon, &h->c)) < 0 || h->mode == HAND_TOKEN)
+    return rc;
+  rc = shmbuf_alloc_unsafe_slow(h->c, (int64_t)h->size, &h->reused);
+  return rc < 0 ? rc : send_token(h, h->reused, 0);
 }
 
 static void handoff_stop(handoff *h) {
@@ -201,25 +234,29 @@ static void handoff_stop(handoff *h) {
 
 static int handoff_rows(const group_env *env) {
   static const size_t sizes[] = {4 << 10, 64 << 10, 1 << 20, 16 << 20};
-  static const char *const names[] = {"4 KiB", "64 KiB", "1 MiB", "16 MiB"};
+  static const char *const sizes_named[] = {"4 KiB", "64 KiB", "1 MiB", "16 MiB"};
+  static const char *const how[] = {"by a token each", "in one shared buffer", "through a socket"};
   int rc = 0;
   for (int s = 0; s < 4 && rc == 0; s++) {
-    handoff h[2] = {{env->daemon->path, sizes[s], true, -1, -1, 0, NULL, NULL},
-                    {env->daemon->path, sizes[s], false, -1, -1, 0, NULL, NULL}};
-    char token_name[64], socket_name[64];
-    snprintf(token_name, sizeof token_name, "hand %s to a process by token", names[s]);
-    snprintf(socket_name, sizeof socket_name, "%s through a Unix socket", names[s]);
+    handoff h[3];
+    char names[3][64];
     rounds *r = rounds_new(env->rounds, env->sample_ns);
     rc = r ? 0 : -ENOMEM;
-    for (int i = 0; i < 2 && rc == 0; i++)
-      rc = handoff_start(&h[i]);
-    if (rc == 0 && (rounds_add(r, token_name, hand_off, &h[0], 1, (double)sizes[s]) < 0 ||
-                    rounds_add(r, socket_name, hand_off, &h[1], 1, (double)sizes[s]) < 0))
-      rc = -ENOMEM;
-    if (rc == 0 && (rc = rounds_run(r)) == 0)
-      report_row(env->rep, "share", r, 0, 1);
-    for (int i = 1; i >= 0; i--) /* the later consumer holds the earlier one's socket too */
-      handoff_stop(&h[i]);
+    for (int m = 0; m < 3; m++) {
+      h[m] = (handoff){.daemon = env->daemon->path, .size = sizes[s], .mode = (hand_mode)m,
+                       .fd = -1, .other = -1};
+      snprintf(names[m], sizeof names[m], "hand %s to a process %s", sizes_named[s], how[m]);
+      if (rc == 0)
+        rc = handoff_start(&h[m]);
+      if (rc == 0 && rounds_add(r, names[m], hand_off, &h[m], 1, (double)sizes[s]) < 0)
+        rc = -ENOMEM;
+    }
+    if (rc == 0 && (rc = rounds_run(r)) == 0) {
+      report_row(env->rep, "share", r, HAND_TOKEN, HAND_SOCKET);
+      report_row(env->rep, "share", r, HAND_REUSED, HAND_SOCKET);
+    }
+    for (int m = 2; m >= 0; m--) /* a later consumer holds the earlier ones' sockets too */
+      handoff_stop(&h[m]);
     rounds_free(r);
   }
   return rc;
