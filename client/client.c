@@ -63,6 +63,7 @@ static int hello(shmbuf_client *c) {
   else {
     c->pool_size = w->pool_size;
     c->wire.max_frame = w->max_frame;
+    c->flight.batches = w->batches;
   }
   wire_reply_free(r);
   return rc;
@@ -132,7 +133,7 @@ int shmbuf_process(shmbuf_client *c) { return after_callbacks(c, flight_process(
 
 int shmbuf_wait(shmbuf_client *c) { return after_callbacks(c, flight_wait(&c->flight)); }
 
-int shmbuf_flush(shmbuf_client *c) { return wire_flush(&c->wire); }
+int shmbuf_flush(shmbuf_client *c) { return flight_flush(&c->flight); }
 
 int shmbuf_fd(const shmbuf_client *c) { return c->wire.fd; }
 

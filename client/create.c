@@ -43,7 +43,8 @@ static int make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
   return rc;
 }
 
-/* A request carrying one size: alloc(size), allocUnsafe(size) or allocUnsafeSlow(size). */
+/* A request carrying one size: alloc(size), allocUnsafe(size) or allocUnsafeSlow(size), sent
+ * as a Request when it cannot go in a batch. */
 typedef struct sized_request {
   Shmbufwire__Request q;
   Shmbufwire__Size size;
@@ -66,8 +67,25 @@ static Shmbufwire__Request *sized_request_of(sized_request *r, Shmbufwire__Reque
   return &r->q;
 }
 
+/* flight_call_batched(), given back what is held ahead of need and made once more when the
+ * daemon has no memory left, as call_room() does. */
+static int call_batched_room(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
+                             Shmbufwire__Buffer *out) {
+  int rc = flight_call_batched(&c->flight, op, size, out);
+  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && local_holds_ahead(c)) {
+    local_trim(c);
+    rc = flight_call_batched(&c->flight, op, size, out);
+  }
+  return rc;
+}
+
 static int sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                  shmbuf_buf **out) {
+  if (flight_batchable(&c->flight, size)) {
+    Shmbufwire__Buffer b;
+    int rc = call_batched_room(c, op, size, &b);
+    return rc < 0 ? rc : local_adopt(c, &b, out);
+  }
   sized_request r;
   return make(c, sized_request_of(&r, op, size), out);
 }
@@ -122,7 +140,7 @@ int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
       return 0;
     }
   }
-  return alloc_with(c, size, NULL, out);
+  return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, out);
 }
 
 int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill, size_t len,
@@ -346,17 +364,20 @@ static void adopt_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
     out->status = local_adopt(c, r->buffer, &out->ready);
   if (out->status < 0)
     out->ready = NULL;
-  if (r)
-    wire_reply_free(r);
 }
 
 #define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting */
 
 static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                         shmbuf_cb cb, void *arg) {
-  sized_request r;
-  int rc = flight_submit(&c->flight, sized_request_of(&r, op, size), adopt_settled, NULL, cb, arg);
-  return rc < 0 || wire_queued(&c->wire) < SEND_BATCH ? rc : wire_flush(&c->wire);
+  int rc;
+  if (flight_batchable(&c->flight, size))
+    rc = flight_submit_batched(&c->flight, op, size, adopt_settled, NULL, cb, arg);
+  else {
+    sized_request r;
+    rc = flight_submit(&c->flight, sized_request_of(&r, op, size), adopt_settled, NULL, cb, arg);
+  }
+  return rc < 0 || wire_queued(&c->wire) < SEND_BATCH ? rc : flight_flush(&c->flight);
 }
 
 /* What the library makes itself comes out at once and waits for its turn to be handed over. */

@@ -15,16 +15,10 @@
 #include "errors.h"
 
 void local_release(shmbuf_client *c, uint64_t id) {
-  Shmbufwire__Request q;
-  Shmbufwire__Release rel;
-  shmbufwire__request__init(&q);
-  shmbufwire__release__init(&rel);
-  rel.buffer = id;
-  q.op_case = SHMBUFWIRE__REQUEST__OP_RELEASE;
-  q.release = &rel;
-  /* sent at once, so that the memory is free for everyone now; the answer is read later */
-  if (flight_submit(&c->flight, &q, NULL, NULL, NULL, NULL) == 0)
-    wire_flush(&c->wire);
+  /* A thin client's release rides with its next request; the library's own (pools, kept
+   * ArrayBuffers) are worth a write of their own, so that the memory is free for everyone now */
+  if (flight_release(&c->flight, id) == 0 && client_local(c))
+    flight_flush(&c->flight);
 }
 
 int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
@@ -132,7 +126,6 @@ static void lease_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
     local_release(c, r->buffer->buffer);
   else if (bk->ab_length == c->pool_size && l->nspares < LOCAL_SPARES) {
     l->spares[l->nspares++] = bk;
-    wire_reply_free(r);
     return;
   } else {
     bk->refs = 1; /* not a pool this client can use: give it back */
@@ -140,26 +133,28 @@ static void lease_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
     status = errors_fail(-EPROTO, "ERR_SHMBUF_PROTOCOL", "the daemon leased a pool of the wrong size");
   }
   l->lease_error = status;
-  if (r)
-    wire_reply_free(r);
 }
 
 /* Asks for pools until LOCAL_SPARES are here or on their way, in one write. */
 static int refill(shmbuf_client *c) {
   local_state *l = &c->local;
   while (l->nspares + l->leasing < LOCAL_SPARES) {
-    Shmbufwire__Request q;
-    Shmbufwire__Lease lease;
-    shmbufwire__request__init(&q);
-    shmbufwire__lease__init(&lease);
-    q.op_case = SHMBUFWIRE__REQUEST__OP_LEASE;
-    q.lease = &lease;
-    int rc = flight_submit(&c->flight, &q, lease_settled, NULL, NULL, NULL);
+    int rc;
+    if (flight_batchable(&c->flight, 0))
+      rc = flight_submit_batched(&c->flight, SHMBUFWIRE__REQUEST__OP_LEASE, 0, lease_settled, NULL,
+                                 NULL, NULL);
+    else {
+      Shmbufwire__Request q = SHMBUFWIRE__REQUEST__INIT;
+      Shmbufwire__Lease lease = SHMBUFWIRE__LEASE__INIT;
+      q.op_case = SHMBUFWIRE__REQUEST__OP_LEASE;
+      q.lease = &lease;
+      rc = flight_submit(&c->flight, &q, lease_settled, NULL, NULL, NULL);
+    }
     if (rc < 0)
       return rc;
     l->leasing++;
   }
-  return wire_flush(&c->wire);
+  return flight_flush(&c->flight);
 }
 
 static void drop_spares(shmbuf_client *c) {
@@ -240,6 +235,7 @@ bool local_holds_ahead(const shmbuf_client *c) {
 void local_trim(shmbuf_client *c) {
   cache_drop(c);
   drop_spares(c);
+  flight_flush(&c->flight); /* releases waiting for a request to ride with go now */
 }
 
 void local_fini(local_state *l) {

@@ -66,9 +66,9 @@ int wire_broken(wire *w, int errnum, const char *why) {
   return errors_fail(errnum, "ERR_SHMBUF_DISCONNECTED", "connection to shmbufd lost: %s", why);
 }
 
-int wire_queue(wire *w, const ProtobufCMessage *msg) {
+int wire_queue(wire *w, const ProtobufCMessage *msg, bool batch) {
   uint32_t max = w->max_frame ? w->max_frame : SB_FRAME_MAX_DEFAULT;
-  int rc = sb_frame_append(&w->out, msg, max);
+  int rc = batch ? sb_frame_append_batch(&w->out, msg, max) : sb_frame_append(&w->out, msg, max);
   if (rc == -EMSGSIZE)
     return errors_fail(-E2BIG, "ERR_SHMBUF_TOO_LARGE",
                        "the request is larger than the daemon's frame limit of %u bytes", max);
@@ -174,29 +174,32 @@ int wire_flush(wire *w) {
   return 0;
 }
 
-int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out) {
-  *out = NULL;
+int wire_next_frame(wire *w, bool wait, wire_frame *out) {
+  out->payload = NULL;
   for (;;) {
-    const uint8_t *payload;
-    uint32_t len;
-    long n = sb_frame_next(sb_bytes_head(&w->in), w->in.len, REPLY_MAX, &payload, &len);
+    long n = sb_frame_next_kind(sb_bytes_head(&w->in), w->in.len, REPLY_MAX, &out->payload,
+                                &out->len, &out->batch);
     if (n < 0)
       return wire_broken(w, -EPROTO, "the daemon sent a malformed frame");
     if (n > 0) {
-      *out = shmbufwire__reply__unpack(NULL, len, payload);
-      sb_bytes_consume(&w->in, (size_t)n);
-      sb_bytes_trim(&w->in, IN_KEEP);
-      return *out ? 0 : wire_broken(w, -EPROTO, "the daemon sent an undecodable reply");
+      out->size = (size_t)n;
+      return 0;
     }
     if (!wait)
       return 0;
     size_t want = 0; /* the rest of the frame being received, when its header is here */
     if (w->in.len >= SB_FRAME_HEADER)
-      want = sb_frame_length(sb_bytes_head(&w->in)) + SB_FRAME_HEADER - w->in.len;
+      want = (sb_frame_length(sb_bytes_head(&w->in)) & ~SB_FRAME_BATCH) + SB_FRAME_HEADER -
+             w->in.len;
     int rc = recv_some(w, want, true);
     if (rc < 0)
       return rc;
   }
+}
+
+void wire_frame_done(wire *w, const wire_frame *f) {
+  sb_bytes_consume(&w->in, f->size);
+  sb_bytes_trim(&w->in, IN_KEEP);
 }
 
 void wire_reply_free(Shmbufwire__Reply *r) { shmbufwire__reply__free_unpacked(r, NULL); }
