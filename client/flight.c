@@ -14,7 +14,9 @@
 #define MAX_ERRNO 4095     /* the kernel's bound: an errnum beyond it is no errno */
 #define MADE_WORDS 7       /* per buffer in a Made: see proto/shmbuf.proto */
 #define BATCH_RELEASES 512 /* releases waiting in the batch before it goes out by itself */
-#define BATCH_FRAME(n) (64 + 8 * (size_t)(n)) /* the most a batch of n values packs to */
+#define BATCH_FRAME(n) (32 + 8 * (size_t)(n)) /* the most a batch of n values packs to */
+#define BATCH_SIZES FLIGHT_BATCH_HEAD                       /* where the sizes start in words */
+#define BATCH_RELEASES_AT (BATCH_SIZES + FLIGHT_BATCH_MAX)  /* ... and the releases */
 
 enum { WAITING, READY, DONE };
 
@@ -45,7 +47,7 @@ void flight_fini(flight *f) {
     free(at(f, i)->err_message);
   }
   free(f->ring);
-  free(f->batch.releases);
+  free(f->batch.words);
   sb_arena_reset(&f->arena);
   f->ring = NULL;
   f->batch = (flight_batch){0};
@@ -266,8 +268,8 @@ static int settle_made(flight *f, const wire_frame *fr) {
   wire_frame_done(f->w, fr);
   if (m == NULL)
     why = "the daemon sent an undecodable reply";
-  else if (m->n_buffers == 0 || m->n_buffers % MADE_WORDS ||
-           (n = m->n_buffers / MADE_WORDS) > FLIGHT_BATCH_MAX)
+  else if (m->n_words < 1 + MADE_WORDS || (m->n_words - 1) % MADE_WORDS ||
+           (n = (m->n_words - 1) / MADE_WORDS) > FLIGHT_BATCH_MAX)
     why = "a batch answer of the wrong shape";
   else if (n > f->waiting)
     why = "a reply to no request";
@@ -278,7 +280,7 @@ static int settle_made(flight *f, const wire_frame *fr) {
   for (; answered < n && rc == 0; answered++) {
     made_part *p = &parts[answered];
     p->at = answer_oldest(f, &p->asked);
-    memcpy(p->words, m->buffers + answered * MADE_WORDS, sizeof p->words);
+    memcpy(p->words, m->words + 1 + answered * MADE_WORDS, sizeof p->words);
     Shmbufwire__Buffer b;
     Shmbufwire__Reply r = SHMBUFWIRE__REPLY__INIT;
     made_buffer(p->words, &b);
@@ -286,7 +288,7 @@ static int settle_made(flight *f, const wire_frame *fr) {
     r.buffer = &b;
     if (!p->asked.batched)
       rc = wire_broken(f->w, -EPROTO, "a reply of the wrong kind");
-    else if (m->id + answered != p->asked.id)
+    else if (m->words[0] + answered != p->asked.id)
       rc = wire_broken(f->w, -EPROTO, "a reply out of turn");
     else if ((rc = map_reply_slab(f, &r)) == 0)
       p->words[2] = 0; /* mapped: what settles it only looks the slab up */
@@ -390,32 +392,41 @@ static uint32_t max_frame(const flight *f) {
   return f->w->max_frame ? f->w->max_frame : SB_FRAME_MAX_DEFAULT;
 }
 
-/* Queues the batch being built as one frame. Returns 0 or a negative errno, recorded: the
- * connection is broken then, since its creations will never be answered. */
+/* Queues the batch being built as one frame: its releases move up to follow its sizes.
+ * Returns 0 or a negative errno, recorded: the connection is broken then, since its
+ * creations will never be answered. */
 static int batch_queue(flight *f) {
   flight_batch *b = &f->batch;
   if (b->nsizes == 0 && b->nreleases == 0)
     return 0;
+  uint64_t *w = b->words;
+  w[2] = b->nsizes;
+  memmove(w + BATCH_SIZES + b->nsizes, w + BATCH_RELEASES_AT, b->nreleases * sizeof *w);
   Shmbufwire__Batch m = SHMBUFWIRE__BATCH__INIT;
-  m.id = b->nsizes ? b->first : 0;
-  m.releases = b->releases;
-  m.n_releases = b->nreleases;
-  m.op = b->op;
-  m.sizes = b->sizes;
-  m.n_sizes = b->nsizes;
+  m.words = w;
+  m.n_words = BATCH_SIZES + b->nsizes + b->nreleases;
   int rc = wire_queue(f->w, &m.base, true);
   b->nsizes = b->nreleases = 0;
-  b->op = 0;
   return rc < 0 ? wire_stop(f->w, rc) : 0;
 }
 
-/* Makes room in the batch for one more value, of a creation `op` (0 for a release). */
+/* Makes room in the batch for one more word: a creation of `op`, or a release (op 0). */
 static int batch_room(flight *f, uint32_t op) {
   flight_batch *b = &f->batch;
-  if ((op && b->nsizes && b->op != op) || (op && b->nsizes == FLIGHT_BATCH_MAX) ||
+  int rc = 0;
+  if ((op && b->nsizes && b->words[1] != op) || (op && b->nsizes == FLIGHT_BATCH_MAX) ||
       BATCH_FRAME(b->nsizes + b->nreleases + 1) > max_frame(f))
-    return batch_queue(f);
-  return 0;
+    rc = batch_queue(f);
+  size_t need = BATCH_RELEASES_AT + b->nreleases + 1;
+  if (rc == 0 && need > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : BATCH_RELEASES_AT + 16;
+    uint64_t *w = realloc(b->words, cap * sizeof *w);
+    if (w == NULL)
+      return errors_no_memory();
+    b->words = w;
+    b->cap = cap;
+  }
+  return rc;
 }
 
 int flight_flush(flight *f) {
@@ -440,10 +451,10 @@ int flight_submit_batched(flight *f, uint32_t op, int64_t size, flight_settle_fn
     return rc;
   flight_batch *b = &f->batch;
   if (b->nsizes == 0) {
-    b->op = op;
-    b->first = f->next_id + 1;
+    b->words[0] = f->next_id + 1;
+    b->words[1] = op;
   }
-  b->sizes[b->nsizes++] = size;
+  b->words[BATCH_SIZES + b->nsizes++] = (uint64_t)size;
   f->next_id++;
   push(f, (flight_entry){.id = f->next_id, .state = WAITING, .batched = true,
                          .answer = SHMBUFWIRE__REPLY__RESULT_BUFFER, .settle = settle_fn,
@@ -464,17 +475,9 @@ int flight_release(flight *f, uint64_t id) {
     return not_connected();
   flight_batch *b = &f->batch;
   int rc = batch_room(f, 0);
-  if (rc == 0 && b->nreleases == b->cap_releases) {
-    size_t cap = b->cap_releases ? b->cap_releases * 2 : 16;
-    uint64_t *r = realloc(b->releases, cap * sizeof *r);
-    if (r == NULL)
-      return errors_no_memory();
-    b->releases = r;
-    b->cap_releases = cap;
-  }
   if (rc < 0)
     return rc;
-  b->releases[b->nreleases++] = id;
+  b->words[BATCH_RELEASES_AT + b->nreleases++] = id;
   return b->nreleases < BATCH_RELEASES ? 0 : flight_flush(f);
 }
 
@@ -591,16 +594,21 @@ int flight_call_batched(flight *f, uint32_t op, int64_t size, Shmbufwire__Buffer
 }
 
 int flight_process(flight *f) {
-  int rc = wire_poll_in(f->w);
-  while (!f->w->broken && rc >= 0) {
+  int n = 0, rc = wire_poll_in(f->w);
+  for (;;) {
     wire_frame fr;
-    if ((rc = wire_next_frame(f->w, false, &fr)) < 0 || fr.payload == NULL)
+    while (!f->w->broken && rc >= 0 && (rc = wire_next_frame(f->w, false, &fr)) == 0 &&
+           fr.payload)
+      rc = settle_frame(f, &fr);
+    if (f->w->broken)
+      fail_in_flight(f);
+    n += deliver(f);
+    /* Callbacks may have read replies (wire_flush() does while the socket is full): none may
+     * stay behind in the buffer, where the socket no longer tells of them. */
+    if (f->w->broken || f->closing || wire_next_frame(f->w, false, &fr) < 0 || !fr.payload)
       break;
-    rc = settle_frame(f, &fr);
+    rc = 0;
   }
-  if (f->w->broken)
-    fail_in_flight(f);
-  int n = deliver(f);
   return f->w->broken ? not_connected() : n;
 }
 

@@ -54,14 +54,12 @@ typedef void (*flight_settle_fn)(shmbuf_client *c, Shmbufwire__Reply *r, void *a
 
 typedef struct flight_entry flight_entry;
 
-/* The batch being built: releases, then creations of one kind (op 0: none yet). */
+/* The batch being built, as its words (proto/shmbuf.proto, Batch): the id, op and count of
+ * its creations, room for FLIGHT_BATCH_MAX sizes, then the releases. */
+#define FLIGHT_BATCH_HEAD 3
 typedef struct flight_batch {
-  uint64_t first;    /* id of its first creation */
-  uint32_t op;
-  size_t nsizes;
-  int64_t sizes[FLIGHT_BATCH_MAX];
-  uint64_t *releases;
-  size_t nreleases, cap_releases;
+  uint64_t *words;
+  size_t nsizes, nreleases, cap; /* cap: words allocated */
 } flight_batch;
 
 typedef struct flight {

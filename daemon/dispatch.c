@@ -879,7 +879,8 @@ void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, siz
 
 /* ---- batches ------------------------------------------------------------------------------ */
 
-#define MADE_WORDS 7 /* per buffer in a Made: see proto/shmbuf.proto */
+#define MADE_WORDS 7  /* per buffer in a Made: see proto/shmbuf.proto */
+#define BATCH_HEAD 3  /* words before a Batch's sizes: id, op, n */
 
 _Static_assert(DISPATCH_BATCH_SIZE_MAX <= SLAB_RUN_MAX, "a batch creation never needs a job");
 
@@ -890,9 +891,8 @@ typedef struct batch_answer {
   sb_bytes *out;
   dispatch_batch_out *o;
   size_t unplaced;    /* o->fds from here on ride with the next Made */
-  uint64_t first;     /* request id of the first buffer in words */
-  size_t nwords;
-  uint64_t words[DISPATCH_BATCH_MAX * MADE_WORDS];
+  size_t nwords;      /* the Made's words: the request id of its first buffer, then theirs */
+  uint64_t words[1 + DISPATCH_BATCH_MAX * MADE_WORDS];
   bool failed;        /* out of memory for the answer */
 } batch_answer;
 
@@ -928,9 +928,8 @@ static void batch_made(batch_answer *a) {
     return;
   Shmbufwire__Made m;
   shmbufwire__made__init(&m);
-  m.id = a->first;
-  m.buffers = a->words;
-  m.n_buffers = a->nwords;
+  m.words = a->words;
+  m.n_words = a->nwords;
   m.retired_slabs = batch_tell_retired(a, &m.n_retired_slabs);
   for (; a->unplaced < a->o->nfds; a->unplaced++)
     a->o->fds[a->unplaced].at = a->out->len;
@@ -963,7 +962,7 @@ static int batch_describe(batch_answer *a, uint64_t id, const heap_view *v, sb_e
   if (rc < 0)
     return rc;
   if (a->nwords == 0)
-    a->first = id;
+    a->words[a->nwords++] = id;
   uint64_t *w = a->words + a->nwords;
   w[0] = b.buffer;
   w[1] = b.slab | (uint64_t)b.pooled << 32;
@@ -1007,7 +1006,7 @@ static int batch_create(dispatcher *d, conn_session *s, uint32_t op, int64_t siz
   }
 }
 
-static bool batch_op(uint32_t op) {
+static bool batch_op(uint64_t op) {
   return op == SHMBUFWIRE__REQUEST__OP_ALLOC || op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE ||
          op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW || op == SHMBUFWIRE__REQUEST__OP_LEASE;
 }
@@ -1019,30 +1018,34 @@ int dispatch_batch(dispatcher *d, conn_session *s, const uint8_t *payload, size_
   d->nretired = 0;
   sb_arena_limit(&d->arena, len * ARENA_PER_FRAME_BYTE + ARENA_SLACK);
   Shmbufwire__Batch *b = shmbufwire__batch__unpack(&d->arena.allocator, len, payload);
-  if (b == NULL || b->n_sizes > DISPATCH_BATCH_MAX || (b->n_sizes && !batch_op(b->op))) {
+  const uint64_t *w = b ? b->words : NULL;
+  size_t n = b && b->n_words >= BATCH_HEAD ? w[2] : SIZE_MAX;
+  if (n > DISPATCH_BATCH_MAX || n > b->n_words - BATCH_HEAD || (n && !batch_op(w[1]))) {
     sb_arena_reset(&d->arena);
     s->books->t.requests_total++;
     s->books->t.errors_total++;
     return -EPROTO;
   }
+  const uint64_t id = w[0], *sizes = w + BATCH_HEAD, *releases = sizes + n;
+  size_t nreleases = b->n_words - BATCH_HEAD - n;
   batch_answer a = {.d = d, .s = s, .out = out, .o = o};
   sb_error e = {0};
-  s->books->t.requests_total += b->n_releases + b->n_sizes;
+  s->books->t.requests_total += nreleases + n;
   session_request_starts(s); /* what the last reply told is forgotten */
   if (!s->greeted) {
     sb_err_set(&e, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the first request must be hello");
-    batch_error(&a, b->id, &e);
+    batch_error(&a, id, &e);
     o->close = true;
   } else {
     session_tally before = session_tally_of(s);
-    for (size_t i = 0; i < b->n_releases; i++)
-      if (heap_release(&s->heap, b->releases[i]) < 0) /* no reply to tell it: counted only */
+    for (size_t i = 0; i < nreleases; i++)
+      if (heap_release(&s->heap, releases[i]) < 0) /* no reply to tell it: counted only */
         s->books->t.errors_total++;
-    for (size_t i = 0; i < b->n_sizes; i++) {
+    for (size_t i = 0; i < n; i++) {
       heap_view v;
-      uint64_t id = b->id + i;
-      if (batch_create(d, s, b->op, b->sizes[i], &v, &e) < 0 || batch_describe(&a, id, &v, &e) < 0)
-        batch_error(&a, id, &e);
+      if (batch_create(d, s, (uint32_t)w[1], (int64_t)sizes[i], &v, &e) < 0 ||
+          batch_describe(&a, id + i, &v, &e) < 0)
+        batch_error(&a, id + i, &e);
       sb_error_release(&e);
     }
     batch_made(&a);
