@@ -141,6 +141,17 @@ uint32_t shmbuf_pool_size(const shmbuf_client *c) { return c->pool_size; }
 
 void shmbuf_trim(shmbuf_client *c) { local_trim(c); }
 
+/* The counters of a client that carves its buffers: what it leased and what of it is used. */
+static const struct {
+  const char *name, *help;
+} own[] = {
+    {"client_regions", "Regions this client leased to carve ArrayBuffers out of"},
+    {"client_leased_bytes", "Their bytes (each region is one of the daemon's buffers)"},
+    {"client_carves", "ArrayBuffers this client carved out of its regions, live"},
+    {"client_carved_bytes", "Their bytes: what of the regions is in use"},
+};
+#define OWN_COUNTERS (sizeof own / sizeof *own)
+
 int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n) {
   Shmbufwire__Request q;
   Shmbufwire__Stats st;
@@ -153,7 +164,8 @@ int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n) {
   if (rc < 0)
     return rc;
   /* One allocation: the array, then the strings it points to. */
-  size_t count = r->stats->n_counters, bytes = count * sizeof **counters;
+  size_t count = r->stats->n_counters, extra = client_local(c) ? OWN_COUNTERS : 0;
+  size_t bytes = (count + extra) * sizeof **counters;
   for (size_t i = 0; i < count; i++)
     bytes += strlen(r->stats->counters[i]->name) + strlen(r->stats->counters[i]->help) + 2;
   shmbuf_counter *out = malloc(bytes ? bytes : 1);
@@ -161,7 +173,7 @@ int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n) {
     wire_reply_free(r);
     return errors_no_memory();
   }
-  char *str = (char *)(out + count);
+  char *str = (char *)(out + count + extra);
   for (size_t i = 0; i < count; i++) {
     const Shmbufwire__Counter *k = r->stats->counters[i];
     out[i].value = k->value;
@@ -172,7 +184,11 @@ int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n) {
     str += strlen(k->help) + 1;
   }
   wire_reply_free(r);
+  const carve_set *s = &c->local.carves;
+  const uint64_t values[OWN_COUNTERS] = {s->nregions, s->leased, s->carves, s->carved};
+  for (size_t i = 0; i < extra; i++)
+    out[count + i] = (shmbuf_counter){own[i].name, own[i].help, values[i], 1};
   *counters = out;
-  *n = count;
+  *n = count + extra;
   return 0;
 }

@@ -119,28 +119,36 @@ static int size_error(int64_t size) {
   return errors_fail_node((sb_err_size(&e, (double)size), &e));
 }
 
-/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: a kept one of that size, or a
- * new one from the daemon. */
-static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  shmbuf_buf *b = (uint64_t)size >= LOCAL_CACHE_MIN ? local_cache_take(c, (uint64_t)size) : NULL;
+#define UNSAFE_SLOW_ZEROED 64 /* V8 keeps ArrayBuffers this small on its heap, zeroed */
+
+/* A dedicated ArrayBuffer of `size` > 0 bytes, zero-filled when `zero` (allocUnsafeSlow's are
+ * when V8's would be), made here when it can be: carved, or a kept one of that size. Returns
+ * 0, a negative errno, or 1 when the daemon must make it. */
+static int made_here(shmbuf_client *c, int64_t size, bool zero, shmbuf_buf **out) {
+  if ((uint64_t)size <= CARVE_REGION_MAX)
+    return local_carve(c, (uint64_t)size, zero || size <= UNSAFE_SLOW_ZEROED, out);
+  shmbuf_buf *b = local_cache_take(c, (uint64_t)size);
   if (b == NULL)
-    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+    return 1;
+  if (zero)
+    memset(b->data, 0, (size_t)size);
   *out = b;
   return 0;
 }
 
+/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: made here, or by the daemon. */
+static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  int rc = made_here(c, size, false, out);
+  return rc <= 0 ? rc : sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+}
+
 int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  int rc = 1;
   if (client_local(c) && size == 0)
     return handle_empty(&c->handles, c, out);
-  if (client_local(c) && valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN) {
-    shmbuf_buf *b = local_cache_take(c, (uint64_t)size);
-    if (b) {
-      memset(b->data, 0, (size_t)size);
-      *out = b;
-      return 0;
-    }
-  }
-  return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, out);
+  if (client_local(c) && valid_size(size))
+    rc = made_here(c, size, true, out);
+  return rc <= 0 ? rc : sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, out);
 }
 
 int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill, size_t len,
@@ -388,25 +396,21 @@ static int submit_made(shmbuf_client *c, int rc, shmbuf_buf *b, shmbuf_cb cb, vo
   return q;
 }
 
-/* A kept ArrayBuffer of `size` bytes (zeroed for alloc), an empty buffer for size 0, or NULL
- * when the daemon must make it. Sets *rc. */
-static shmbuf_buf *made_here(shmbuf_client *c, int64_t size, bool zero, int *rc) {
+/* submit_made() of what the library makes itself (an empty buffer for size 0), or 1 when
+ * the daemon must make it. */
+static int submit_here(shmbuf_client *c, int64_t size, bool zero, shmbuf_cb cb, void *arg) {
   shmbuf_buf *b = NULL;
-  *rc = 0;
+  int rc = 1;
   if (size == 0)
-    *rc = handle_empty(&c->handles, c, &b);
-  else if (valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN &&
-           (b = local_cache_take(c, (uint64_t)size)) != NULL && zero)
-    memset(b->data, 0, (size_t)size);
-  return b;
+    rc = handle_empty(&c->handles, c, &b);
+  else if (valid_size(size))
+    rc = made_here(c, size, zero, &b);
+  return rc > 0 ? rc : submit_made(c, rc, b, cb, arg);
 }
 
 int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
-  int rc;
-  shmbuf_buf *b = client_local(c) ? made_here(c, size, true, &rc) : NULL;
-  if (b || (client_local(c) && rc < 0))
-    return submit_made(c, rc, b, cb, arg);
-  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, cb, arg);
+  int rc = client_local(c) ? submit_here(c, size, true, cb, arg) : 1;
+  return rc <= 0 ? rc : submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, cb, arg);
 }
 
 int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
@@ -420,9 +424,6 @@ int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, voi
 }
 
 int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
-  int rc;
-  shmbuf_buf *b = client_local(c) ? made_here(c, size, false, &rc) : NULL;
-  if (b || (client_local(c) && rc < 0))
-    return submit_made(c, rc, b, cb, arg);
-  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, cb, arg);
+  int rc = client_local(c) ? submit_here(c, size, false, cb, arg) : 1;
+  return rc <= 0 ? rc : submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, cb, arg);
 }

@@ -33,7 +33,7 @@
 
 /* Creations in one batch frame, as the protocol allows (proto/README.md, Batches). */
 #define FLIGHT_BATCH_MAX 64
-#define FLIGHT_BATCH_SIZE_MAX (1u << 20)
+#define FLIGHT_BATCH_SIZE_MAX (2u << 20)
 
 /* What a settled request leaves for its callback. */
 typedef struct flight_outcome {

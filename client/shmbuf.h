@@ -515,7 +515,11 @@ typedef struct shmbuf_counter {
   int gauge;         /* 1: a level that goes up and down; 0: a running total */
 } shmbuf_counter;
 
-/* The daemon's counters, in *counters (one allocation: free it with shmbuf_free()). */
+/* The daemon's counters, in *counters (one allocation: free it with shmbuf_free()); then,
+ * for a client that carves its buffers itself (not SHMBUF_THIN), the library's own:
+ * client_regions and client_leased_bytes (what it leased, each region one of the daemon's
+ * buffers), client_carves and client_carved_bytes (the ArrayBuffers it carved out of them
+ * that are live, and their bytes). */
 SHMBUF_EXTERN int shmbuf_stats(shmbuf_client *c, shmbuf_counter **counters, size_t *n);
 
 /* ---- errors and the rest -------------------------------------------------------------------- */

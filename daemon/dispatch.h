@@ -23,7 +23,7 @@
 /* A batch frame's limits (proto/README.md, Batches): creations in one batch, and the size of
  * each, which is small enough to be made at once (no job). */
 #define DISPATCH_BATCH_MAX 64
-#define DISPATCH_BATCH_SIZE_MAX (1u << 20)
+#define DISPATCH_BATCH_SIZE_MAX (2u << 20)
 
 /* What every request is handled with: the books (limits and totals) and the scratch space of
  * the one request being handled. */
