@@ -35,16 +35,21 @@ static unsigned class_of(uint64_t size) {
 
 static unsigned class_chunks(unsigned cls) { return CARVE_PAGE / class_size[cls]; }
 
-static bool bit(const uint64_t *m, uint32_t i) { return m[i / 64] >> (i % 64) & 1; }
+/* The bits [first, first + n) of word w of a map, as a mask of that word. */
+static uint64_t mask_of(uint32_t w, uint32_t first, uint32_t n) {
+  uint32_t lo = first > w * 64 ? first - w * 64 : 0, hi = first + n - w * 64;
+  uint64_t below_hi = hi >= 64 ? ~0ull : (1ull << hi) - 1;
+  return below_hi & ~((1ull << lo) - 1);
+}
 
 static void set_bits(uint64_t *m, uint32_t first, uint32_t n, bool on) {
-  for (uint32_t i = first; i < first + n; i++)
-    m[i / 64] = on ? m[i / 64] | 1ull << (i % 64) : m[i / 64] & ~(1ull << (i % 64));
+  for (uint32_t w = first / 64; w * 64 < first + n; w++)
+    m[w] = on ? m[w] | mask_of(w, first, n) : m[w] & ~mask_of(w, first, n);
 }
 
 static bool any_bit(const uint64_t *m, uint32_t first, uint32_t n) {
-  for (uint32_t i = first; i < first + n; i++)
-    if (bit(m, i))
+  for (uint32_t w = first / 64; w * 64 < first + n; w++)
+    if (m[w] & mask_of(w, first, n))
       return true;
   return false;
 }
@@ -105,17 +110,27 @@ void carve_fini(carve_set *s) {
   *s = (carve_set){0};
 }
 
-/* First fit: the lowest run of n free pages in r, or -1. */
+/* The first page from `from` on whose busy bit is `busy`, or the end of the map. */
+static uint32_t next_page(const carve_region *r, uint32_t from, bool busy) {
+  uint32_t words = (r->npages + 63) / 64, w = from / 64;
+  if (w >= words)
+    return words * 64;
+  uint64_t bits = (busy ? r->busy[w] : ~r->busy[w]) & ~((1ull << (from % 64)) - 1);
+  while (bits == 0) {
+    if (++w == words)
+      return words * 64;
+    bits = busy ? r->busy[w] : ~r->busy[w];
+  }
+  return w * 64 + (uint32_t)__builtin_ctzll(bits);
+}
+
+/* First fit: the lowest run of n free pages in r, or -1 (the map's padding is busy). */
 static int64_t find_run(const carve_region *r, uint32_t n) {
-  uint32_t len = 0;
-  for (uint32_t i = 0; i < r->npages; i++) {
-    if (len == 0 && i % 64 == 0 && r->busy[i / 64] == ~0ull) {
-      i += 63;
-      continue;
-    }
-    len = bit(r->busy, i) ? 0 : len + 1;
-    if (len == n)
-      return (int64_t)(i + 1 - n);
+  for (uint32_t start = next_page(r, 0, false); start < r->npages;) {
+    uint32_t end = next_page(r, start, true);
+    if (end - start >= n)
+      return start;
+    start = next_page(r, end, false);
   }
   return -1;
 }

@@ -16,11 +16,8 @@ handle_backing *handle_backing_new(handle_set *h) {
   if (bk) {
     h->spare_backings = bk->next_spare;
     h->nspare_backings--;
-  } else if ((bk = malloc(sizeof *bk)) == NULL) {
+  } else if ((bk = malloc(sizeof *bk)) == NULL)
     errors_no_memory();
-    return NULL;
-  }
-  *bk = (handle_backing){0};
   return bk;
 }
 
@@ -107,7 +104,7 @@ int handle_empty(handle_set *h, shmbuf_client *c, shmbuf_buf **out) {
   handle_backing *bk = handle_backing_new(h);
   shmbuf_buf *b = NULL;
   if (bk) {
-    bk->ab_key = 1ull << 62 | ++h->empties;
+    *bk = (handle_backing){.ab_key = 1ull << 62 | ++h->empties};
     b = handle_view(h, c, bk, NULL, 0, 0);
   }
   if (b == NULL) {

@@ -54,7 +54,7 @@ typedef struct handle_set {
   uint64_t empties;   /* empty ArrayBuffers made here, to name each */
 } handle_set;
 
-/* A new backing, all zero, or NULL (out of memory, recorded). */
+/* A new backing, whose fields are the caller's to set, or NULL (out of memory, recorded). */
 handle_backing *handle_backing_new(handle_set *h);
 
 /* The backing for a buffer reply, checked against the slab table: the slab must be mapped
