@@ -900,6 +900,8 @@ typedef struct batch_answer {
 static uint32_t *batch_tell_retired(batch_answer *a, size_t *n) {
   dispatcher *d = a->d;
   uint32_t *ids = session_retired_tell(a->s, n);
+  if (*n == 0)
+    return ids;
   if (d->nretired + *n > d->cap_retired) {
     size_t cap = (d->nretired + *n) * 2;
     uint32_t *r = realloc(d->retired, cap * sizeof *r);
