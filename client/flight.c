@@ -345,19 +345,31 @@ static void fail_in_flight(flight *f) {
     settle_oldest(f, NULL);
 }
 
+/* Takes the entry at the front of the ring off it. */
+static flight_entry pop(flight *f) {
+  flight_entry e = *at(f, 0);
+  f->head = (f->head + 1) % f->cap;
+  f->len--;
+  if (f->waiting)
+    f->next_answer--;
+  return e;
+}
+
+/* Drops the answered requests at the front of the ring that hand nothing out: a program that
+ * only makes blocking calls never has results delivered, and its ring must not grow. */
+static void drop_done(flight *f) {
+  while (f->len > 0 && at(f, 0)->state == DONE)
+    pop(f);
+}
+
 /* Hands out, in order, every result at the front of the ring. Returns how many callbacks ran. */
 static int deliver(flight *f) {
   int n = 0;
   f->delivering++;
   while (f->len > 0 && !f->closing) {
-    flight_entry *front = at(f, 0);
-    if (front->state == WAITING)
+    if (at(f, 0)->state == WAITING)
       break;
-    flight_entry done = *front;
-    f->head = (f->head + 1) % f->cap;
-    f->len--;
-    if (f->waiting)
-      f->next_answer--;
+    flight_entry done = pop(f);
     if (done.state != READY)
       continue;
     if (done.err_code) {
@@ -548,6 +560,7 @@ int flight_call(flight *f, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
       wire_reply_free(answer);
     return rc;
   }
+  drop_done(f);
   if (answer->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR) {
     rc = flight_error(answer->error);
     wire_reply_free(answer);
@@ -590,6 +603,7 @@ int flight_call_batched(flight *f, uint32_t op, int64_t size, Shmbufwire__Buffer
     forget(f, id);
     return rc;
   }
+  drop_done(f);
   return a.status;
 }
 

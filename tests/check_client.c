@@ -5,6 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -418,6 +419,28 @@ START_TEST(views_share_memory) {
   shmbuf_release(w);
   ck_assert_int_eq(shmbuf_flush(c), 0); /* a thin client's release rides with what comes next */
   ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
+  shmbuf_close(c);
+}
+END_TEST
+
+/* A program that only makes blocking calls never has callbacks run: what the library keeps
+ * of each request must not pile up. */
+START_TEST(blocking_calls_keep_nothing_behind) {
+  shmbuf_client *c = client(SHMBUF_THIN);
+  shmbuf_buf *b;
+  for (int i = 0; i < 1000; i++) { /* the library's own memory reaches its level */
+    ck_assert_int_eq(shmbuf_alloc_unsafe(c, 16, &b), 0);
+    shmbuf_release(b);
+  }
+  struct mallinfo2 m = mallinfo2();
+  size_t before = m.uordblks + m.hblkhd; /* small blocks, and big ones mapped on their own */
+  for (int i = 0; i < 20000; i++) {
+    ck_assert_int_eq(shmbuf_alloc_unsafe(c, 16, &b), 0);
+    shmbuf_release(b);
+  }
+  m = mallinfo2();
+  size_t after = m.uordblks + m.hblkhd;
+  ck_assert_msg(after < before + (64u << 10), "the heap grew by %zu bytes", after - before);
   shmbuf_close(c);
 }
 END_TEST
@@ -856,6 +879,7 @@ static Suite *client_suite(void) {
   tcase_add_test(t, killed_client_gives_everything_back);
   tcase_add_test(t, fds_and_mappings_stay_few);
   tcase_add_test(t, views_share_memory);
+  tcase_add_test(t, blocking_calls_keep_nothing_behind);
   tcase_add_test(t, many_releases_do_not_stall);
   tcase_add_test(t, daemon_restart);
   tcase_add_test(t, pipelined_requests_answer_in_order);
