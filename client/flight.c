@@ -134,21 +134,25 @@ Shmbufwire__Buffer *flight_buffer_of(const Shmbufwire__Reply *r) {
 }
 
 /* Maps the slab a buffer reply brings, taking its fd now: fds arrive in reply order. */
-static int map_reply_slab(flight *f, Shmbufwire__Reply *r) {
-  Shmbufwire__Buffer *b = flight_buffer_of(r);
-  if (b == NULL || b->slab_size == 0)
+static int map_slab(flight *f, uint32_t slab, uint64_t slab_size, bool read_only) {
+  if (slab_size == 0)
     return 0;
-  if (b->slab == 0)
+  if (slab == 0)
     return wire_broken(f->w, -EPROTO, "a descriptor came for no slab");
   const char *why;
   int fd, rc = wire_take_fd(f->w, &fd);
   if (rc < 0)
     return rc;
-  rc = slabs_map(f->slabs, b->slab, b->slab_size, b->read_only, fd, &why);
-  if (rc < 0)
-    return wire_broken(f->w, rc, why);
-  b->slab_size = 0; /* mapped: what settles it only looks the slab up */
-  return 0;
+  rc = slabs_map(f->slabs, slab, slab_size, read_only, fd, &why);
+  return rc < 0 ? wire_broken(f->w, rc, why) : 0;
+}
+
+static int map_reply_slab(flight *f, Shmbufwire__Reply *r) {
+  Shmbufwire__Buffer *b = flight_buffer_of(r);
+  int rc = b ? map_slab(f, b->slab, b->slab_size, b->read_only) : 0;
+  if (rc == 0 && b)
+    b->slab_size = 0; /* mapped: what settles it only looks the slab up */
+  return rc;
 }
 
 /* Unmaps the slabs a reply retires: every reply says which (a daemon that only says it in
@@ -236,7 +240,8 @@ static int settle_oldest(flight *f, Shmbufwire__Reply *r) {
 
 /* The buffer described by words w of a Made frame, as a Buffer reply carries it. */
 static void made_buffer(const uint64_t *w, Shmbufwire__Buffer *b) {
-  shmbufwire__buffer__init(b);
+  static const Shmbufwire__Buffer blank = SHMBUFWIRE__BUFFER__INIT;
+  *b = blank;
   b->buffer = w[0];
   b->slab = (uint32_t)w[1];
   b->pooled = w[1] >> 32 & 1;
@@ -281,16 +286,11 @@ static int settle_made(flight *f, const wire_frame *fr) {
     made_part *p = &parts[answered];
     p->at = answer_oldest(f, &p->asked);
     memcpy(p->words, m->words + 1 + answered * MADE_WORDS, sizeof p->words);
-    Shmbufwire__Buffer b;
-    Shmbufwire__Reply r = SHMBUFWIRE__REPLY__INIT;
-    made_buffer(p->words, &b);
-    r.result_case = SHMBUFWIRE__REPLY__RESULT_BUFFER;
-    r.buffer = &b;
     if (!p->asked.batched)
       rc = wire_broken(f->w, -EPROTO, "a reply of the wrong kind");
     else if (m->words[0] + answered != p->asked.id)
       rc = wire_broken(f->w, -EPROTO, "a reply out of turn");
-    else if ((rc = map_reply_slab(f, &r)) == 0)
+    else if ((rc = map_slab(f, (uint32_t)p->words[1], p->words[2], false)) == 0)
       p->words[2] = 0; /* mapped: what settles it only looks the slab up */
   }
   if (rc == 0 && f->w->nfds > f->waiting)

@@ -90,10 +90,11 @@ static int push_fd(wire *w, int fd) {
   return 0;
 }
 
-/* Reads once from the socket, keeping any fds that ride along. Returns 1 after reading, 0
- * when nothing is there and `wait` is false, or a negative errno (broken). The socket may be
- * non-blocking whatever this library made it (uv_poll_init() sets O_NONBLOCK on the open file
- * description), so waiting is poll()'s job, never recvmsg()'s. */
+/* Reads once from the socket, keeping any fds that ride along. Returns 1 after reading what
+ * was there (the read left room, and no fds cut it short), 2 after reading when more may be
+ * there, 0 when nothing is there and `wait` is false, or a negative errno (broken). The socket
+ * may be non-blocking whatever this library made it (uv_poll_init() sets O_NONBLOCK on the
+ * open file description), so waiting is poll()'s job, never recvmsg()'s. */
 static int recv_some(wire *w, size_t want, bool wait) {
   if (sb_bytes_reserve(&w->in, want < READ_MIN ? READ_MIN : want) < 0)
     return wire_broken(w, -ENOMEM, "out of memory for a reply");
@@ -137,15 +138,17 @@ static int recv_some(wire *w, size_t want, bool wait) {
   if (rc < 0)
     return wire_broken(w, rc, "out of memory for slab descriptors");
   w->in.len += (size_t)n;
-  return 1;
+  /* a read that left room, with no fds to cut it short, found the socket empty */
+  return (size_t)n < iov.iov_len && msg.msg_controllen == 0 ? 1 : 2;
 }
 
 int wire_poll_in(wire *w) {
   int rc = 0, n;
+  /* a read that left room has drained the socket: no second read to hear EAGAIN */
   while (!w->broken && (n = recv_some(w, 0, false)) != 0)
-    if ((rc = n) < 0)
+    if ((rc = n) < 0 || n == 1)
       break;
-  return rc;
+  return rc > 0 ? 1 : rc;
 }
 
 int wire_flush(wire *w) {

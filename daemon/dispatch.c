@@ -1030,8 +1030,15 @@ int dispatch_batch(dispatcher *d, conn_session *s, const uint8_t *payload, size_
   }
   const uint64_t id = w[0], *sizes = w + BATCH_HEAD, *releases = sizes + n;
   size_t nreleases = b->n_words - BATCH_HEAD - n;
-  batch_answer a = {.d = d, .s = s, .out = out, .o = o};
-  sb_error e = {0};
+  batch_answer a; /* (its words are written before they are read: not cleared) */
+  a.d = d;
+  a.s = s;
+  a.out = out;
+  a.o = o;
+  a.unplaced = a.nwords = 0;
+  a.failed = false;
+  sb_error e; /* (its inline room is written before it is read: not cleared) */
+  e.message = NULL;
   s->books->t.requests_total += nreleases + n;
   session_request_starts(s); /* what the last reply told is forgotten */
   if (!s->greeted) {
