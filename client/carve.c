@@ -58,7 +58,8 @@ uint64_t carve_region_for(uint64_t size) {
   uint64_t pages = (size + CARVE_PAGE - 1) / CARVE_PAGE * CARVE_PAGE, r = CARVE_PAGE;
   while (r < pages)
     r *= 2;
-  return r;
+  uint64_t step = r / 8 > CARVE_PAGE ? r / 8 : CARVE_PAGE; /* eight sizes a doubling */
+  return (pages + step - 1) / step * step;
 }
 
 /* ---- regions --------------------------------------------------------------------------------- */

@@ -69,8 +69,9 @@ void carve_shed(carve_set *s, bool all);
 /* Whether a region holds nothing, or would once carve_shed() ran. */
 bool carve_spare(const carve_set *s);
 
-/* The region size that holds a carve of `size` bytes: the pages it takes, rounded up to a
- * power of two. */
+/* The region size that holds a carve of `size` bytes: the pages it takes, rounded up to one
+ * of eight sizes between two powers of two (so that a carve a little bigger than the last
+ * still finds room in the region its predecessor leaves). */
 uint64_t carve_region_for(uint64_t size);
 
 /* Frees the bookkeeping of every region (their memory is the caller's). */

@@ -150,11 +150,14 @@ START_TEST(a_lone_empty_page_is_kept_until_shed) {
 }
 END_TEST
 
-START_TEST(region_sizes_round_to_powers_of_two) {
+START_TEST(region_sizes_come_eight_a_doubling) {
   ck_assert_uint_eq(carve_region_for(1), 4 * KIB);
   ck_assert_uint_eq(carve_region_for(4 * KIB), 4 * KIB);
   ck_assert_uint_eq(carve_region_for(4 * KIB + 1), 8 * KIB);
-  ck_assert_uint_eq(carve_region_for(1024 * KIB + 4 * KIB), 2048 * KIB);
+  ck_assert_uint_eq(carve_region_for(33 * KIB), 40 * KIB); /* 9 pages, in steps of 8 KiB */
+  ck_assert_uint_eq(carve_region_for(1024 * KIB), 1024 * KIB);
+  ck_assert_uint_eq(carve_region_for(1024 * KIB + 4 * KIB), 1280 * KIB);
+  ck_assert_uint_eq(carve_region_for(CARVE_REGION_MAX - 1), CARVE_REGION_MAX);
   ck_assert_uint_eq(carve_region_for(CARVE_REGION_MAX), CARVE_REGION_MAX);
 }
 END_TEST
@@ -225,7 +228,7 @@ static Suite *carve_suite(void) {
   tcase_add_test(t, full_regions_say_so);
   tcase_add_test(t, emptied_regions_are_named);
   tcase_add_test(t, a_lone_empty_page_is_kept_until_shed);
-  tcase_add_test(t, region_sizes_round_to_powers_of_two);
+  tcase_add_test(t, region_sizes_come_eight_a_doubling);
   tcase_add_test(t, random_walk_matches_a_model);
   suite_add_tcase(s, t);
   return s;
