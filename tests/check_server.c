@@ -369,8 +369,10 @@ static void send_batch(int fd, uint64_t id, uint64_t op, const int64_t *sizes, s
   uint64_t words[3 + 64 + 64] = {id, op, n};
   ck_assert_uint_le(n, 64);
   ck_assert_uint_le(nreleases, 64);
-  memcpy(words + 3, sizes, n * sizeof *words);
-  memcpy(words + 3 + n, releases, nreleases * sizeof *words);
+  for (size_t i = 0; i < n; i++)
+    words[3 + i] = (uint64_t)sizes[i];
+  for (size_t i = 0; i < nreleases; i++)
+    words[3 + n + i] = releases[i];
   Shmbufwire__Batch b = SHMBUFWIRE__BATCH__INIT;
   b.words = words;
   b.n_words = 3 + n + nreleases;

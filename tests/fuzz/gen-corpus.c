@@ -167,8 +167,10 @@ static void batch(uint64_t op, const int64_t *sizes, size_t n, const uint64_t *r
   uint64_t words[3 + 16 + 16] = {next_id + 1, op, n};
   Shmbufwire__Batch b;
   shmbufwire__batch__init(&b);
-  memcpy(words + 3, sizes, n * sizeof *words);
-  memcpy(words + 3 + n, releases, nreleases * sizeof *words);
+  for (size_t i = 0; i < n; i++)
+    words[3 + i] = (uint64_t)sizes[i];
+  for (size_t i = 0; i < nreleases; i++)
+    words[3 + n + i] = releases[i];
   b.words = words;
   b.n_words = 3 + n + nreleases;
   next_id += n;
