@@ -412,6 +412,8 @@ static int batch_queue(flight *f) {
   if (b->nsizes == 0 && b->nreleases == 0)
     return 0;
   uint64_t *w = b->words;
+  if (b->nsizes == 0) /* releases only: no id, no op */
+    w[0] = w[1] = 0;
   w[2] = b->nsizes;
   memmove(w + BATCH_SIZES + b->nsizes, w + BATCH_RELEASES_AT, b->nreleases * sizeof *w);
   Shmbufwire__Batch m = SHMBUFWIRE__BATCH__INIT;

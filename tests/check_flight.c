@@ -108,6 +108,13 @@ static void honest(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
 
 static tamper_fn tampering; /* set before the fake forks */
 
+/* The fake's verdict on a client that breaks the protocol: the child exits 1, which
+ * sbt_fake_stop() reports. */
+static void fake_reject(const char *why) {
+  fprintf(stderr, "fake daemon: %s\n", why);
+  _exit(1);
+}
+
 /* Slabs retired by the releases of batches, told with the next answer. */
 static uint32_t retired[64];
 static size_t nretired;
@@ -153,6 +160,8 @@ static bool answer(int conn, unsigned n, const Shmbufwire__Request *q, bool batc
 /* Answers each creation of a batch as the request it stands for. */
 static bool answer_batch(int conn, unsigned *n, const Shmbufwire__Batch *b) {
   const uint64_t *w = b->words, nsizes = b->n_words >= 3 ? w[2] : 0;
+  if (b->n_words < 3 || (nsizes == 0 && (w[0] || w[1])))
+    fake_reject("a batch of releases alone names an id or an op");
   for (size_t i = 3 + nsizes; i < b->n_words && nretired < 64; i++)
     retired[nretired++] = (uint32_t)w[i]; /* one buffer per slab, of the same id */
   for (size_t i = 0; i < nsizes; i++) {
