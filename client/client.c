@@ -65,6 +65,7 @@ static int hello(shmbuf_client *c) {
     c->wire.max_frame = w->max_frame;
     c->protocol = w->version;
     snprintf(c->daemon, sizeof c->daemon, "%s", w->server ? w->server : "");
+    c->flight.batches = w->batches;
   }
   wire_reply_free(r);
   return rc;
@@ -134,7 +135,7 @@ int shmbuf_process(shmbuf_client *c) { return after_callbacks(c, flight_process(
 
 int shmbuf_wait(shmbuf_client *c) { return after_callbacks(c, flight_wait(&c->flight)); }
 
-int shmbuf_flush(shmbuf_client *c) { return wire_flush(&c->wire); }
+int shmbuf_flush(shmbuf_client *c) { return flight_flush(&c->flight); }
 
 int shmbuf_fd(const shmbuf_client *c) { return c->wire.fd; }
 

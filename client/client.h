@@ -37,7 +37,10 @@ static inline size_t client_cstr_len(const char *s, size_t len) {
 }
 
 /* By default the library makes what it can itself (local.h); SHMBUF_THIN sends every request
- * to the daemon. */
-static inline bool client_local(const shmbuf_client *c) { return !(c->flags & SHMBUF_THIN); }
+ * to the daemon, and so does a client whose daemon leases no regions (it takes no batches)
+ * or whose pools are bigger than a region. */
+static inline bool client_local(const shmbuf_client *c) {
+  return !(c->flags & SHMBUF_THIN) && c->flight.batches && c->pool_size <= CARVE_REGION_MAX;
+}
 
 #endif

@@ -43,7 +43,8 @@ static int make(shmbuf_client *c, Shmbufwire__Request *q, shmbuf_buf **out) {
   return rc;
 }
 
-/* A request carrying one size: alloc(size), allocUnsafe(size) or allocUnsafeSlow(size). */
+/* A request carrying one size: alloc(size), allocUnsafe(size) or allocUnsafeSlow(size), sent
+ * as a Request when it cannot go in a batch. */
 typedef struct sized_request {
   Shmbufwire__Request q;
   Shmbufwire__Size size;
@@ -66,8 +67,25 @@ static Shmbufwire__Request *sized_request_of(sized_request *r, Shmbufwire__Reque
   return &r->q;
 }
 
+/* flight_call_batched(), given back what is held ahead of need and made once more when the
+ * daemon has no memory left, as call_room() does. */
+static int call_batched_room(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
+                             Shmbufwire__Buffer *out) {
+  int rc = flight_call_batched(&c->flight, op, size, out);
+  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && local_holds_ahead(c)) {
+    local_trim(c);
+    rc = flight_call_batched(&c->flight, op, size, out);
+  }
+  return rc;
+}
+
 static int sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                  shmbuf_buf **out) {
+  if (flight_batchable(&c->flight, size)) {
+    Shmbufwire__Buffer b;
+    int rc = call_batched_room(c, op, size, &b);
+    return rc < 0 ? rc : local_adopt(c, &b, out);
+  }
   sized_request r;
   return make(c, sized_request_of(&r, op, size), out);
 }
@@ -101,28 +119,36 @@ static int size_error(int64_t size) {
   return errors_fail_node((sb_err_size(&e, (double)size), &e));
 }
 
-/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: a kept one of that size, or a
- * new one from the daemon. */
-static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
-  shmbuf_buf *b = (uint64_t)size >= LOCAL_CACHE_MIN ? local_cache_take(c, (uint64_t)size) : NULL;
+#define UNSAFE_SLOW_ZEROED 64 /* V8 keeps ArrayBuffers this small on its heap, zeroed */
+
+/* A dedicated ArrayBuffer of `size` > 0 bytes, zero-filled when `zero` (allocUnsafeSlow's are
+ * when V8's would be), made here when it can be: carved, or a kept one of that size. Returns
+ * 0, a negative errno, or 1 when the daemon must make it. */
+static int made_here(shmbuf_client *c, int64_t size, bool zero, shmbuf_buf **out) {
+  if ((uint64_t)size <= CARVE_REGION_MAX)
+    return local_carve(c, (uint64_t)size, zero || size <= UNSAFE_SLOW_ZEROED, out);
+  shmbuf_buf *b = local_cache_take(c, (uint64_t)size);
   if (b == NULL)
-    return sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+    return 1;
+  if (zero)
+    memset(b->data, 0, (size_t)size);
   *out = b;
   return 0;
 }
 
+/* A dedicated, uninitialised ArrayBuffer of `size` > 0 bytes: made here, or by the daemon. */
+static int dedicated(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  int rc = made_here(c, size, false, out);
+  return rc <= 0 ? rc : sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, out);
+}
+
 int shmbuf_alloc(shmbuf_client *c, int64_t size, shmbuf_buf **out) {
+  int rc = 1;
   if (client_local(c) && size == 0)
     return handle_empty(&c->handles, c, out);
-  if (client_local(c) && valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN) {
-    shmbuf_buf *b = local_cache_take(c, (uint64_t)size);
-    if (b) {
-      memset(b->data, 0, (size_t)size);
-      *out = b;
-      return 0;
-    }
-  }
-  return alloc_with(c, size, NULL, out);
+  if (client_local(c) && valid_size(size))
+    rc = made_here(c, size, true, out);
+  return rc <= 0 ? rc : sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, out);
 }
 
 int shmbuf_alloc_fill_string(shmbuf_client *c, int64_t size, const char *fill, size_t len,
@@ -346,17 +372,20 @@ static void adopt_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
     out->status = local_adopt(c, r->buffer, &out->ready);
   if (out->status < 0)
     out->ready = NULL;
-  if (r)
-    wire_reply_free(r);
 }
 
 #define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting */
 
 static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                         shmbuf_cb cb, void *arg) {
-  sized_request r;
-  int rc = flight_submit(&c->flight, sized_request_of(&r, op, size), adopt_settled, NULL, cb, arg);
-  return rc < 0 || wire_queued(&c->wire) < SEND_BATCH ? rc : wire_flush(&c->wire);
+  int rc;
+  if (flight_batchable(&c->flight, size))
+    rc = flight_submit_batched(&c->flight, op, size, adopt_settled, NULL, cb, arg);
+  else {
+    sized_request r;
+    rc = flight_submit(&c->flight, sized_request_of(&r, op, size), adopt_settled, NULL, cb, arg);
+  }
+  return rc < 0 || wire_queued(&c->wire) < SEND_BATCH ? rc : flight_flush(&c->flight);
 }
 
 /* What the library makes itself comes out at once and waits for its turn to be handed over. */
@@ -367,25 +396,21 @@ static int submit_made(shmbuf_client *c, int rc, shmbuf_buf *b, shmbuf_cb cb, vo
   return q;
 }
 
-/* A kept ArrayBuffer of `size` bytes (zeroed for alloc), an empty buffer for size 0, or NULL
- * when the daemon must make it. Sets *rc. */
-static shmbuf_buf *made_here(shmbuf_client *c, int64_t size, bool zero, int *rc) {
+/* submit_made() of what the library makes itself (an empty buffer for size 0), or 1 when
+ * the daemon must make it. */
+static int submit_here(shmbuf_client *c, int64_t size, bool zero, shmbuf_cb cb, void *arg) {
   shmbuf_buf *b = NULL;
-  *rc = 0;
+  int rc = 1;
   if (size == 0)
-    *rc = handle_empty(&c->handles, c, &b);
-  else if (valid_size(size) && (uint64_t)size >= LOCAL_CACHE_MIN &&
-           (b = local_cache_take(c, (uint64_t)size)) != NULL && zero)
-    memset(b->data, 0, (size_t)size);
-  return b;
+    rc = handle_empty(&c->handles, c, &b);
+  else if (valid_size(size))
+    rc = made_here(c, size, zero, &b);
+  return rc > 0 ? rc : submit_made(c, rc, b, cb, arg);
 }
 
 int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
-  int rc;
-  shmbuf_buf *b = client_local(c) ? made_here(c, size, true, &rc) : NULL;
-  if (b || (client_local(c) && rc < 0))
-    return submit_made(c, rc, b, cb, arg);
-  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, cb, arg);
+  int rc = client_local(c) ? submit_here(c, size, true, cb, arg) : 1;
+  return rc <= 0 ? rc : submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC, size, cb, arg);
 }
 
 int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
@@ -399,9 +424,6 @@ int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb, voi
 }
 
 int shmbuf_submit_alloc_unsafe_slow(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg) {
-  int rc;
-  shmbuf_buf *b = client_local(c) ? made_here(c, size, false, &rc) : NULL;
-  if (b || (client_local(c) && rc < 0))
-    return submit_made(c, rc, b, cb, arg);
-  return submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, cb, arg);
+  int rc = client_local(c) ? submit_here(c, size, false, cb, arg) : 1;
+  return rc <= 0 ? rc : submit_sized(c, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW, size, cb, arg);
 }

@@ -10,6 +10,12 @@
  * Callbacks run only from flight_process() and flight_wait(), in order, so that no blocking
  * call ever runs user code in the middle of its own work.
  *
+ * With a daemon that takes batch frames (proto/README.md, Batches), the hot requests — the
+ * creations that carry only a size, and releases — are gathered into the batch being built,
+ * which goes out as one frame before any other request and whenever the queue is flushed.
+ * A release there has no reply; each creation is answered by its part of a Made frame, which
+ * settles as many requests as it describes buffers, each as a Buffer reply would.
+ *
  * Uses the wire and the slab table; knows nothing of handles, pools or what a settle function
  * does with its reply. */
 #ifndef SBC_FLIGHT_H
@@ -19,27 +25,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame.h"
 #include "shmbuf.h"
 #include "shmbuf.pb-c.h"
 #include "slabs.h"
 #include "wire.h"
+
+/* Creations in one batch frame, as the protocol allows (proto/README.md, Batches). */
+#define FLIGHT_BATCH_MAX 64
+#define FLIGHT_BATCH_SIZE_MAX (2u << 20)
 
 /* What a settled request leaves for its callback. */
 typedef struct flight_outcome {
   bool deliver;      /* run the request's callback in its turn with the two below */
   int status;        /* 0, or a negative errno recorded with its code */
   shmbuf_buf *ready; /* the callback's handle (status 0) */
+  bool kept;         /* the settle function keeps the reply (it frees it with wire_reply_free()) */
 } flight_outcome;
 
-/* Turns a reply into an outcome (all false/0/NULL when called). It owns r and frees it with
- * wire_reply_free(). r is NULL when the connection was lost before the reply came, or the
- * reply was refused; otherwise it is an error (see flight_error()) or the kind of reply that
- * answers the request (a Buffer for the requests that make one). It may queue further
- * requests. */
+/* Turns a reply into an outcome (all false/0/NULL when called). r lives until it returns,
+ * unless it sets out->kept (only for replies to flight_submit(): a batch creation's reply is
+ * made of a Made frame's part and cannot be kept). r is NULL when the connection was lost
+ * before the reply came, or the reply was refused; otherwise it is an error (see
+ * flight_error()) or the kind of reply that answers the request (a Buffer for the requests
+ * that make one). It may queue further requests. */
 typedef void (*flight_settle_fn)(shmbuf_client *c, Shmbufwire__Reply *r, void *arg,
                                  flight_outcome *out);
 
 typedef struct flight_entry flight_entry;
+
+/* The batch being built, as its words (proto/shmbuf.proto, Batch): the id, op and count of
+ * its creations, room for FLIGHT_BATCH_MAX sizes, then the releases. */
+#define FLIGHT_BATCH_HEAD 3
+typedef struct flight_batch {
+  uint64_t *words;
+  size_t nsizes, nreleases, cap; /* cap: words allocated */
+} flight_batch;
 
 typedef struct flight {
   wire *w;
@@ -52,6 +73,9 @@ typedef struct flight {
   uint64_t next_id;
   int delivering;        /* callbacks are running (nested calls count) */
   bool closing;          /* the client is to close once the callbacks are done */
+  bool batches;          /* the daemon takes batch frames */
+  flight_batch batch;
+  sb_arena arena;        /* what a Made frame unpacks into, for as long as it is read */
 } flight;
 
 void flight_init(flight *f, wire *w, slab_table *slabs, shmbuf_client *owner);
@@ -67,6 +91,26 @@ void flight_fini(flight *f);
 int flight_submit(flight *f, Shmbufwire__Request *q, flight_settle_fn settle, void *arg,
                   shmbuf_cb cb, void *cb_arg);
 
+/* Whether a creation of `size` may go in a batch: the daemon takes them, and the size is one
+ * a batch carries. */
+bool flight_batchable(const flight *f, int64_t size);
+
+/* flight_submit() of a creation that flight_batchable() allows — `op` is its Request op:
+ * alloc (zero-filled, no fill), alloc_unsafe, alloc_unsafe_slow or lease — gathered into the
+ * batch. The settle function gets a Buffer reply (or an error, or NULL) that it may not keep. */
+int flight_submit_batched(flight *f, uint32_t op, int64_t size, flight_settle_fn settle,
+                          void *arg, shmbuf_cb cb, void *cb_arg);
+
+/* Queues the release of daemon buffer id: in the batch when the daemon takes batches (no
+ * reply; it goes out with the next request or flight_flush(), or by itself once many are
+ * waiting), otherwise as a Release request whose reply is only read. Returns 0 or a negative
+ * errno, recorded. */
+int flight_release(flight *f, uint64_t id);
+
+/* Queues the batch being built as a frame, then writes everything queued (wire_flush()).
+ * Returns 0 or a negative errno. */
+int flight_flush(flight *f);
+
 /* Queues a result made without the daemon (or a failure, recorded now and reported to cb),
  * for callback cb in its turn. Returns 0 or -ENOMEM. */
 int flight_ready(flight *f, int status, shmbuf_buf *b, shmbuf_cb cb, void *cb_arg);
@@ -80,6 +124,10 @@ int flight_error(const Shmbufwire__Error *e);
  * wire_reply_free()), of the kind that answers q, or a negative errno; an error reply is
  * turned into its errnum and recorded with its code. */
 int flight_call(flight *f, Shmbufwire__Request *q, Shmbufwire__Reply **out);
+
+/* flight_call() of a batched creation: blocks for it and copies the buffer it made into
+ * *out. */
+int flight_call_batched(flight *f, uint32_t op, int64_t size, Shmbufwire__Buffer *out);
 
 /* Writes what is queued, then blocks until one more reply is settled (no callback runs).
  * Returns 0 or a negative errno. */

@@ -11,8 +11,18 @@
 
 #define SPARE_HANDLES 256
 
-int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
-                      const char **why) {
+handle_backing *handle_backing_new(handle_set *h) {
+  handle_backing *bk = h->spare_backings;
+  if (bk) {
+    h->spare_backings = bk->next_spare;
+    h->nspare_backings--;
+  } else if ((bk = malloc(sizeof *bk)) == NULL)
+    errors_no_memory();
+  return bk;
+}
+
+int handle_backing_of(handle_set *h, slab_table *t, const Shmbufwire__Buffer *b,
+                      handle_backing **out, const char **why) {
   uint8_t *ab = NULL;
   if (b->slab == 0 && (b->ab_length > 0 || b->byte_offset > 0 || b->length > 0)) {
     *why = "a buffer with bytes but no slab";
@@ -27,9 +37,9 @@ int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing
     }
     ab = s->base + b->ab_offset;
   }
-  handle_backing *bk = malloc(sizeof *bk);
+  handle_backing *bk = handle_backing_new(h);
   if (bk == NULL)
-    return errors_no_memory();
+    return -ENOMEM;
   /* an empty ArrayBuffer has no place in a slab: it is its own, named by its buffer */
   uint64_t key = b->slab ? (uint64_t)b->slab << 40 | b->ab_offset : 1ull << 63 | b->buffer;
   *bk = (handle_backing){.id = b->buffer, .slab = b->slab, .ab = ab, .ab_length = b->ab_length,
@@ -42,10 +52,15 @@ int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing
   return 0;
 }
 
-void handle_backing_free(slab_table *t, handle_backing *bk) {
+void handle_backing_free(handle_set *h, slab_table *t, handle_backing *bk) {
   if (bk->slab)
     slabs_unref(t, bk->slab);
-  free(bk);
+  if (h->nspare_backings < SPARE_HANDLES) {
+    bk->next_spare = h->spare_backings;
+    h->spare_backings = bk;
+    h->nspare_backings++;
+  } else
+    free(bk);
 }
 
 void handle_move_views(handle_set *h, handle_backing *from, handle_backing *to) {
@@ -86,7 +101,7 @@ shmbuf_buf *handle_view(handle_set *h, shmbuf_client *c, handle_backing *bk, uin
 }
 
 int handle_empty(handle_set *h, shmbuf_client *c, shmbuf_buf **out) {
-  handle_backing *bk = malloc(sizeof *bk);
+  handle_backing *bk = handle_backing_new(h);
   shmbuf_buf *b = NULL;
   if (bk) {
     *bk = (handle_backing){.ab_key = 1ull << 62 | ++h->empties};
@@ -94,7 +109,7 @@ int handle_empty(handle_set *h, shmbuf_client *c, shmbuf_buf **out) {
   }
   if (b == NULL) {
     free(bk);
-    return errors_no_memory();
+    return -ENOMEM;
   }
   *out = b;
   return 0;
@@ -130,5 +145,10 @@ void handle_fini(handle_set *h) {
     h->spare = b->next;
     free(b);
   }
-  h->nspare = 0;
+  while (h->spare_backings) {
+    handle_backing *bk = h->spare_backings;
+    h->spare_backings = bk->next_spare;
+    free(bk);
+  }
+  h->nspare = h->nspare_backings = 0;
 }

@@ -16,6 +16,8 @@
 #include "shmbuf.pb-c.h"
 #include "slabs.h"
 
+struct carve_region;
+
 typedef struct handle_backing {
   uint64_t id;        /* the daemon's buffer id; 0 for an empty ArrayBuffer made here */
   uint32_t slab;      /* the slab it lives in (counted there: slabs_ref()); 0 when empty */
@@ -28,6 +30,10 @@ typedef struct handle_backing {
   bool shared;        /* in an object other processes may map: never kept for reuse */
   bool read_only;     /* mapped PROT_READ */
   bool sealed;        /* no process can write it */
+  struct carve_region *region; /* a carve: the region cut from the daemon buffer `id` that it
+                                * was carved from (local.h), and its ArrayBuffer's place there */
+  uint64_t region_off;
+  struct handle_backing *next_spare;
 } handle_backing;
 
 struct shmbuf_buf {
@@ -43,19 +49,24 @@ typedef struct handle_set {
   shmbuf_buf *live;   /* every handle not released */
   shmbuf_buf *spare;  /* released handles, kept for reuse */
   size_t nspare;
+  handle_backing *spare_backings; /* freed backings, kept for reuse */
+  size_t nspare_backings;
   uint64_t empties;   /* empty ArrayBuffers made here, to name each */
 } handle_set;
+
+/* A new backing, whose fields are the caller's to set, or NULL (out of memory, recorded). */
+handle_backing *handle_backing_new(handle_set *h);
 
 /* The backing for a buffer reply, checked against the slab table: the slab must be mapped
  * and hold the ArrayBuffer, which must hold the buffer; slab 0 holds nothing but an empty
  * buffer. No references yet; the slab counts it until handle_backing_free(). Returns 0,
  * -ENOMEM (recorded), or -EPROTO with the reason in *why (not recorded: the caller decides
  * what a daemon that says such things deserves). */
-int handle_backing_of(slab_table *t, const Shmbufwire__Buffer *b, handle_backing **out,
-                      const char **why);
+int handle_backing_of(handle_set *h, slab_table *t, const Shmbufwire__Buffer *b,
+                      handle_backing **out, const char **why);
 
-/* Frees bk, which no view uses any more, and uncounts it from its slab. */
-void handle_backing_free(slab_table *t, handle_backing *bk);
+/* Frees bk, which no view uses any more, and uncounts it from its slab (when it has one). */
+void handle_backing_free(handle_set *h, slab_table *t, handle_backing *bk);
 
 /* Moves every view of `from` onto `to`, each at the same place in its ArrayBuffer (they move
  * their references along). */

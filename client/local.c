@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* libshmbuf: buffers made without a round trip (see local.h). alloc() zeroes a kept
- * ArrayBuffer with memset in this process's own mapping, which is the cheapest correct means:
- * the memory never leaves the connection, and a truncation by this process can only hurt this
- * process. */
+/* libshmbuf: buffers made without a round trip (see local.h). alloc() zeroes a carve that may
+ * hold old bytes, and a kept ArrayBuffer, with memset in this process's own mapping, which is
+ * the cheapest correct means: the memory never leaves the connection, and a truncation by this
+ * process can only hurt this process. */
 #include "config.h"
 
 #include "local.h"
@@ -10,27 +10,22 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "client.h"
 #include "errors.h"
 
 void local_release(shmbuf_client *c, uint64_t id) {
-  Shmbufwire__Request q;
-  Shmbufwire__Release rel;
-  shmbufwire__request__init(&q);
-  shmbufwire__release__init(&rel);
-  rel.buffer = id;
-  q.op_case = SHMBUFWIRE__REQUEST__OP_RELEASE;
-  q.release = &rel;
-  /* sent at once, so that the memory is free for everyone now; the answer is read later */
-  if (flight_submit(&c->flight, &q, NULL, NULL, NULL, NULL) == 0)
-    wire_flush(&c->wire);
+  /* A thin client's release rides with its next request; the library's own (regions, kept
+   * ArrayBuffers) are worth a write of their own, so that the memory is free for everyone now */
+  if (flight_release(&c->flight, id) == 0 && client_local(c))
+    flight_flush(&c->flight);
 }
 
 int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
   handle_backing *bk;
   const char *why;
-  int rc = handle_backing_of(&c->slabs, b, &bk, &why);
+  int rc = handle_backing_of(&c->handles, &c->slabs, b, &bk, &why);
   if (rc == -EPROTO)
     return wire_broken(&c->wire, rc, why);
   if (rc < 0) {
@@ -41,14 +36,14 @@ int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out)
                               b->length, b->byte_offset);
   if (v == NULL) {
     local_release(c, b->buffer);
-    handle_backing_free(&c->slabs, bk);
+    handle_backing_free(&c->handles, &c->slabs, bk);
     return -ENOMEM;
   }
   *out = v;
   return 0;
 }
 
-/* ---- released dedicated ArrayBuffers --------------------------------------------------------- */
+/* ---- released dedicated ArrayBuffers of the daemon's ------------------------------------------ */
 
 static void cache_remove(local_state *l, size_t i) {
   l->cached -= l->cache[i]->ab_length;
@@ -66,7 +61,7 @@ static void cache_evict_oldest(shmbuf_client *c) {
   handle_backing *bk = l->cache[i - 1];
   cache_remove(l, i - 1);
   local_release(c, bk->id);
-  handle_backing_free(&c->slabs, bk);
+  handle_backing_free(&c->handles, &c->slabs, bk);
 }
 
 static void cache_drop(shmbuf_client *c) {
@@ -77,8 +72,8 @@ static void cache_drop(shmbuf_client *c) {
 /* Keeps bk (no references left) for reuse when it is worth it. Returns true if kept. */
 static bool cache_keep(shmbuf_client *c, handle_backing *bk) {
   local_state *l = &c->local;
-  if ((c->flags & SHMBUF_THIN) || c->wire.broken || bk->pooled || bk->shared || bk->ab == NULL ||
-      bk->ab_length < LOCAL_CACHE_MIN || bk->ab_length > LOCAL_CACHE_BYTES ||
+  if (!client_local(c) || c->wire.broken || bk->region || bk->pooled || bk->shared ||
+      bk->ab == NULL || bk->ab_length <= CARVE_REGION_MAX || bk->ab_length > LOCAL_CACHE_BYTES ||
       bk->byte_offset != 0 || bk->length != bk->ab_length)
     return false;
   while (l->cache[LOCAL_CACHE_SLOTS - 1] || l->cached + bk->ab_length > LOCAL_CACHE_BYTES)
@@ -103,75 +98,142 @@ shmbuf_buf *local_cache_take(shmbuf_client *c, uint64_t ab_length) {
   return NULL;
 }
 
+/* ---- regions ------------------------------------------------------------------------------------ */
+
+/* Gives a region that holds nothing back to the daemon. */
+static void region_drop(shmbuf_client *c, carve_region *r) {
+  handle_backing *bk = r->owner;
+  carve_region_remove(&c->local.carves, r);
+  local_release(c, bk->id);
+  handle_backing_free(&c->handles, &c->slabs, bk);
+}
+
+/* Gives back the regions that hold nothing: all of them (`all`), or those a newer one took
+ * the place of. */
+static void regions_drop_idle(shmbuf_client *c, bool all) {
+  carve_set *s = &c->local.carves;
+  carve_shed(s, all);
+  for (carve_region *r = s->regions, *next; r; r = next) {
+    next = r->next;
+    if (r->used == 0 && (all || r != s->regions))
+      region_drop(c, r);
+  }
+}
+
+static bool out_of_memory(int rc) { return rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC; }
+
+/* Leases a region for a carve of `size` bytes: the next size in the doubling, or what the
+ * carve takes when that is more. When the daemon has no memory for it, what is held ahead
+ * of need goes back and the least that holds the carve is asked for. Returns 0 or a negative
+ * errno, recorded. */
+static int lease(shmbuf_client *c, uint64_t size) {
+  local_state *l = &c->local;
+  uint64_t least = carve_region_for(size), want = least > l->next_region ? least : l->next_region;
+  Shmbufwire__Buffer b;
+  int rc = flight_call_batched(&c->flight, SHMBUFWIRE__REQUEST__OP_LEASE, (int64_t)want, &b);
+  if (out_of_memory(rc) && (want > least || local_holds_ahead(c))) {
+    local_trim(c);
+    want = least;
+    rc = flight_call_batched(&c->flight, SHMBUFWIRE__REQUEST__OP_LEASE, (int64_t)want, &b);
+  }
+  if (rc < 0)
+    return rc;
+  handle_backing *bk;
+  const char *why;
+  if ((rc = handle_backing_of(&c->handles, &c->slabs, &b, &bk, &why)) == -EPROTO)
+    return wire_broken(&c->wire, rc, why);
+  if (rc < 0) {
+    local_release(c, b.buffer);
+    return rc;
+  }
+  carve_region *r = NULL;
+  if (bk->ab_length != want || bk->byte_offset != 0 || bk->length != want)
+    rc = wire_broken(&c->wire, -EPROTO, "the daemon leased a region of the wrong size");
+  else if ((r = carve_region_add(&l->carves, bk->ab, want, bk)) == NULL)
+    rc = errors_no_memory();
+  if (rc < 0) {
+    local_release(c, bk->id);
+    handle_backing_free(&c->handles, &c->slabs, bk);
+    return rc;
+  }
+  bk->refs = 1;
+  l->next_region = want * 2 < CARVE_REGION_MAX ? want * 2 : CARVE_REGION_MAX;
+  regions_drop_idle(c, false);
+  /* The daemon reserved the pages; mapping them all in one call costs less than half of what
+   * faulting them in one by one does (BENCHMARKS.md). A kernel without it faults them later. */
+  madvise(bk->ab, want, MADV_POPULATE_WRITE);
+  return 0;
+}
+
+/* A carve of `size` bytes, leasing a region when none has room. Returns 0 or a negative
+ * errno, recorded. */
+static int take(shmbuf_client *c, uint64_t size, carve *k) {
+  if (c->local.next_region == 0)
+    c->local.next_region = LOCAL_REGION_FIRST;
+  int rc = carve_take(&c->local.carves, size, k);
+  if (rc == -ENOSPC) {
+    if ((rc = lease(c, size)) < 0)
+      return rc; /* recorded */
+    rc = carve_take(&c->local.carves, size, k);
+  }
+  return rc == -ENOMEM ? errors_no_memory() : rc;
+}
+
+/* Gives a carve back; its region goes back to the daemon when that empties it. */
+static void put(shmbuf_client *c, carve_region *r, uint64_t off, uint64_t size) {
+  carve_region *idle = carve_put(&c->local.carves, r, off, size);
+  if (idle)
+    region_drop(c, idle);
+}
+
+/* A backing for carve k of `size` bytes, with no reference yet, or NULL (out of memory,
+ * recorded; the carve is given back). */
+static handle_backing *carved(shmbuf_client *c, const carve *k, uint64_t size, bool pooled) {
+  const handle_backing *rb = k->region->owner;
+  handle_backing *bk = handle_backing_new(&c->handles);
+  if (bk == NULL) {
+    put(c, k->region, k->off, size);
+    return NULL;
+  }
+  /* the ArrayBuffer is named by its place in the slab, as the daemon's own are */
+  *bk = (handle_backing){.id = rb->id, .slab = rb->slab, .ab = rb->ab + k->off,
+                         .ab_length = size, .ab_key = rb->ab_key + k->off, .length = size,
+                         .pooled = pooled, .region = k->region, .region_off = k->off};
+  slabs_ref(&c->slabs, rb->slab);
+  return bk;
+}
+
+int local_carve(shmbuf_client *c, uint64_t size, bool zero, shmbuf_buf **out) {
+  carve k;
+  int rc = take(c, size, &k);
+  if (rc < 0)
+    return rc;
+  handle_backing *bk = carved(c, &k, size, false);
+  shmbuf_buf *b = bk ? handle_view(&c->handles, c, bk, bk->ab, size, 0) : NULL;
+  if (b == NULL) {
+    if (bk) {
+      put(c, k.region, k.off, size);
+      handle_backing_free(&c->handles, &c->slabs, bk);
+    }
+    return -ENOMEM;
+  }
+  if (zero && k.dirty)
+    memset(bk->ab, 0, size);
+  *out = b;
+  return 0;
+}
+
 void local_unref(shmbuf_client *c, handle_backing *bk) {
   if (--bk->refs > 0 || cache_keep(c, bk))
     return;
-  if (bk->id)
+  if (bk->region)
+    put(c, bk->region, bk->region_off, bk->ab_length);
+  else if (bk->id)
     local_release(c, bk->id);
-  handle_backing_free(&c->slabs, bk);
+  handle_backing_free(&c->handles, &c->slabs, bk);
 }
 
-/* ---- leased pools ------------------------------------------------------------------------------ */
-
-/* A pool lease answered: keeps the pool among the spares, or the failure for later. */
-static void lease_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, flight_outcome *out) {
-  local_state *l = &c->local;
-  handle_backing *bk;
-  const char *why;
-  int status;
-  (void)arg;
-  (void)out;
-  l->leasing--;
-  if (r == NULL)
-    status = -ENOTCONN;
-  else if (r->result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
-    status = flight_error(r->error);
-  else if ((status = handle_backing_of(&c->slabs, r->buffer, &bk, &why)) == -EPROTO)
-    wire_broken(&c->wire, status, why);
-  else if (status < 0)
-    local_release(c, r->buffer->buffer);
-  else if (bk->ab_length == c->pool_size && l->nspares < LOCAL_SPARES) {
-    l->spares[l->nspares++] = bk;
-    wire_reply_free(r);
-    return;
-  } else {
-    bk->refs = 1; /* not a pool this client can use: give it back */
-    local_unref(c, bk);
-    status = errors_fail(-EPROTO, "ERR_SHMBUF_PROTOCOL", "the daemon leased a pool of the wrong size");
-  }
-  l->lease_error = status;
-  if (r)
-    wire_reply_free(r);
-}
-
-/* Asks for pools until LOCAL_SPARES are here or on their way, in one write. */
-static int refill(shmbuf_client *c) {
-  local_state *l = &c->local;
-  while (l->nspares + l->leasing < LOCAL_SPARES) {
-    Shmbufwire__Request q;
-    Shmbufwire__Lease lease;
-    shmbufwire__request__init(&q);
-    shmbufwire__lease__init(&lease);
-    q.op_case = SHMBUFWIRE__REQUEST__OP_LEASE;
-    q.lease = &lease;
-    int rc = flight_submit(&c->flight, &q, lease_settled, NULL, NULL, NULL);
-    if (rc < 0)
-      return rc;
-    l->leasing++;
-  }
-  return wire_flush(&c->wire);
-}
-
-static void drop_spares(shmbuf_client *c) {
-  local_state *l = &c->local;
-  while (l->leasing > 0 && flight_settle_one(&c->flight) == 0) /* the ones on their way too */
-    ;
-  while (l->nspares > 0) {
-    handle_backing *bk = l->spares[--l->nspares];
-    bk->refs = 1;
-    local_unref(c, bk);
-  }
-}
+/* ---- pools --------------------------------------------------------------------------------------- */
 
 /* Lets the current pool go: it leaves when its last view does. */
 static void drop_current(shmbuf_client *c) {
@@ -182,38 +244,16 @@ static void drop_current(shmbuf_client *c) {
   }
 }
 
-/* A spare pool, waiting for one when none has arrived yet. A lease refused for want of
- * memory is asked again once the ArrayBuffers kept for reuse are given back. */
-static int next_pool(shmbuf_client *c, handle_backing **out) {
-  local_state *l = &c->local;
-  for (bool retried = false;;) {
-    int rc = refill(c);
-    while (rc == 0 && l->nspares == 0 && l->leasing > 0)
-      rc = flight_settle_one(&c->flight);
-    if (rc < 0)
-      return rc;
-    if (l->nspares > 0)
-      break;
-    rc = l->lease_error ? l->lease_error : -EPROTO;
-    l->lease_error = 0;
-    if (retried || !(rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) || !l->cache[0])
-      return rc;
-    cache_drop(c);
-    retried = true;
-  }
-  *out = l->spares[0];
-  memmove(l->spares, l->spares + 1, (size_t)--l->nspares * sizeof *l->spares);
-  refill(c); /* the next one is on its way while this one is used */
-  return 0;
-}
-
 int local_pool_room(shmbuf_client *c, uint64_t room, uint8_t **at) {
   local_state *l = &c->local;
   if (l->pool == NULL || sb_pool_full(&l->rule, room)) { /* createPool() */
-    handle_backing *bk = NULL;
-    int rc = next_pool(c, &bk);
+    carve k;
+    handle_backing *bk;
+    int rc = take(c, c->pool_size, &k);
     if (rc < 0)
       return rc;
+    if ((bk = carved(c, &k, c->pool_size, true)) == NULL)
+      return -ENOMEM;
     drop_current(c);
     bk->refs = 1; /* being current holds it */
     l->pool = bk;
@@ -233,21 +273,26 @@ int local_pool_commit(shmbuf_client *c, uint64_t used, shmbuf_buf **out) {
   return 0;
 }
 
+/* ---- what is held ahead of need ------------------------------------------------------------------ */
+
 bool local_holds_ahead(const shmbuf_client *c) {
-  return c->local.cache[0] || c->local.nspares;
+  return c->local.cache[0] || carve_spare(&c->local.carves);
 }
 
 void local_trim(shmbuf_client *c) {
   cache_drop(c);
-  drop_spares(c);
+  regions_drop_idle(c, true);
+  c->local.next_region = LOCAL_REGION_FIRST; /* what comes next starts small again */
+  flight_flush(&c->flight); /* releases waiting for a request to ride with go now */
 }
 
 void local_fini(local_state *l) {
   if (l->pool && --l->pool->refs == 0)
     free(l->pool);
-  for (int i = 0; i < l->nspares; i++)
-    free(l->spares[i]);
   for (size_t i = 0; i < LOCAL_CACHE_SLOTS; i++)
     free(l->cache[i]);
+  for (carve_region *r = l->carves.regions; r; r = r->next)
+    free(r->owner);
+  carve_fini(&l->carves);
   *l = (local_state){0};
 }

@@ -1,58 +1,65 @@
 /* SPDX-License-Identifier: MIT */
 /* Buffers made without a round trip, and what becomes of ArrayBuffers nobody uses any more.
  *
- * Small allocUnsafe()/from() calls are carved out of a leased pool with Node's own placement
- * rules: the daemon hands the connection a whole pool (one buffer in its books) and the
- * library plays lib/buffer.js's allocPool/poolOffset over it, giving the pool back when its
- * last view goes and it is no longer current. Pools are leased a few ahead, so starting one
- * waits for no round trip. Big dedicated ArrayBuffers the program releases are kept for
+ * The connection leases regions from the daemon (zero-filled, each one buffer in the
+ * daemon's books, charged whole against the connection's limits), and carves ArrayBuffers
+ * out of them here (carve.h): dedicated ones of exactly the size asked for, and Node's pools,
+ * which small allocUnsafe()/from() calls are placed in with lib/buffer.js's own rules. A
+ * carve goes back to its region when its last view goes; a region goes back to the daemon
+ * once it holds nothing and a newer one took its place. Regions double in size from
+ * LOCAL_REGION_FIRST up to CARVE_REGION_MAX, so a connection that makes few buffers leases
+ * little. Bigger dedicated ArrayBuffers come from the daemon; released ones are kept for
  * reuse, still mapped and faulted in. Everything else a released handle leaves is given back
  * to the daemon, without waiting for the answer.
  *
- * Uses requests in flight (leases, releases) and handles; the public calls above it decide
- * when to come here. */
+ * Uses requests in flight (leases, releases), handles and carves; the public calls above it
+ * decide when to come here. */
 #ifndef SBC_LOCAL_H
 #define SBC_LOCAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "carve.h"
 #include "handle.h"
 #include "node.h"
 #include "shmbuf.h"
 
-/* Dedicated ArrayBuffers this big are kept for reuse when released (see shmbuf_trim()). */
-#define LOCAL_CACHE_MIN (256u << 10)
+#define LOCAL_REGION_FIRST (64u << 10)
+
+/* Dedicated ArrayBuffers from the daemon (bigger than a region) are kept for reuse when
+ * released (see shmbuf_trim()). */
 #define LOCAL_CACHE_SLOTS 4
 #define LOCAL_CACHE_BYTES (16u << 20)
 
-/* Pools leased ahead: asked for in one go, they arrive while the current pool is used. */
-#define LOCAL_SPARES 4
-
 typedef struct local_state {
-  handle_backing *pool;   /* the current leased pool (Node's allocPool), or NULL */
+  carve_set carves;       /* the regions and what is carved of them */
+  uint64_t next_region;   /* the size of the next region to lease */
+  handle_backing *pool;   /* the current pool (Node's allocPool), or NULL */
   sb_pool rule;           /* its poolSize and poolOffset */
-  handle_backing *spares[LOCAL_SPARES]; /* leased pools not yet current */
-  int nspares;
-  int leasing;            /* lease requests in flight */
-  int lease_error;        /* why the last lease failed, for when no pool is left */
-  handle_backing *cache[LOCAL_CACHE_SLOTS]; /* released dedicated ArrayBuffers, newest first */
+  handle_backing *cache[LOCAL_CACHE_SLOTS]; /* released big ArrayBuffers, newest first */
   uint64_t cached;        /* their bytes */
 } local_state;
 
-/* Node's pooled placement in the leased pool, in two steps, because Buffer.from(string)
+/* Node's pooled placement in the current pool, in two steps, because Buffer.from(string)
  * checks an estimate (`room`) but takes only what it wrote: local_pool_room() makes room bytes
- * available at the pool's offset, leasing a new pool when they do not fit, and returns where
+ * available at the pool's offset, starting a new pool when they do not fit, and returns where
  * they start; local_pool_commit() takes `used` of them as a new buffer. Both return 0 or a
  * negative errno, recorded. */
 int local_pool_room(shmbuf_client *c, uint64_t room, uint8_t **at);
 int local_pool_commit(shmbuf_client *c, uint64_t used, shmbuf_buf **out);
 
+/* A new buffer over a dedicated ArrayBuffer of `size` bytes (0 < size <= CARVE_REGION_MAX),
+ * carved here; zero-filled when `zero` (memset only when the carve may hold old bytes).
+ * Returns 0 or a negative errno, recorded. */
+int local_carve(shmbuf_client *c, uint64_t size, bool zero, shmbuf_buf **out);
+
 /* A kept dedicated ArrayBuffer of exactly ab_length bytes, as a new buffer, or NULL. */
 shmbuf_buf *local_cache_take(shmbuf_client *c, uint64_t ab_length);
 
-/* Drops one reference to bk: at the last, the ArrayBuffer is kept for reuse when it is worth
- * it, or the daemon is told (without waiting) and bk is freed. */
+/* Drops one reference to bk: at the last, a carve goes back to its region, and a daemon's
+ * ArrayBuffer is kept for reuse when it is worth it, or the daemon is told (without waiting);
+ * bk is freed. */
 void local_unref(shmbuf_client *c, handle_backing *bk);
 
 /* Makes a handle for a buffer reply the daemon sent. Returns 0 or a negative errno (the
@@ -63,10 +70,11 @@ int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out)
 /* Tells the daemon that its buffer id is no longer used, without waiting for the answer. */
 void local_release(shmbuf_client *c, uint64_t id);
 
-/* Whether anything is held ahead of need (kept ArrayBuffers, spare pools). */
+/* Whether anything is held ahead of need (kept ArrayBuffers, regions holding nothing). */
 bool local_holds_ahead(const shmbuf_client *c);
 
-/* Gives back the kept ArrayBuffers and the spare pools (those on their way too). */
+/* Gives back the kept ArrayBuffers and the regions that hold nothing, and sends the releases
+ * waiting for a request to ride with. */
 void local_trim(shmbuf_client *c);
 
 /* Frees what it holds, sending nothing: the connection is closing. */

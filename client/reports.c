@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libshmbuf: what the daemon reports about itself — its counters and its connections — each
- * copied out of its reply into one allocation that the accessors read. Asks through
- * flight_call(); touches no handle, pool or mapping. */
+ * copied out of its reply into one allocation that the accessors read, and the client's own
+ * gauges of its carved regions. Asks through flight_call(); reads the carve set's totals and
+ * touches no handle, pool or mapping. */
 #include "config.h"
 
 #include <errno.h>
@@ -77,20 +78,31 @@ static const char *keep_string(char **at, const char *s) {
 
 /* ---- counters ------------------------------------------------------------------------------- */
 
+/* The gauges of a client that carves its buffers: what it leased and what of it is used. */
+static const struct {
+  const char *name, *help;
+} own[] = {
+    {"client_regions", "Regions this client leased to carve ArrayBuffers out of"},
+    {"client_leased_bytes", "Their bytes (each region is one of the daemon's buffers)"},
+    {"client_carves", "ArrayBuffers this client carved out of its regions, live"},
+    {"client_carved_bytes", "Their bytes: what of the regions is in use"},
+};
+#define OWN_COUNTERS (sizeof own / sizeof *own)
+
 int shmbuf_stats_get(shmbuf_client *c, shmbuf_stats **out) {
   Shmbufwire__Reply *r;
   int rc = ask(c, SHMBUFWIRE__REQUEST__OP_STATS, &r);
   if (rc < 0)
     return rc;
   const Shmbufwire__StatsReply *reply = r->stats;
-  size_t n = reply->n_counters, strings = 0;
+  size_t n = reply->n_counters, extra = client_local(c) ? OWN_COUNTERS : 0, strings = 0;
   for (size_t i = 0; i < n; i++)
     strings += strlen(reply->counters[i]->name) + strlen(reply->counters[i]->help) + 2;
-  shmbuf_stats *s = snapshot(r, sizeof *s, n, sizeof s->at[0], strings);
+  shmbuf_stats *s = snapshot(r, sizeof *s, n + extra, sizeof s->at[0], strings);
   if (s == NULL)
     return -ENOMEM;
-  char *text = (char *)&s->at[n];
-  s->n = n;
+  char *text = (char *)&s->at[n + extra];
+  s->n = n + extra;
   for (size_t i = 0; i < n; i++) {
     const Shmbufwire__Counter *k = reply->counters[i];
     s->at[i] = (stats_counter){.value = k->value, .gauge = k->gauge};
@@ -98,6 +110,10 @@ int shmbuf_stats_get(shmbuf_client *c, shmbuf_stats **out) {
     s->at[i].help = keep_string(&text, k->help);
   }
   wire_reply_free(r);
+  const carve_set *cs = &c->local.carves;
+  const uint64_t values[OWN_COUNTERS] = {cs->nregions, cs->leased, cs->carves, cs->carved};
+  for (size_t i = 0; i < extra; i++) /* static strings: nothing to copy */
+    s->at[n + i] = (stats_counter){own[i].name, own[i].help, values[i], true};
   *out = s;
   return 0;
 }

@@ -17,7 +17,8 @@
   (SHMBUF_SHARE_WRITABLE | SHMBUF_SHARE_SEALED | SHMBUF_SHARE_SINGLE_USE | SHMBUF_SHARE_PERSIST)
 
 /* What a share or a seal covers: a dedicated ArrayBuffer whole, with buf's view in it; in a
- * pool, only buf's bytes, which become an ArrayBuffer of their own. */
+ * pool, only buf's bytes, which become an ArrayBuffer of their own. An ArrayBuffer carved here
+ * is a range of the region the daemon leased (local.h), region_off into it. */
 static int range_of(const shmbuf_buf *b, Shmbufwire__ShareRange *r) {
   const handle_backing *bk = b->bk;
   if (bk->id == 0) /* an empty buffer made here: the daemon has nothing to share */
@@ -27,9 +28,10 @@ static int range_of(const shmbuf_buf *b, Shmbufwire__ShareRange *r) {
   shmbufwire__share_range__init(r);
   r->buffer = bk->id;
   if (bk->pooled) {
-    r->ab_offset = b->byte_offset;
+    r->ab_offset = bk->region_off + b->byte_offset;
     r->ab_length = r->length = b->length;
   } else {
+    r->ab_offset = bk->region_off;
     r->ab_length = bk->ab_length;
     r->byte_offset = b->byte_offset;
     r->length = b->length;
@@ -79,7 +81,7 @@ static int move_to(shmbuf_buf *b, const Shmbufwire__Buffer *nb) {
     return 0;
   }
   const char *why;
-  int rc = handle_backing_of(&c->slabs, nb, &bk, &why);
+  int rc = handle_backing_of(&c->handles, &c->slabs, nb, &bk, &why);
   if (rc < 0) {
     if (rc == -EPROTO)
       return wire_broken(&c->wire, rc, why);

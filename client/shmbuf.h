@@ -155,16 +155,24 @@ SHMBUF_EXTERN int shmbuf_subarray(const shmbuf_buf *buf, int64_t start, int64_t 
 SHMBUF_EXTERN int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list, size_t n,
                                 int64_t total_length, shmbuf_buf **out);
 
-/* Gives a handle back. The backing memory returns to the daemon when no handle uses it;
- * a dedicated ArrayBuffer of 256 KiB or more may be kept for reuse instead (see
- * shmbuf_trim()). NULL is ignored. */
+/* Gives a handle back. When no handle uses its backing ArrayBuffer any more, the memory goes
+ * back: an ArrayBuffer the library carved (see shmbuf_trim()) to the region it was carved
+ * from, one the daemon made to the daemon (one bigger than 2 MiB may be kept for reuse
+ * instead). A thin client tells the daemon with its next request, shmbuf_flush() or
+ * shmbuf_trim(), not at once; a release needs no answer. NULL is ignored. */
 SHMBUF_EXTERN void shmbuf_release(shmbuf_buf *buf);
 
-/* Gives back what the client holds ahead of need: the released ArrayBuffers it keeps for
- * reuse (up to four of 256 KiB or more, 16 MiB in all, stay mapped and faulted in after
- * shmbuf_release(), so that the next alloc() or allocUnsafe() of the same size costs a memset
- * or nothing instead of a round trip and fresh page faults) and the pools leased ahead (a few
- * of poolSize bytes). The daemon counts both as this connection's buffers until then. */
+/* Gives back what the client holds ahead of need, and tells the daemon of the releases that
+ * wait for a request to ride with. A client that is not SHMBUF_THIN leases regions of shared
+ * memory from the daemon (64 KiB, twice as much each time, up to 2 MiB; each one of the
+ * daemon's buffers, charged whole to the connection) and carves the ArrayBuffers of
+ * alloc(), allocUnsafeSlow() and Node's pools, up to 2 MiB, out of them itself: no round trip,
+ * and alloc() clears only memory that held bytes before. The regions that hold nothing go
+ * back here, as do the released ArrayBuffers over 2 MiB it keeps for reuse (up to four, 16 MiB
+ * in all, mapped and faulted in, so that the next alloc() or allocUnsafe() of the same size
+ * costs a memset or nothing). The library does this by itself when the daemon runs out of
+ * memory for it, and a region goes back by itself once it holds nothing and a newer one took
+ * its place. */
 SHMBUF_EXTERN void shmbuf_trim(shmbuf_client *c);
 
 /* ---- pipelining ---------------------------------------------------------------------------
@@ -181,8 +189,8 @@ typedef void (*shmbuf_cb)(shmbuf_client *c, int status, shmbuf_buf *buf, void *a
 
 /* Queue alloc(size), allocUnsafe(size), allocUnsafeSlow(size). Requests go out with
  * shmbuf_flush(), shmbuf_wait(), the next blocking call, or once 64 KiB of them wait. What
- * the library makes itself (a small allocUnsafe() from the leased pool, a kept ArrayBuffer)
- * is made at once and only its callback waits its turn. Returns 0, or a negative errno when
+ * the library makes itself (a buffer carved out of a leased region, a kept ArrayBuffer) is
+ * made at once and only its callback waits its turn. Returns 0, or a negative errno when
  * nothing was queued (the callback will not run). */
 SHMBUF_EXTERN int shmbuf_submit_alloc(shmbuf_client *c, int64_t size, shmbuf_cb cb, void *arg);
 SHMBUF_EXTERN int shmbuf_submit_alloc_unsafe(shmbuf_client *c, int64_t size, shmbuf_cb cb,
@@ -527,7 +535,11 @@ SHMBUF_EXTERN int shmbuf_transcode(shmbuf_client *c, const void *source, size_t 
 
 typedef struct shmbuf_stats shmbuf_stats;
 
-/* The daemon's counters now: 0 and a snapshot in *out, or a negative errno. */
+/* The daemon's counters now: 0 and a snapshot in *out, or a negative errno. A client that
+ * carves its buffers itself (not SHMBUF_THIN) adds its own gauges after the daemon's:
+ * client_regions and client_leased_bytes (what it leased, each region one of the daemon's
+ * buffers), client_carves and client_carved_bytes (the ArrayBuffers it carved out of them that
+ * are live, and their bytes). */
 SHMBUF_EXTERN int shmbuf_stats_get(shmbuf_client *c, shmbuf_stats **out);
 
 /* How many counters the snapshot holds, and counter i's name (e.g. "buffers",

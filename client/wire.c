@@ -68,9 +68,9 @@ int wire_broken(wire *w, int errnum, const char *why) {
   return errors_fail(errnum, "ERR_SHMBUF_DISCONNECTED", "connection to shmbufd lost: %s", why);
 }
 
-int wire_queue(wire *w, const ProtobufCMessage *msg) {
+int wire_queue(wire *w, const ProtobufCMessage *msg, bool batch) {
   uint32_t max = w->max_frame ? w->max_frame : SB_FRAME_MAX_DEFAULT;
-  int rc = sb_frame_append(&w->out, msg, max);
+  int rc = batch ? sb_frame_append_batch(&w->out, msg, max) : sb_frame_append(&w->out, msg, max);
   if (rc == -EMSGSIZE)
     return errors_fail(-E2BIG, "ERR_SHMBUF_TOO_LARGE",
                        "the request is larger than the daemon's frame limit of %u bytes", max);
@@ -92,10 +92,11 @@ static int push_fd(wire *w, int fd) {
   return 0;
 }
 
-/* Reads once from the socket, keeping any fds that ride along. Returns 1 after reading, 0
- * when nothing is there and `wait` is false, or a negative errno (broken). The socket may be
- * non-blocking whatever this library made it (uv_poll_init() sets O_NONBLOCK on the open file
- * description), so waiting is poll()'s job, never recvmsg()'s. */
+/* Reads once from the socket, keeping any fds that ride along. Returns 1 after reading what
+ * was there (the read left room, and no fds cut it short), 2 after reading when more may be
+ * there, 0 when nothing is there and `wait` is false, or a negative errno (broken). The socket
+ * may be non-blocking whatever this library made it (uv_poll_init() sets O_NONBLOCK on the
+ * open file description), so waiting is poll()'s job, never recvmsg()'s. */
 static int recv_some(wire *w, size_t want, bool wait) {
   if (sb_bytes_reserve(&w->in, want < READ_MIN ? READ_MIN : want) < 0)
     return wire_broken(w, -ENOMEM, "out of memory for a reply");
@@ -139,15 +140,17 @@ static int recv_some(wire *w, size_t want, bool wait) {
   if (rc < 0)
     return wire_broken(w, rc, "out of memory for slab descriptors");
   w->in.len += (size_t)n;
-  return 1;
+  /* a read that left room, with no fds to cut it short, found the socket empty */
+  return (size_t)n < iov.iov_len && msg.msg_controllen == 0 ? 1 : 2;
 }
 
 int wire_poll_in(wire *w) {
   int rc = 0, n;
+  /* a read that left room has drained the socket: no second read to hear EAGAIN */
   while (!w->broken && (n = recv_some(w, 0, false)) != 0)
-    if ((rc = n) < 0)
+    if ((rc = n) < 0 || n == 1)
       break;
-  return rc;
+  return rc > 0 ? 1 : rc;
 }
 
 int wire_flush(wire *w) {
@@ -186,29 +189,32 @@ static uint32_t reply_max(const wire *w) {
   return max < UINT32_MAX ? (uint32_t)max : UINT32_MAX;
 }
 
-int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out) {
-  *out = NULL;
+int wire_next_frame(wire *w, bool wait, wire_frame *out) {
+  out->payload = NULL;
   for (;;) {
-    const uint8_t *payload;
-    uint32_t len;
-    long n = sb_frame_next(sb_bytes_head(&w->in), w->in.len, reply_max(w), &payload, &len);
+    long n = sb_frame_next_kind(sb_bytes_head(&w->in), w->in.len, reply_max(w), &out->payload,
+                                &out->len, &out->batch);
     if (n < 0)
       return wire_broken(w, -EPROTO, "the daemon sent a malformed frame");
     if (n > 0) {
-      *out = shmbufwire__reply__unpack(NULL, len, payload);
-      sb_bytes_consume(&w->in, (size_t)n);
-      sb_bytes_trim(&w->in, IN_KEEP);
-      return *out ? 0 : wire_broken(w, -EPROTO, "the daemon sent an undecodable reply");
+      out->size = (size_t)n;
+      return 0;
     }
     if (!wait)
       return 0;
     size_t want = 0; /* the rest of the frame being received, when its header is here */
     if (w->in.len >= SB_FRAME_HEADER)
-      want = sb_frame_length(sb_bytes_head(&w->in)) + SB_FRAME_HEADER - w->in.len;
+      want = (sb_frame_length(sb_bytes_head(&w->in)) & ~SB_FRAME_BATCH) + SB_FRAME_HEADER -
+             w->in.len;
     int rc = recv_some(w, want, true);
     if (rc < 0)
       return rc;
   }
+}
+
+void wire_frame_done(wire *w, const wire_frame *f) {
+  sb_bytes_consume(&w->in, f->size);
+  sb_bytes_trim(&w->in, IN_KEEP);
 }
 
 void wire_reply_free(Shmbufwire__Reply *r) { shmbufwire__reply__free_unpacked(r, NULL); }

@@ -38,9 +38,9 @@ int wire_stop(wire *w, int errnum);
  * something the library must not believe), ERR_SHMBUF_DISCONNECTED otherwise. */
 int wire_broken(wire *w, int errnum, const char *why);
 
-/* Queues msg as one frame. Returns 0, -E2BIG (larger than the daemon's frame limit) or
- * -ENOMEM, recorded. */
-int wire_queue(wire *w, const ProtobufCMessage *msg);
+/* Queues msg as one frame (a batch frame when `batch`: proto/README.md, Batches). Returns 0,
+ * -E2BIG (larger than the daemon's frame limit) or -ENOMEM, recorded. */
+int wire_queue(wire *w, const ProtobufCMessage *msg, bool batch);
 
 /* Bytes queued and not yet written. */
 static inline size_t wire_queued(const wire *w) { return w->out.len; }
@@ -54,13 +54,26 @@ int wire_flush(wire *w);
  * there, or a negative errno (broken). */
 int wire_poll_in(wire *w);
 
-/* Cuts the next whole reply frame and unpacks it into *out (free with wire_reply_free()),
- * or sets *out to NULL when it is not all there yet. A reply may be 3 x max_frame + 64 KiB
- * long (it may quote a request); a longer header breaks the stream with -EPROTO. With `wait`, blocks until it is, with
- * poll() when the socket is non-blocking (an event loop's watcher, such as libuv's uv_poll_t,
- * makes it so). Returns 0 or a negative errno (broken). */
-int wire_next_reply(wire *w, bool wait, Shmbufwire__Reply **out);
+/* One frame from the daemon: its payload (NULL when no whole frame is there yet), and
+ * whether it is a batch frame (a Made) rather than a Reply. */
+typedef struct wire_frame {
+  const uint8_t *payload;
+  uint32_t len;
+  bool batch;
+  size_t size; /* header included */
+} wire_frame;
 
+/* Cuts the next whole frame, which stays in place until wire_frame_done(). A reply may be
+ * 3 x max_frame + 64 KiB long (it may quote a request); a longer header breaks the stream
+ * with -EPROTO. With `wait`,
+ * blocks until one is there, with poll() when the socket is non-blocking (an event loop's
+ * watcher, such as libuv's uv_poll_t, makes it so). Returns 0 or a negative errno (broken). */
+int wire_next_frame(wire *w, bool wait, wire_frame *out);
+
+/* The frame wire_next_frame() cut is used up. */
+void wire_frame_done(wire *w, const wire_frame *f);
+
+/* Frees a Reply unpacked with the default allocator. */
 void wire_reply_free(Shmbufwire__Reply *r);
 
 /* Takes the oldest unclaimed fd. Returns 0, or -EPROTO (broken) when none came. */

@@ -40,12 +40,14 @@ void dispatch_fini(dispatcher *d) {
   free(d->info_ptrs);
   free(d->rows);
   free(d->row_ptrs);
+  free(d->retired);
   d->scratch = NULL;
   d->infos = NULL;
   d->info_ptrs = NULL;
   d->rows = NULL;
   d->row_ptrs = NULL;
-  d->cap_scratch = d->cap_infos = d->ninfos = d->cap_rows = 0;
+  d->retired = NULL;
+  d->cap_scratch = d->cap_infos = d->ninfos = d->cap_rows = d->nretired = d->cap_retired = 0;
 }
 
 static uint8_t *scratch(dispatcher *d, size_t n) {
@@ -142,10 +144,11 @@ static int alloc_failed(conn_session *s, int rc, sb_error *e) {
                     why);
 }
 
-/* Describes v in b, with an fd of the peer's own when its slab is new to the peer (read-only
- * when the peer may only read it). Returns 0, or a negative errno (no fd to spare) after
- * giving the buffer back. */
-static int describe(conn_session *s, dispatch_reply *r, const heap_view *v, Shmbufwire__Buffer *b) {
+/* Describes v in b, with an fd of the peer's own in *fd when its slab is new to the peer
+ * (read-only when the peer may only read it). Returns 0, or a negative errno (no fd to spare)
+ * recorded in e after giving the buffer back. */
+static int describe(conn_session *s, const heap_view *v, Shmbufwire__Buffer *b, int *fd,
+                    sb_error *e) {
   shmbufwire__buffer__init(b);
   b->buffer = v->id;
   b->byte_offset = v->byte_offset;
@@ -158,10 +161,10 @@ static int describe(conn_session *s, dispatch_reply *r, const heap_view *v, Shmb
     b->read_only = b->sealed = v->seg->read_only; /* (an import may say otherwise: its caller) */
     b->shared = v->seg->shared != NULL;
     if (!v->seg->announced) {
-      int rc = segment_open_for_peer(v->seg->fd, !v->seg->read_only, &r->fd);
+      int rc = segment_open_for_peer(v->seg->fd, !v->seg->read_only, fd);
       if (rc < 0) {
         heap_release(&s->heap, v->id);
-        return alloc_failed(s, rc, &r->err);
+        return alloc_failed(s, rc, e);
       }
       v->seg->announced = true;
       b->slab_size = v->seg->size;
@@ -172,7 +175,7 @@ static int describe(conn_session *s, dispatch_reply *r, const heap_view *v, Shmb
 
 /* A buffer reply for v (see describe()). */
 static int reply_buffer(conn_session *s, dispatch_reply *r, const heap_view *v) {
-  int rc = describe(s, r, v, &r->u.buffer);
+  int rc = describe(s, v, &r->u.buffer, &r->fd, &r->err);
   if (rc == 0) {
     r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_BUFFER;
     r->msg.buffer = &r->u.buffer;
@@ -420,6 +423,18 @@ static int op_alloc_unsafe(conn_session *s, int64_t size, heap_view *v, dispatch
   return rc < 0 ? alloc_failed(s, rc, e) : 0;
 }
 
+/* A lease: a whole pool (size 0), or a zero-filled region of `size` bytes that the client
+ * carves itself (a big one reserved by the job). */
+static int op_lease(conn_session *s, int64_t size, heap_view *v, dispatch_job *j, sb_error *e) {
+  int rc = check_size(size, e);
+  if (rc < 0)
+    return rc;
+  if (size > 0)
+    return dedicated(s, (uint64_t)size, (uint64_t)size, HEAP_REGION | HEAP_ZERO, v, j, e);
+  rc = heap_dedicated(&s->heap, s->pool_size, s->pool_size, HEAP_LEASED, v);
+  return rc < 0 ? alloc_failed(s, rc, e) : 0;
+}
+
 /* Buffer.from(string, encoding): fromString(), fromStringFast(), createFromString(). The bytes
  * come with the request, so they are written at once: their frame took as long to arrive. */
 static int from_string(dispatcher *d, conn_session *s, sb_str str, ProtobufCBinaryData encoding,
@@ -520,6 +535,9 @@ static void op_stats(dispatcher *d, conn_session *s, dispatch_reply *r) {
   add_counter(r, "metadata_bytes", t->buffers * SESSION_BUFFER_COST, true,
               "Bookkeeping of live buffers, charged like shared memory");
   add_counter(r, "warm_bytes", t->warm, true, "Reserved bytes kept for reuse by their connection");
+  add_counter(r, "leased_bytes", t->leased, true,
+              "Regions leased to clients that carve buffers out of them themselves (each region "
+              "is one of the buffers above; what a client uses of it is the client's to know)");
   add_counter(r, "input_bytes", t->input, true,
               "Memory held by partly received requests, beyond what each connection keeps");
   add_counter(r, "max_memory_bytes", l->max_memory, true,
@@ -543,6 +561,8 @@ static void op_stats(dispatcher *d, conn_session *s, dispatch_reply *r) {
   add_counter(r, "session_buffers", s->heap.buffers, true, "Live buffers of this connection");
   add_counter(r, "session_reserved_bytes", s->heap.slab.reserved, true,
               "Bytes reserved by this connection");
+  add_counter(r, "session_leased_bytes", s->heap.leased, true,
+              "Regions leased to this connection");
   add_counter(r, "session_shared_bytes", s->shared, true,
               "Shared objects this connection pays for");
   add_counter(r, "session_imported_bytes", s->imported, true,
@@ -576,6 +596,7 @@ static void op_hello(dispatcher *d, conn_session *s, const Shmbufwire__Hello *h,
   w->max_frame = s->max_frame;
   w->max_length = SB_MAX_LENGTH;
   w->server = "shmbufd " PACKAGE_VERSION;
+  w->batches = true;
   r->msg.result_case = SHMBUFWIRE__REPLY__RESULT_WELCOME;
   r->msg.welcome = w;
 }
@@ -701,7 +722,7 @@ static void op_share(dispatcher *d, conn_session *s, const Shmbufwire__Share *q,
   share_rights rights = {q->allow_uids, q->n_allow_uids, q->allow_gids, q->n_allow_gids};
   rc = share_publish(d->shares, s, v.id, flags, q->ttl_ms, &rights, d->now_ms, r->token);
   if (rc == 0)
-    rc = describe(s, r, &v, &r->buffer);
+    rc = describe(s, &v, &r->buffer, &r->fd, &r->err);
   if (rc < 0) {
     if (r->token[0]) /* published, but the exporter will never hear of it */
       share_revoke(d->shares, s->user->uid, r->token);
@@ -873,9 +894,8 @@ static void run(dispatcher *d, conn_session *s, const Shmbufwire__Request *q, di
     rc = op_from(d, s, q->from, &v, j, &r->err);
     break;
   case SHMBUFWIRE__REQUEST__OP_LEASE:
-    rc = heap_dedicated(&s->heap, s->pool_size, s->pool_size, HEAP_LEASED, &v);
-    if (rc < 0)
-      alloc_failed(s, rc, &r->err);
+    rc = q->lease->size > SB_MAX_LENGTH ? sb_err_size(&r->err, (double)q->lease->size)
+                                        : op_lease(s, (int64_t)q->lease->size, &v, j, &r->err);
     break;
   default:
     sb_err_set(&r->err, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the request names no operation");
@@ -925,4 +945,202 @@ void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, siz
   if (r->msg.result_case == SHMBUFWIRE__REPLY__RESULT_ERROR)
     s->books->t.errors_total++;
   sb_arena_reset(&d->arena); /* the reply keeps nothing of the request */
+}
+
+/* ---- batches ------------------------------------------------------------------------------ */
+
+#define MADE_WORDS 7  /* per buffer in a Made: see proto/shmbuf.proto */
+#define BATCH_HEAD 3  /* words before a Batch's sizes: id, op, n */
+
+_Static_assert(DISPATCH_BATCH_SIZE_MAX <= SLAB_RUN_MAX, "a batch creation never needs a job");
+
+/* A batch's answer as it is built: the buffers made since the last frame was packed. */
+typedef struct batch_answer {
+  dispatcher *d;
+  conn_session *s;
+  sb_bytes *out;
+  dispatch_batch_out *o;
+  size_t unplaced;    /* o->fds from here on ride with the next Made */
+  size_t nwords;      /* the Made's words: the request id of its first buffer, then theirs */
+  uint64_t words[1 + DISPATCH_BATCH_MAX * MADE_WORDS];
+  bool failed;        /* out of memory for the answer */
+} batch_answer;
+
+/* Takes the slabs retired since the peer was last told, for a frame that tells it now. */
+static uint32_t *batch_tell_retired(batch_answer *a, size_t *n) {
+  dispatcher *d = a->d;
+  uint32_t *ids = session_retired_tell(a->s, n);
+  if (*n == 0)
+    return ids;
+  if (d->nretired + *n > d->cap_retired) {
+    size_t cap = (d->nretired + *n) * 2;
+    uint32_t *r = realloc(d->retired, cap * sizeof *r);
+    if (r == NULL) {
+      a->failed = true;
+      return ids;
+    }
+    d->retired = r;
+    d->cap_retired = cap;
+  }
+  memcpy(d->retired + d->nretired, ids, *n * sizeof *ids);
+  d->nretired += *n;
+  return ids;
+}
+
+/* Appends one frame of the answer; what it told of retired slabs is forgotten. */
+static void batch_append(batch_answer *a, const ProtobufCMessage *m, bool made) {
+  int rc = made ? sb_frame_append_batch(a->out, m, UINT32_MAX) : sb_frame_append(a->out, m, UINT32_MAX);
+  a->failed |= rc < 0;
+  session_request_starts(a->s);
+}
+
+/* Packs a Made for the buffers made since the last frame; their fds ride with it. */
+static void batch_made(batch_answer *a) {
+  if (a->nwords == 0)
+    return;
+  Shmbufwire__Made m;
+  shmbufwire__made__init(&m);
+  m.words = a->words;
+  m.n_words = a->nwords;
+  m.retired_slabs = batch_tell_retired(a, &m.n_retired_slabs);
+  for (; a->unplaced < a->o->nfds; a->unplaced++)
+    a->o->fds[a->unplaced].at = a->out->len;
+  batch_append(a, &m.base, true);
+  a->nwords = 0;
+}
+
+/* Answers creation `id` with an error, after the buffers made before it. */
+static void batch_error(batch_answer *a, uint64_t id, const sb_error *err) {
+  batch_made(a);
+  Shmbufwire__Reply r;
+  Shmbufwire__Error e;
+  shmbufwire__reply__init(&r);
+  shmbufwire__error__init(&e);
+  r.id = id;
+  e.code = (char *)err->code;
+  e.errnum = err->errnum;
+  e.message = err->message;
+  r.result_case = SHMBUFWIRE__REPLY__RESULT_ERROR;
+  r.error = &e;
+  r.retired_slabs = batch_tell_retired(a, &r.n_retired_slabs);
+  batch_append(a, &r.base, false);
+  a->s->books->t.errors_total++;
+}
+
+/* Adds buffer v, made by creation `id`, to the Made being built. */
+static int batch_describe(batch_answer *a, uint64_t id, const heap_view *v, sb_error *e) {
+  Shmbufwire__Buffer b;
+  int fd = -1, rc = describe(a->s, v, &b, &fd, e);
+  if (rc < 0)
+    return rc;
+  if (a->nwords == 0)
+    a->words[a->nwords++] = id;
+  uint64_t *w = a->words + a->nwords;
+  w[0] = b.buffer;
+  w[1] = b.slab | (uint64_t)b.pooled << 32;
+  w[2] = b.slab_size;
+  w[3] = b.ab_offset;
+  w[4] = b.byte_offset;
+  w[5] = b.length;
+  w[6] = b.ab_length;
+  a->nwords += MADE_WORDS;
+  if (fd >= 0)
+    a->o->fds[a->o->nfds++] = (dispatch_batch_fd){0, fd, b.slab};
+  return 0;
+}
+
+/* One creation: what a Request of that op with that size does (no fill, no job). */
+static int batch_create(dispatcher *d, conn_session *s, uint32_t op, int64_t size, heap_view *v,
+                        sb_error *e) {
+  dispatch_job j = {.kind = DISPATCH_JOB_NONE, .dst = -1, .src = -1};
+  s->refusal = NULL;
+  int rc = session_admit_buffer(s);
+  if (rc < 0)
+    return alloc_failed(s, rc, e);
+  if ((rc = check_size(size, e)) < 0)
+    return rc;
+  if (size > DISPATCH_BATCH_SIZE_MAX)
+    return sb_err_set(e, -EPROTO, "ERR_SHMBUF_PROTOCOL",
+                      "a creation in a batch is at most %u bytes", DISPATCH_BATCH_SIZE_MAX);
+  switch (op) {
+  case SHMBUFWIRE__REQUEST__OP_ALLOC: {
+    Shmbufwire__Alloc a;
+    shmbufwire__alloc__init(&a);
+    a.size = size;
+    return op_alloc(d, s, &a, v, &j, e);
+  }
+  case SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE:
+    return op_alloc_unsafe(s, size, v, &j, e);
+  case SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW:
+    return unsafe_slow(s, (uint64_t)size, (uint64_t)size, v, &j, e);
+  default: /* SHMBUFWIRE__REQUEST__OP_LEASE, checked by the caller */
+    return op_lease(s, size, v, &j, e);
+  }
+}
+
+static bool batch_op(uint64_t op) {
+  return op == SHMBUFWIRE__REQUEST__OP_ALLOC || op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE ||
+         op == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW || op == SHMBUFWIRE__REQUEST__OP_LEASE;
+}
+
+int dispatch_batch(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
+                   sb_bytes *out, dispatch_batch_out *o) {
+  o->nfds = o->nretired = 0;
+  o->close = false;
+  d->nretired = 0;
+  sb_arena_limit(&d->arena, len * ARENA_PER_FRAME_BYTE + ARENA_SLACK);
+  Shmbufwire__Batch *b = shmbufwire__batch__unpack(&d->arena.allocator, len, payload);
+  const uint64_t *w = b ? b->words : NULL;
+  size_t n = b && b->n_words >= BATCH_HEAD ? w[2] : SIZE_MAX;
+  if (n > DISPATCH_BATCH_MAX || n > b->n_words - BATCH_HEAD || (n && !batch_op(w[1]))) {
+    sb_arena_reset(&d->arena);
+    s->books->t.requests_total++;
+    s->requests++;
+    s->books->t.errors_total++;
+    return -EPROTO;
+  }
+  const uint64_t id = w[0], *sizes = w + BATCH_HEAD, *releases = sizes + n;
+  size_t nreleases = b->n_words - BATCH_HEAD - n;
+  batch_answer a; /* (its words are written before they are read: not cleared) */
+  a.d = d;
+  a.s = s;
+  a.out = out;
+  a.o = o;
+  a.unplaced = a.nwords = 0;
+  a.failed = false;
+  sb_error e; /* (its inline room is written before it is read: not cleared) */
+  e.message = NULL;
+  s->books->t.requests_total += nreleases + n;
+  s->requests += nreleases + n;
+  session_request_starts(s); /* what the last reply told is forgotten */
+  if (!s->greeted) {
+    sb_err_set(&e, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the first request must be hello");
+    batch_error(&a, id, &e);
+    o->close = true;
+  } else {
+    session_tally before = session_tally_of(s);
+    for (size_t i = 0; i < nreleases; i++)
+      if (heap_release(&s->heap, releases[i]) < 0) /* no reply to tell it: counted only */
+        s->books->t.errors_total++;
+    for (size_t i = 0; i < n; i++) {
+      heap_view v;
+      if (batch_create(d, s, (uint32_t)w[1], (int64_t)sizes[i], &v, &e) < 0 ||
+          batch_describe(&a, id + i, &v, &e) < 0)
+        batch_error(&a, id + i, &e);
+      sb_error_release(&e);
+    }
+    batch_made(&a);
+    session_account(s, before);
+    scratch_trim(d);
+  }
+  sb_error_release(&e);
+  sb_arena_reset(&d->arena);
+  o->retired = d->retired;
+  o->nretired = d->nretired;
+  if (a.failed) {
+    while (o->nfds > 0)
+      segment_close(o->fds[--o->nfds].fd);
+    return -ENOMEM;
+  }
+  return 0;
 }

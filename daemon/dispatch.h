@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "frame.h"
 #include "node.h"
 #include "session.h"
@@ -24,6 +25,10 @@ typedef struct dispatch_client_row {
   Shmbufwire__ClientInfo info;
   char command[16];   /* the kernel's TASK_COMM_LEN */
 } dispatch_client_row;
+/* A batch frame's limits (proto/README.md, Batches): creations in one batch, and the size of
+ * each, which is small enough to be made at once (no job). */
+#define DISPATCH_BATCH_MAX 64
+#define DISPATCH_BATCH_SIZE_MAX (2u << 20)
 
 /* What every request is handled with: the books (limits and totals) and the scratch space of
  * the one request being handled. */
@@ -41,6 +46,8 @@ typedef struct dispatcher {
   dispatch_client_row *rows; /* a list of connections being answered */
   Shmbufwire__ClientInfo **row_ptrs;
   size_t cap_rows;
+  uint32_t *retired;  /* slabs a batch's frames told the peer about */
+  size_t nretired, cap_retired;
 } dispatcher;
 
 #define DISPATCH_MAX_COUNTERS 32
@@ -104,6 +111,32 @@ void dispatch_fini(dispatcher *d);
  * the caller's business; decoding never takes more than a few times the payload's size. */
 void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
                      dispatch_reply *r);
+
+/* What a batch frame leaves to send: its answer, packed at the end of the caller's bytes
+ * (Made frames, and a Reply for each creation that failed), and the peer's fds for the new
+ * slabs the answer announces, each to ride with the frame that starts `at` bytes into the
+ * caller's bytes (the fds are the caller's to send or close). */
+typedef struct dispatch_batch_fd {
+  size_t at;
+  int fd;
+  uint32_t slab;
+} dispatch_batch_fd;
+
+typedef struct dispatch_batch_out {
+  size_t nfds;
+  dispatch_batch_fd fds[DISPATCH_BATCH_MAX];
+  const uint32_t *retired; /* the slabs the answer says are destroyed (valid until the next
+                            * frame is handled) */
+  size_t nretired;
+  bool close;              /* the connection ends after the answer (a batch before hello) */
+} dispatch_batch_out;
+
+/* Handles one batch frame's payload (a Batch), appending its answer to `out`. Returns 0;
+ * -EPROTO when the payload is not a valid batch (nothing was done or appended: the caller
+ * sends a notice and closes); or -ENOMEM when the answer could not be appended (the caller
+ * closes; the fds were closed). */
+int dispatch_batch(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
+                   sb_bytes *out, dispatch_batch_out *o);
 
 /* A notice that is not an answer to any request (id 0), for framing violations and refused
  * connections; r->close is set. */

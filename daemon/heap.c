@@ -24,6 +24,7 @@ struct heap_slot {
   uint32_t gen;       /* bumped on release, so stale ids miss */
   uint8_t kind;
   bool pooled;        /* dedicated, shown as pooled (a leased pool) */
+  bool region;        /* dedicated, a leased region (HEAP_REGION) */
 };
 
 struct heap_pool {
@@ -68,7 +69,7 @@ void heap_fini(buffer_heap *h, bool punch) {
   h->nblocks = h->nslots = 0;
   h->free_slot = 0; /* the free list lived in the blocks just freed */
   h->current = NULL;
-  h->buffers = h->bytes = h->pools = 0;
+  h->buffers = h->bytes = h->pools = h->leased = 0;
 }
 
 /* A free slot, or NULL with -ENOMEM in *rc. */
@@ -163,7 +164,9 @@ int heap_dedicated(buffer_heap *h, uint64_t ab_length, uint64_t length, unsigned
   s->ab_length = ab_length;
   s->view = 0;
   s->pooled = pooled;
+  s->region = flags & HEAP_REGION;
   h->pools += pooled; /* a leased pool is one of this connection's pools */
+  h->leased += s->region ? ab_length : 0;
   slot_commit(h, s, index, SLOT_DEDICATED, length, out);
   return 0;
 }
@@ -248,6 +251,7 @@ int heap_release(buffer_heap *h, uint64_t id) {
   else if (s->kind == SLOT_DEDICATED) {
     slab_free(&h->slab, s->u.seg, s->off);
     h->pools -= s->pooled;
+    h->leased -= s->region ? s->ab_length : 0;
   }
   h->buffers--;
   h->bytes -= s->length;
@@ -266,7 +270,7 @@ int heap_adopt(buffer_heap *h, slab_seg *seg, uint64_t ab_length, uint64_t byte_
   s->off = 0;
   s->ab_length = ab_length;
   s->view = byte_offset;
-  s->pooled = false;
+  s->pooled = s->region = false;
   slot_commit(h, s, index, SLOT_DEDICATED, length, out);
   return 0;
 }
@@ -275,7 +279,7 @@ slab_seg *heap_own_segment(const buffer_heap *h, uint64_t id) {
   uint64_t index;
   const heap_slot *s = slot_find(h, id, &index);
   /* an object made for sharing is sized to its ArrayBuffer's pages, not to a chunk */
-  return s && s->kind == SLOT_DEDICATED && s->u.seg->solo && s->off == 0 &&
+  return s && s->kind == SLOT_DEDICATED && !s->region && s->u.seg->solo && s->off == 0 &&
                  (s->u.seg->shared || s->u.seg->size == slab_chunk_size(s->ab_length))
              ? s->u.seg
              : NULL;

@@ -38,6 +38,7 @@ typedef struct buffer_heap {
   uint64_t buffers;     /* live buffers */
   uint64_t bytes;       /* sum of their lengths */
   uint64_t pools;       /* live pools, the current one and leased ones included */
+  uint64_t leased;      /* bytes of live leased regions (HEAP_REGION) */
 } buffer_heap;
 
 /* Sets up an empty heap whose pools are pool_size bytes. Memory policy comes with ops/ctx
@@ -52,6 +53,9 @@ void heap_fini(buffer_heap *h, bool punch);
 #define HEAP_ZERO 1u       /* the bytes read as zeros */
 #define HEAP_LEASED 2u     /* a whole pool leased to the client: the view is marked pooled */
 #define HEAP_UNRESERVED 4u /* SLAB_UNRESERVED for the ArrayBuffer's chunk */
+#define HEAP_REGION 8u     /* a region leased to the client, which carves ArrayBuffers out of it
+                            * itself: counted in `leased`, and never an object of its own to
+                            * share as it is (heap_own_segment()) */
 
 /* A buffer of `length` bytes over a new dedicated ArrayBuffer of ab_length >= length bytes
  * (Node's createUnsafeBuffer), with HEAP_* flags. Returns 0, -ENOMEM, or an error from
@@ -81,7 +85,8 @@ int heap_adopt(buffer_heap *h, slab_seg *seg, uint64_t ab_length, uint64_t byte_
                uint64_t length, heap_view *out);
 
 /* The segment that buffer id's ArrayBuffer has to itself (a solo segment, or one adopted),
- * or NULL when the ArrayBuffer shares its segment, or there is no such buffer. */
+ * or NULL when the ArrayBuffer shares its segment, is a leased region, or there is no such
+ * buffer. */
 slab_seg *heap_own_segment(const buffer_heap *h, uint64_t id);
 
 /* Where a view's first byte is in its segment. */

@@ -278,10 +278,10 @@ static int conn_queue(server_conn *c, dispatch_reply *r) {
 /* Slabs the peer was just told are destroyed may still have fds waiting to be sent (only a
  * peer that releases buffers it was never told of can bring that about): the fds go, and the
  * placeholder stands in, so no fd is held for a slab that no longer exists. */
-static void drop_retired_fds(server_conn *c, const dispatch_reply *r) {
-  for (size_t i = 0; i < r->msg.n_retired_slabs; i++)
+static void drop_retired_fds(server_conn *c, const uint32_t *retired, size_t n) {
+  for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < c->nfds; k++)
-      if (c->fds[k].slab == r->msg.retired_slabs[i] && c->fds[k].fd != c->server->placeholder) {
+      if (c->fds[k].slab == retired[i] && c->fds[k].fd != c->server->placeholder) {
         close(c->fds[k].fd);
         c->fds[k].fd = c->server->placeholder;
       }
@@ -395,7 +395,7 @@ static void frame_violation(server_conn *c, long why) {
   char msg[160];
   if (why == -EMSGSIZE)
     snprintf(msg, sizeof msg, "a frame of %u bytes exceeds the limit of %u bytes",
-             sb_frame_length(sb_bytes_head(&c->in)), frame_limit(c));
+             sb_frame_length(sb_bytes_head(&c->in)) & ~SB_FRAME_BATCH, frame_limit(c));
   else
     snprintf(msg, sizeof msg, "a frame of length 0 is not allowed");
   conn_dismiss(c, (int)why, "ERR_SHMBUF_PROTOCOL", msg);
@@ -425,6 +425,34 @@ static bool conn_job(server_conn *c, uint64_t budget) {
   return true;
 }
 
+_Static_assert(DISPATCH_BATCH_MAX <= MAX_FDS_PER_SEND, "one batch's fds fit in one sendmsg");
+
+/* Answers a batch frame: its frames go to c's output, each fd with the frame it rides with.
+ * Returns false when c was dismissed or closed for it. */
+static bool conn_batch(server_conn *c, const uint8_t *payload, uint32_t len) {
+  server *s = c->server;
+  dispatch_batch_out o;
+  int rc = dispatch_batch(s->d, &c->sess, payload, len, &c->out, &o);
+  if (rc == -EPROTO) {
+    conn_dismiss(c, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the frame is not a valid batch");
+    return false;
+  }
+  drop_retired_fds(c, o.retired, o.nretired);
+  for (size_t i = 0; i < o.nfds; i++) {
+    if (rc == 0) /* out's head is at stream position out_pos */
+      rc = queue_fd(c, c->out_pos + o.fds[i].at, o.fds[i].fd, o.fds[i].slab);
+    if (rc < 0)
+      close(o.fds[i].fd);
+  }
+  if (rc < 0) {
+    log_err("pid %d: cannot queue a reply: out of memory; closing", (int)c->peer.pid);
+    conn_close(c);
+    return false;
+  }
+  c->closing |= o.close;
+  return true;
+}
+
 /* Whether c may be answered now: its unread replies, unread fds and job allow it. */
 static bool conn_answerable(server_conn *c) {
   return !c->closing && c->out.len < OUT_HIGH && c->job.kind == DISPATCH_JOB_NONE &&
@@ -445,7 +473,9 @@ static void conn_process(server_conn *c, bool all) {
     }
     const uint8_t *payload;
     uint32_t len;
-    long n = sb_frame_next(sb_bytes_head(&c->in), c->in.len, frame_limit(c), &payload, &len);
+    bool batch;
+    long n = sb_frame_next_kind(sb_bytes_head(&c->in), c->in.len, frame_limit(c), &payload, &len,
+                                &batch);
     if (n == 0)
       break;
     if (n < 0) {
@@ -453,13 +483,19 @@ static void conn_process(server_conn *c, bool all) {
       return;
     }
     s->d->now_ms = uv_now(s->loop);
-    dispatch_handle(s->d, &c->sess, payload, len, &s->reply);
-    sb_bytes_consume(&c->in, (size_t)n);
     c->partial_ms = 0;
-    c->last_request_ms = uv_now(s->loop);
+    c->last_request_ms = s->d->now_ms;
     frames++;
     bytes += (size_t)n;
-    drop_retired_fds(c, &s->reply);
+    if (batch) {
+      sb_bytes_consume(&c->in, (size_t)n); /* the payload stays where it is meanwhile */
+      if (!conn_batch(c, payload, len))
+        return;
+      continue;
+    }
+    dispatch_handle(s->d, &c->sess, payload, len, &s->reply);
+    sb_bytes_consume(&c->in, (size_t)n);
+    drop_retired_fds(c, s->reply.msg.retired_slabs, s->reply.msg.n_retired_slabs);
     bool job = s->reply.job.kind != DISPATCH_JOB_NONE;
     if (conn_queue(c, &s->reply) < 0) {
       log_err("pid %d: cannot queue a reply: out of memory; closing", (int)c->peer.pid);
@@ -478,7 +514,8 @@ static void conn_process(server_conn *c, bool all) {
 static size_t frame_need(const server_conn *c) {
   if (c->in.len < SB_FRAME_HEADER)
     return 0;
-  uint64_t total = (uint64_t)sb_frame_length(sb_bytes_head(&c->in)) + SB_FRAME_HEADER;
+  uint64_t total = (uint64_t)(sb_frame_length(sb_bytes_head(&c->in)) & ~SB_FRAME_BATCH) +
+                   SB_FRAME_HEADER;
   return total > c->in.len && total - SB_FRAME_HEADER <= frame_limit(c)
              ? (size_t)(total - c->in.len)
              : 0;

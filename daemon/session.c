@@ -204,7 +204,7 @@ void session_import(conn_session *s, int64_t bytes) {
 
 session_tally session_tally_of(const conn_session *s) {
   return (session_tally){s->heap.buffers, s->heap.bytes, s->heap.pools, s->heap.slab.nsegs,
-                         s->heap.slab.warm};
+                         s->heap.slab.warm, s->heap.leased};
 }
 
 void session_account(conn_session *s, session_tally before) {
@@ -215,6 +215,7 @@ void session_account(conn_session *s, session_tally before) {
   t->pools += after.pools - before.pools;
   t->slabs += after.slabs - before.slabs;
   t->warm += after.warm - before.warm;
+  t->leased += after.leased - before.leased;
   s->user->buffers += after.buffers - before.buffers;
   s->user->slabs += (uint32_t)(after.slabs - before.slabs);
 }

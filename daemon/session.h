@@ -43,6 +43,7 @@ typedef struct session_limits {
 typedef struct session_totals {
   uint64_t connections, connections_total, refused_total;
   uint64_t buffers, bytes, pools, slabs, reserved, warm;
+  uint64_t leased;           /* bytes of regions leased to clients, which carve them themselves */
   uint64_t shared;           /* shared objects (their whole size), each charged to one party */
   uint64_t resident;         /* what the kernel holds for all slabs, as last measured */
   uint64_t input;            /* what partly received requests hold (the server's count) */
@@ -113,7 +114,7 @@ void session_fini(conn_session *s, bool punch);
 /* What a session adds to the totals; taken before a request and applied after it, so the
  * heap's own counters are not mirrored call by call. */
 typedef struct session_tally {
-  uint64_t buffers, bytes, pools, slabs, warm;
+  uint64_t buffers, bytes, pools, slabs, warm, leased;
 } session_tally;
 
 session_tally session_tally_of(const conn_session *s);

@@ -601,7 +601,7 @@ size_t sb_decode_utf16(const uint8_t *b, size_t n, sb_enc enc, uint16_t *out) {
 
 /* ---- numbers ------------------------------------------------------------------------------- */
 
-uint8_t sb_to_uint8(double v) {
+uint8_t sb_to_uint8_big(double v) {
   if (!isfinite(v))
     return 0;
   double m = fmod(trunc(v), 256.0); /* exact, in (-256, 256) */

@@ -66,8 +66,15 @@ size_t sb_decode_utf16_max(size_t n, sb_enc enc);
  * sb_decode_utf16_max(n, enc) units. Returns the number of units written. */
 size_t sb_decode_utf16(const uint8_t *b, size_t n, sb_enc enc, uint16_t *out);
 
+/* sb_to_uint8() of a number whose integer part may not fit in 62 bits. */
+uint8_t sb_to_uint8_big(double v);
+
 /* ToUint8 of a JS number, as Uint8Array element assignment does: NaN and infinities are 0,
  * others truncate towards zero and wrap modulo 256. */
-uint8_t sb_to_uint8(double v);
+static inline uint8_t sb_to_uint8(double v) {
+  if (v > -0x1p62 && v < 0x1p62) /* the integer part fits: wrap it the way a conversion does */
+    return (uint8_t)(int64_t)v;
+  return sb_to_uint8_big(v);
+}
 
 #endif

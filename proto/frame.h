@@ -5,6 +5,7 @@
 #ifndef SB_FRAME_H
 #define SB_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,11 @@
 #define SB_FRAME_HEADER 4u
 #define SB_FRAME_MAX_DEFAULT (16u << 20)
 
+/* The top bit of a frame's length word: the frame holds a Batch (client to daemon) or a Made
+ * (daemon to client) instead of a Request or a Reply. No length reaches it: frames are at
+ * most 1 GiB. */
+#define SB_FRAME_BATCH 0x80000000u
+
 /* The payload length a frame header announces; p holds at least SB_FRAME_HEADER bytes. */
 uint32_t sb_frame_length(const uint8_t *p);
 
@@ -24,6 +30,11 @@ uint32_t sb_frame_length(const uint8_t *p);
  * than max bytes; -EBADMSG for a zero length. */
 long sb_frame_next(const uint8_t *p, size_t n, uint32_t max, const uint8_t **payload,
                    uint32_t *len);
+
+/* sb_frame_next() on a stream that may carry batch frames: the length is the word without
+ * SB_FRAME_BATCH, and *batch tells whether the bit was set (when the frame is whole). */
+long sb_frame_next_kind(const uint8_t *p, size_t n, uint32_t max, const uint8_t **payload,
+                        uint32_t *len, bool *batch);
 
 /* A bump allocator for protobuf-c: a message unpacks into one block and is thrown away whole
  * by sb_arena_reset(), instead of costing a malloc and a free per field (a fifth of a small
@@ -49,5 +60,9 @@ void sb_arena_limit(sb_arena *a, size_t bytes);
 /* Appends msg to out as one frame. Returns 0, -EMSGSIZE when it is larger than max, or
  * -ENOMEM. */
 int sb_frame_append(sb_bytes *out, const ProtobufCMessage *msg, uint32_t max);
+
+/* sb_frame_append() of a batch frame (a Batch or a Made): its length word has SB_FRAME_BATCH
+ * set. */
+int sb_frame_append_batch(sb_bytes *out, const ProtobufCMessage *msg, uint32_t max);
 
 #endif

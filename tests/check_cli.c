@@ -823,7 +823,8 @@ START_TEST(clients_lists_connections) {
 }
 END_TEST
 
-/* A process of another user that holds a connection with two buffers until told to go. */
+/* A process of another user that holds a connection with two buffers until told to go (a
+ * thin one: each buffer is one of the daemon's, not carved out of a region). */
 typedef struct holder {
   pid_t pid;
   int go; /* closing it lets the process go */
@@ -842,7 +843,7 @@ static holder hold_as_nobody(void) {
     close(ready[0]);
     close(go[1]);
     if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-        setresuid(NOBODY, NOBODY, NOBODY) < 0 || shmbuf_connect(D.sock, &c) < 0 ||
+        setresuid(NOBODY, NOBODY, NOBODY) < 0 || shmbuf_connect_ex(D.sock, SHMBUF_THIN, &c) < 0 ||
         shmbuf_alloc(c, 10, &b) < 0 || shmbuf_alloc(c, 20, &b) < 0 || write(ready[1], "x", 1) != 1)
       _exit(1);
     _exit(read(go[0], &x, 1) == 0 ? 0 : 1); /* until the test lets go, or ends */

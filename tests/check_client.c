@@ -5,6 +5,8 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,8 +296,8 @@ START_TEST(alloc_is_zero_even_on_reused_memory) {
 END_TEST
 
 /* Releasing every buffer gives the daemon everything back but the current pool, which Node
- * keeps too (thin: the daemon's own; default: the leased one), once the ArrayBuffers the
- * library keeps for reuse are trimmed. */
+ * keeps too (thin: the daemon's own; default: the region it is carved from), once the
+ * ArrayBuffers and regions the library keeps for reuse are trimmed. */
 static void release_returns_everything_in(unsigned flags) {
   static shmbuf_buf *a[1000];
   shmbuf_client *c = client(flags);
@@ -306,12 +308,14 @@ static void release_returns_everything_in(unsigned flags) {
   for (size_t i = 0; i < n; i++)
     shmbuf_release(a[i]);
   shmbuf_trim(c);
-  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", flags & SHMBUF_THIN ? 0 : 1, 2000),
-                    flags & SHMBUF_THIN ? 0 : 1);
-  ck_assert_uint_le(sbt_stat(&D, "bytes"), 8192);
+  bool thin = flags & SHMBUF_THIN;
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", thin ? 0 : 1, 2000), thin ? 0 : 1);
   ck_assert_uint_le(sbt_stat(&D, "pools"), 1);
-  /* what remains reserved is the warm reserve plus the current pool's page */
-  ck_assert_uint_le(sbt_stat(&D, "reserved_bytes"), (2u << 20) + 16384);
+  /* that one buffer is a region of at most 2 MiB */
+  ck_assert_uint_eq(sbt_stat(&D, "bytes"), sbt_stat(&D, "leased_bytes"));
+  ck_assert_uint_le(sbt_stat(&D, "bytes"), thin ? 0 : 2u << 20);
+  /* what remains reserved is the warm reserve plus the current pool's page or region */
+  ck_assert_uint_le(sbt_stat(&D, "reserved_bytes"), (2u << 20) + (thin ? 16384 : 2u << 20));
   n = make_mix(c, a, 1000, 7);
   ck_assert_uint_le(sbt_stat(&D, "slabs"), slabs); /* the same memory again */
   shmbuf_close(c);
@@ -347,7 +351,7 @@ START_TEST(killed_client_gives_everything_back) {
   }
   char x;
   ck_assert_int_eq(read(ready[0], &x, 1), 1);
-  ck_assert_uint_ge(sbt_stat(&D, "buffers"), 251); /* 250 dedicated, pooled ones in leases */
+  ck_assert_uint_gt(sbt_stat(&D, "leased_bytes"), 0); /* carved out of leased regions */
   ck_assert_uint_gt(sbt_stat(&D, "reserved_bytes"), 0);
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
@@ -413,20 +417,44 @@ START_TEST(views_share_memory) {
   ck_assert_uint_eq(sbt_stat(&D, "buffers"), 1);
   shmbuf_release(v);
   shmbuf_release(w);
+  ck_assert_int_eq(shmbuf_flush(c), 0); /* a thin client's release rides with what comes next */
   ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
+  shmbuf_close(c);
+}
+END_TEST
+
+/* A program that only makes blocking calls never has callbacks run: what the library keeps
+ * of each request must not pile up. */
+START_TEST(blocking_calls_keep_nothing_behind) {
+  shmbuf_client *c = client(SHMBUF_THIN);
+  shmbuf_buf *b;
+  for (int i = 0; i < 1000; i++) { /* the library's own memory reaches its level */
+    ck_assert_int_eq(shmbuf_alloc_unsafe(c, 16, &b), 0);
+    shmbuf_release(b);
+  }
+  struct mallinfo2 m = mallinfo2();
+  size_t before = m.uordblks + m.hblkhd; /* small blocks, and big ones mapped on their own */
+  for (int i = 0; i < 20000; i++) {
+    ck_assert_int_eq(shmbuf_alloc_unsafe(c, 16, &b), 0);
+    shmbuf_release(b);
+  }
+  m = mallinfo2();
+  size_t after = m.uordblks + m.hblkhd;
+  ck_assert_msg(after < before + (64u << 10), "the heap grew by %zu bytes", after - before);
   shmbuf_close(c);
 }
 END_TEST
 
 START_TEST(many_releases_do_not_stall) {
   static shmbuf_buf *a[20000];
-  shmbuf_client *c = client(0);
+  shmbuf_client *c = client(SHMBUF_THIN); /* the daemon makes each one, and hears each release */
   for (int round = 0; round < 3; round++) {
     for (size_t i = 0; i < 20000; i++)
       ck_assert_int_eq(shmbuf_alloc(c, 8, &a[i]), 0);
     for (size_t i = 0; i < 20000; i++)
       shmbuf_release(a[i]);
   }
+  ck_assert_int_eq(shmbuf_flush(c), 0);
   ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
   shmbuf_close(c);
 }
@@ -600,6 +628,35 @@ START_TEST(blocking_calls_under_a_libuv_poll) {
 }
 END_TEST
 
+/* Callbacks whose releases write make the library read answers while it writes, and a
+ * small buffer that needs a new pool waits for a lease, reading whatever comes: whatever
+ * shmbuf_process() leaves behind, no whole answer may stay in its buffer, where the socket
+ * no longer tells of it. */
+static int answers_left;
+
+static void release_it(shmbuf_client *c, int status, shmbuf_buf *b, void *arg) {
+  (void)c, (void)arg;
+  ck_assert_int_eq(status, 0);
+  shmbuf_release(b);
+  answers_left--;
+}
+
+START_TEST(process_leaves_no_answer_behind) {
+  shmbuf_client *c = client(0);
+  answers_left = 1000;
+  for (int i = 0; i < 1000; i++)
+    ck_assert_int_eq(shmbuf_submit_alloc_unsafe(c, i % 2 ? 100 : 1 << 20, release_it, NULL), 0);
+  ck_assert_int_eq(shmbuf_flush(c), 0);
+  ck_assert_int_ge(shmbuf_process(c), 0);
+  while (answers_left > 0) {
+    struct pollfd p = {shmbuf_fd(c), POLLIN, 0};
+    ck_assert_msg(poll(&p, 1, 5000) == 1, "%d answers never came", answers_left);
+    ck_assert_int_ge(shmbuf_process(c), 0);
+  }
+  shmbuf_close(c);
+}
+END_TEST
+
 START_TEST(callbacks_learn_of_a_lost_daemon) {
   static done d;
   static ticket t[50];
@@ -619,41 +676,73 @@ START_TEST(callbacks_learn_of_a_lost_daemon) {
 }
 END_TEST
 
-START_TEST(small_buffers_come_from_leased_pools) {
+/* Pools and dedicated ArrayBuffers up to 2 MiB are carved out of leased regions: the daemon
+ * holds one buffer, a region, for all of them. */
+START_TEST(small_buffers_are_carved_from_a_region) {
   static shmbuf_buf *a[1000];
   shmbuf_client *c = client(0);
   for (int i = 0; i < 1000; i++)
-    ck_assert_int_eq(shmbuf_alloc_unsafe(c, 16, &a[i]), 0);
-  /* 1000 * 16 bytes are two pools of 8 KiB: the daemon holds two buffers for them, not 1000,
-   * plus the few pools leased ahead */
-  shmbuf_trim(c); /* gives the pools leased ahead back */
-  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 2, 2000), 2);
-  ck_assert_uint_eq(shmbuf_arraybuffer_id(a[0]), shmbuf_arraybuffer_id(a[511]));
-  ck_assert_uint_ne(shmbuf_arraybuffer_id(a[0]), shmbuf_arraybuffer_id(a[512]));
-  for (int i = 0; i < 512; i++) /* the first pool is not current: its last view frees it */
-    shmbuf_release(a[i]);
-  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 1, 2000), 1);
-  for (int i = 512; i < 1000; i++) /* the current one stays, as Node's does */
+    ck_assert_int_eq(i % 2 ? shmbuf_alloc(c, 100, &a[i]) : shmbuf_alloc_unsafe(c, 16, &a[i]), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), 1);
+  ck_assert_uint_eq(sbt_stat(&D, "leased_bytes"), 64u << 10);
+  ck_assert_uint_eq(sbt_stat(&D, "session_leased_bytes"), 0); /* the asker's own: none */
+  /* 500 * 16 bytes fill one pool of 8 KiB, with Node's placement; alloc() is dedicated */
+  ck_assert_uint_eq(shmbuf_arraybuffer_id(a[0]), shmbuf_arraybuffer_id(a[998]));
+  ck_assert_uint_eq(shmbuf_byte_offset(a[998]), 499 * 16);
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(a[1]), 100);
+  ck_assert_uint_ne(shmbuf_arraybuffer_id(a[1]), shmbuf_arraybuffer_id(a[3]));
+  for (int i = 0; i < 1000; i++) /* the region stays: it is the only one */
     shmbuf_release(a[i]);
   ck_assert_uint_eq(sbt_stat(&D, "buffers"), 1);
+  shmbuf_trim(c); /* but the current pool keeps it, as Node keeps its pool */
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 1, 2000), 1);
   shmbuf_close(c);
 }
 END_TEST
 
-START_TEST(big_buffers_are_kept_for_reuse) {
+/* Regions double as the client needs more: a big carve gets a region of its own size class,
+ * which stays for the next one when released, and the regions it replaced go back. */
+START_TEST(regions_grow_and_are_reused) {
   shmbuf_client *c = client(0);
   shmbuf_buf *a, *b, *s;
+  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 100, &s), 0);
+  shmbuf_release(s); /* the first region, of 64 KiB, holds nothing now */
   ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 1 << 20, &a), 0);
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(a), 1 << 20);
+  ck_assert(!shmbuf_is_pooled(a));
   uint8_t *where = shmbuf_data(a);
   memset(where, 0xff, 1 << 20);
   shmbuf_release(a);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "leased_bytes", 1u << 20, 2000), 1u << 20);
+  ck_assert_int_eq(shmbuf_alloc(c, (1 << 20) - 100, &b), 0); /* another size, same memory */
+  ck_assert_ptr_eq(shmbuf_data(b), where);
+  ck_assert(first_nonzero(shmbuf_data(b), (1 << 20) - 100) < 0);
+  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 1 << 20, &s), 0); /* the next region: 2 MiB */
+  ck_assert_uint_eq(sbt_stat(&D, "leased_bytes"), 3u << 20);
+  shmbuf_release(b);
+  shmbuf_release(s);
+  shmbuf_trim(c);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
+  shmbuf_close(c);
+}
+END_TEST
+
+/* Dedicated ArrayBuffers bigger than a region come from the daemon, and a released one is
+ * kept, mapped, for the next of its size. */
+START_TEST(big_buffers_are_kept_for_reuse) {
+  shmbuf_client *c = client(0);
+  shmbuf_buf *a, *b, *s;
+  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 3 << 20, &a), 0);
+  uint8_t *where = shmbuf_data(a);
+  memset(where, 0xff, 3 << 20);
+  shmbuf_release(a);
   ck_assert_uint_eq(sbt_stat(&D, "buffers"), 1); /* kept, still this connection's */
-  ck_assert_int_eq(shmbuf_alloc(c, 1 << 20, &b), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "leased_bytes"), 0);
+  ck_assert_int_eq(shmbuf_alloc(c, 3 << 20, &b), 0);
   ck_assert_ptr_eq(shmbuf_data(b), where); /* the same, already mapped */
-  ck_assert(first_nonzero(shmbuf_data(b), 1 << 20) < 0);
-  ck_assert_uint_eq(shmbuf_buffer_byte_length(b), 1 << 20);
-  ck_assert(!shmbuf_is_pooled(b));
-  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 1 << 20, &s), 0); /* a second one is new */
+  ck_assert(first_nonzero(shmbuf_data(b), 3 << 20) < 0);
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(b), 3 << 20);
+  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 3 << 20, &s), 0); /* a second one is new */
   ck_assert_ptr_ne(shmbuf_data(s), where);
   shmbuf_release(b);
   shmbuf_release(s);
@@ -749,17 +838,26 @@ START_TEST(pool_size_not_a_multiple_of_8) {
 }
 END_TEST
 
-START_TEST(spare_pools_yield_to_quotas) {
+/* Under a connection's limit, the region that the doubling asks for does not fit when a
+ * smaller one would: the client asks for what the buffer needs, and fills its limit. */
+START_TEST(regions_yield_to_quotas) {
+  static shmbuf_buf *a[64];
   sbt_stop(&D);
-  sbt_start(&D, (const char *const[]){"--connection-max-buffers", "6", NULL});
+  sbt_start(&D, (const char *const[]){"--connection-max-bytes", "256K", "--warm-bytes", "0",
+                                      NULL});
   shmbuf_client *c = client(0);
-  shmbuf_buf *p, *a, *b;
-  ck_assert_int_eq(shmbuf_alloc_unsafe(c, 8, &p), 0); /* a pool, and more leased ahead */
-  ck_assert_int_eq(shmbuf_alloc(c, 100, &a), 0);
-  ck_assert_int_eq(shmbuf_alloc(c, 100, &b), 0); /* the spares make room */
-  shmbuf_release(p);
-  shmbuf_release(a);
-  shmbuf_release(b);
+  int n = 0, rc;
+  while (n < 64 && (rc = shmbuf_alloc(c, 16 << 10, &a[n])) == 0)
+    n++;
+  ck_assert_int_eq(rc, -EDQUOT);
+  ck_assert_str_eq(shmbuf_error_code(), "ERR_MEMORY_ALLOCATION_FAILED");
+  ck_assert_str_eq(shmbuf_error_message(),
+                   "Array buffer allocation failed: this connection's limit is reached");
+  ck_assert_int_ge(n * (16 << 10), 224 << 10); /* little of the limit lost to regions */
+  while (n > 0)
+    shmbuf_release(a[--n]);
+  ck_assert_int_eq(shmbuf_alloc(c, 16 << 10, &a[0]), 0);
+  shmbuf_release(a[0]);
   shmbuf_close(c);
 }
 END_TEST
@@ -780,18 +878,21 @@ static Suite *client_suite(void) {
   tcase_add_test(t, killed_client_gives_everything_back);
   tcase_add_test(t, fds_and_mappings_stay_few);
   tcase_add_test(t, views_share_memory);
+  tcase_add_test(t, blocking_calls_keep_nothing_behind);
   tcase_add_test(t, many_releases_do_not_stall);
   tcase_add_test(t, daemon_restart);
   tcase_add_test(t, pipelined_requests_answer_in_order);
   tcase_add_test(t, pipelining_in_a_libuv_loop);
   tcase_add_test(t, blocking_calls_under_a_libuv_poll);
+  tcase_add_test(t, process_leaves_no_answer_behind);
   tcase_add_test(t, callbacks_learn_of_a_lost_daemon);
-  tcase_add_test(t, small_buffers_come_from_leased_pools);
+  tcase_add_test(t, small_buffers_are_carved_from_a_region);
+  tcase_add_test(t, regions_grow_and_are_reused);
   tcase_add_test(t, big_buffers_are_kept_for_reuse);
   tcase_add_test(t, callbacks_run_only_when_asked);
   tcase_add_test(t, callbacks_may_call_anything);
   tcase_add_test(t, pool_size_not_a_multiple_of_8);
-  tcase_add_test(t, spare_pools_yield_to_quotas);
+  tcase_add_test(t, regions_yield_to_quotas);
   suite_add_tcase(s, t);
   return s;
 }

@@ -8,7 +8,10 @@
  * The daemon here is a fake (tests/harness.h): a forked child speaking the real framing and
  * protobuf, answering honestly — each buffer in a slab of its own, a real shm object sent by
  * SCM_RIGHTS; a release retires the released buffer's slab — except for the one reply each
- * test tampers with. */
+ * test tampers with. It takes batch frames when a test says so (its welcome tells), and then
+ * answers each creation in a batch with a Made frame of its own (or a Reply, when the tamper
+ * makes the answer something else than a buffer); a client then carves what it can itself,
+ * out of a region it leases. */
 #include "config.h"
 
 #include <check.h>
@@ -41,7 +44,12 @@ typedef struct fake_reply {
   int fds[2];
   size_t nfds;
   bool hang_up; /* close the connection instead of answering */
+  bool as_made; /* a buffer in a Made frame, even for a request that was no batch's */
+  unsigned made_copies; /* a Made describes the buffer this many times (0: once) */
+  bool made_cut; /* ... and lacks its last word */
 } fake_reply;
+
+static bool batching; /* the fake takes batch frames: set before it forks */
 
 /* Changes the honest answer to request number n (0 is hello). */
 typedef void (*tamper_fn)(unsigned n, const Shmbufwire__Request *q, fake_reply *f);
@@ -58,6 +66,7 @@ static void honest(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
     f->welcome.max_frame = 16u << 20;
     f->welcome.max_length = 1ull << 32;
     f->welcome.server = (char *)"fake shmbufd";
+    f->welcome.batches = batching;
     f->r.result_case = SHMBUFWIRE__REPLY__RESULT_WELCOME;
     f->r.welcome = &f->welcome;
     break;
@@ -74,7 +83,7 @@ static void honest(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
   case SHMBUFWIRE__REQUEST__OP_LEASE: {
     uint64_t size = q->op_case == SHMBUFWIRE__REQUEST__OP_ALLOC ? (uint64_t)q->alloc->size
                     : q->op_case == SHMBUFWIRE__REQUEST__OP_LEASE
-                        ? POOL_SIZE
+                        ? (q->lease->size ? q->lease->size : POOL_SIZE)
                         : (uint64_t)q->alloc_unsafe_slow->size;
     shmbufwire__buffer__init(&f->buffer);
     f->buffer.buffer = n;
@@ -99,21 +108,96 @@ static void honest(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
 
 static tamper_fn tampering; /* set before the fake forks */
 
+/* The fake's verdict on a client that breaks the protocol: the child exits 1, which
+ * sbt_fake_stop() reports. */
+static void fake_reject(const char *why) {
+  fprintf(stderr, "fake daemon: %s\n", why);
+  _exit(1);
+}
+
+/* Slabs retired by the releases of batches, told with the next answer. */
+static uint32_t retired[64];
+static size_t nretired;
+
+/* Answers request number n (q, or a creation of a batch when `batched`). Returns false when
+ * the fake hangs up instead. */
+static bool answer(int conn, unsigned n, const Shmbufwire__Request *q, bool batched) {
+  fake_reply f;
+  honest(n, q, &f);
+  tampering(n, q, &f);
+  if (f.hang_up) {
+    shutdown(conn, SHUT_RDWR);
+    return false;
+  }
+  if ((batched || f.as_made) && f.r.result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER) {
+    const Shmbufwire__Buffer *b = &f.buffer;
+    uint64_t words[1 + 7 * 4] = {f.r.id};
+    unsigned copies = f.made_copies ? f.made_copies : 1;
+    for (unsigned k = 0; k < copies && k < 4; k++)
+      memcpy(words + 1 + 7 * k,
+             (uint64_t[]){b->buffer, b->slab | (uint64_t)b->pooled << 32, b->slab_size,
+                          b->ab_offset, b->byte_offset, b->length, b->ab_length},
+             7 * sizeof *words);
+    Shmbufwire__Made m = SHMBUFWIRE__MADE__INIT;
+    m.words = words;
+    m.n_words = 1 + 7 * copies - f.made_cut;
+    m.retired_slabs = retired;
+    m.n_retired_slabs = nretired;
+    sbt_send_made(conn, &m, f.fds, f.nfds);
+  } else {
+    if (nretired) {
+      f.r.retired_slabs = retired;
+      f.r.n_retired_slabs = nretired;
+    }
+    sbt_send_reply(conn, &f.r, f.fds, f.nfds);
+  }
+  nretired = 0;
+  for (size_t i = 0; i < f.nfds; i++)
+    close(f.fds[i]);
+  return true;
+}
+
+/* Answers each creation of a batch as the request it stands for. */
+static bool answer_batch(int conn, unsigned *n, const Shmbufwire__Batch *b) {
+  const uint64_t *w = b->words, nsizes = b->n_words >= 3 ? w[2] : 0;
+  if (b->n_words < 3 || (nsizes == 0 && (w[0] || w[1])))
+    fake_reject("a batch of releases alone names an id or an op");
+  for (size_t i = 3 + nsizes; i < b->n_words && nretired < 64; i++)
+    retired[nretired++] = (uint32_t)w[i]; /* one buffer per slab, of the same id */
+  for (size_t i = 0; i < nsizes; i++) {
+    Shmbufwire__Request q = SHMBUFWIRE__REQUEST__INIT;
+    Shmbufwire__Size size = SHMBUFWIRE__SIZE__INIT;
+    Shmbufwire__Alloc alloc = SHMBUFWIRE__ALLOC__INIT;
+    Shmbufwire__Lease lease = SHMBUFWIRE__LEASE__INIT;
+    q.id = w[0] + i;
+    q.op_case = (Shmbufwire__Request__OpCase)w[1];
+    size.size = alloc.size = (int64_t)w[3 + i];
+    lease.size = w[3 + i];
+    q.alloc = &alloc; /* the member the op names is the one read */
+    if (q.op_case == SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW)
+      q.alloc_unsafe_slow = &size;
+    else if (q.op_case == SHMBUFWIRE__REQUEST__OP_LEASE)
+      q.lease = &lease;
+    if (!answer(conn, (*n)++, &q, true))
+      return false;
+  }
+  return true;
+}
+
 static void serve(int conn, void *arg) {
   (void)arg;
   Shmbufwire__Request *q;
-  for (unsigned n = 0; (q = sbt_recv_request(conn, 30000)) != NULL; n++) {
-    fake_reply f;
-    honest(n, q, &f);
-    tampering(n, q, &f);
-    shmbufwire__request__free_unpacked(q, NULL);
-    if (f.hang_up) {
-      shutdown(conn, SHUT_RDWR);
-      return;
+  Shmbufwire__Batch *b;
+  unsigned n = 0;
+  bool open = true;
+  while (open && sbt_recv_request(conn, 30000, &q, &b)) {
+    if (q) {
+      open = answer(conn, n++, q, false);
+      shmbufwire__request__free_unpacked(q, NULL);
+    } else {
+      open = answer_batch(conn, &n, b);
+      shmbufwire__batch__free_unpacked(b, NULL);
     }
-    sbt_send_reply(conn, &f.r, f.fds, f.nfds);
-    for (size_t i = 0; i < f.nfds; i++)
-      close(f.fds[i]);
   }
 }
 
@@ -122,15 +206,20 @@ static void serve(int conn, void *arg) {
 static sbt_fake F;
 static int fds_before; /* the test process's fds before the fake and the client */
 
-static shmbuf_client *client_of(tamper_fn tamper) {
+/* A client of a fake that tampers with replies as `tamper` says, and takes batch frames when
+ * `batches`; a thin client when `thin`. */
+static shmbuf_client *client_ex(tamper_fn tamper, bool batches, bool thin) {
   fds_before = sbt_count_fds(getpid());
   tampering = tamper;
+  batching = batches;
   sbt_fake_start(&F, serve, NULL);
   shmbuf_client *c;
-  int rc = shmbuf_connect(F.sock, &c);
+  int rc = shmbuf_connect_ex(F.sock, thin ? SHMBUF_THIN : 0, &c);
   ck_assert_msg(rc == 0, "connect: %s", shmbuf_strerror(rc));
   return c;
 }
+
+static shmbuf_client *client_of(tamper_fn tamper) { return client_ex(tamper, false, false); }
 
 /* A call failed with rc, recorded with code: first, views made before it are still mapped
  * (written and read back); then it must be a protocol error, the connection is broken, and
@@ -162,9 +251,9 @@ static void assert_call_refused(shmbuf_client *c, int rc, shmbuf_buf *const *hel
 
 /* ---- one tampered reply, through each way a reply comes in ------------------------------ */
 
-/* The first buffer reply, however the client asked for it: a blocking alloc, a pipelined one,
- * or the pool leases that a small allocUnsafe waits for. */
-enum { BY_CALL, BY_SUBMIT, BY_LEASE, WAYS };
+/* The first buffer reply, however the client asked for it: a blocking alloc, a pipelined one
+ * (each as a Request, or in a batch), or the region lease that a small allocUnsafe waits for. */
+enum { BY_CALL, BY_SUBMIT, BY_BATCHED_CALL, BY_BATCHED_SUBMIT, BY_LEASE, WAYS };
 
 static void slab_bigger_than_its_fd(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
   (void)q;
@@ -284,25 +373,21 @@ static void stray_fd(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
 static const struct {
   const char *name;
   tamper_fn tamper;
-  /* Leases go four at a time, and an fd that comes early for a later reply is one the daemon
-   * may send: until the last lease is answered, a missing or extra fd only shifts the fds
-   * onto other replies (each checked against its object). */
-  bool not_by_lease;
 } one_reply[] = {
-    {"slab bigger than its fd", slab_bigger_than_its_fd, false},
-    {"ArrayBuffer past its slab", arraybuffer_past_its_slab, false},
-    {"ArrayBuffer offset that wraps", arraybuffer_offset_wraps, false},
-    {"view past its ArrayBuffer", view_past_its_arraybuffer, false},
-    {"bytes without a slab", bytes_without_a_slab, false},
-    {"slab without its fd", slab_without_its_fd, true},
-    {"fd for no slab", fd_for_no_slab, false},
-    {"fd that is not shared memory", fd_not_shared_memory, false},
-    {"read-only fd", fd_read_only, false},
-    {"slab id out of range", slab_id_out_of_range, false},
-    {"error without an errno", error_without_an_errno, false},
-    {"Released for a buffer", released_for_a_buffer, false},
-    {"reply out of turn", reply_out_of_turn, false},
-    {"fd that no reply claims", stray_fd, true},
+    {"slab bigger than its fd", slab_bigger_than_its_fd},
+    {"ArrayBuffer past its slab", arraybuffer_past_its_slab},
+    {"ArrayBuffer offset that wraps", arraybuffer_offset_wraps},
+    {"view past its ArrayBuffer", view_past_its_arraybuffer},
+    {"bytes without a slab", bytes_without_a_slab},
+    {"slab without its fd", slab_without_its_fd},
+    {"fd for no slab", fd_for_no_slab},
+    {"fd that is not shared memory", fd_not_shared_memory},
+    {"read-only fd", fd_read_only},
+    {"slab id out of range", slab_id_out_of_range},
+    {"error without an errno", error_without_an_errno},
+    {"Released for a buffer", released_for_a_buffer},
+    {"reply out of turn", reply_out_of_turn},
+    {"fd that no reply claims", stray_fd},
 };
 #define ONE_REPLY_CASES (int)(sizeof one_reply / sizeof *one_reply)
 
@@ -321,22 +406,88 @@ static void got(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg) {
 
 START_TEST(a_false_reply_fails_its_call) {
   int k = _i / WAYS, way = _i % WAYS;
-  if (way == BY_LEASE && one_reply[k].not_by_lease)
-    return;
-  shmbuf_client *c = client_of(one_reply[k].tamper);
+  bool batches = way >= BY_BATCHED_CALL;
+  shmbuf_client *c = client_ex(one_reply[k].tamper, batches, batches && way != BY_LEASE);
   shmbuf_buf *b = NULL;
   outcome o = {1, ""};
-  if (way == BY_SUBMIT) {
+  if (way == BY_SUBMIT || way == BY_BATCHED_SUBMIT) {
     ck_assert_int_eq(shmbuf_submit_alloc(c, SIZE, got, &o), 0);
     ck_assert_int_lt(shmbuf_wait(c), 0);
   } else {
-    o.status = way == BY_CALL ? shmbuf_alloc(c, SIZE, &b) : shmbuf_alloc_unsafe(c, 16, &b);
+    o.status = way != BY_LEASE ? shmbuf_alloc(c, SIZE, &b) : shmbuf_alloc_unsafe(c, 16, &b);
     snprintf(o.code, sizeof o.code, "%s", shmbuf_error_code() ? shmbuf_error_code() : "");
   }
   ck_assert_msg(o.status == -EPROTO, "%s, way %d: %s (%s)", one_reply[k].name, way,
                 shmbuf_err_name(o.status), shmbuf_error_message());
   ck_assert_ptr_null(b);
   assert_refused(c, o.status, o.code, NULL, 0);
+}
+END_TEST
+
+/* ---- batch answers ------------------------------------------------------------------------ */
+
+static void no_tamper(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
+  (void)n, (void)q, (void)f;
+}
+
+static void made_for_a_request(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
+  (void)q;
+  f->as_made = n == 1;
+}
+
+static void made_of_the_wrong_shape(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
+  (void)q;
+  f->made_cut = n == 1;
+}
+
+static void made_for_more_than_asked(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
+  (void)q;
+  f->made_copies = n == 1 ? 2 : 0;
+}
+
+/* A Made frame that is not the answer it claims to be: for a request that was no batch's,
+ * short of a word, or describing more buffers than were asked for. */
+START_TEST(a_false_batch_answer_fails_its_call) {
+  static const tamper_fn tampers[] = {made_for_a_request, made_of_the_wrong_shape,
+                                      made_for_more_than_asked};
+  shmbuf_client *c = client_ex(tampers[_i], _i > 0, true);
+  shmbuf_buf *b = NULL;
+  int rc = shmbuf_alloc(c, SIZE, &b);
+  ck_assert_ptr_null(b);
+  assert_call_refused(c, rc, NULL, 0);
+}
+END_TEST
+
+/* The fake's slabs this process maps. */
+static int fake_maps(void) {
+  char line[512];
+  int n = 0;
+  FILE *f = fopen("/proc/self/maps", "re");
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, "/shmbuf-fake-") != NULL;
+  fclose(f);
+  return n;
+}
+
+/* Batched releases have no reply: the slabs they retire are told with the next answer, a Made
+ * frame, and unmapped then. */
+START_TEST(a_batch_answer_retires_what_batches_released) {
+  shmbuf_client *c = client_ex(no_tamper, true, true);
+  shmbuf_buf *b1, *b2, *b3;
+  ck_assert_int_eq(shmbuf_alloc(c, SIZE, &b1), 0);
+  ck_assert_int_eq(shmbuf_alloc(c, SIZE, &b2), 0);
+  ck_assert_int_eq(fake_maps(), 2);
+  shmbuf_release(b1); /* rides with the next request, retiring slab 1 */
+  ck_assert_int_eq(fake_maps(), 2);
+  ck_assert_int_eq(shmbuf_alloc(c, SIZE, &b3), 0);
+  ck_assert_int_eq(fake_maps(), 2);
+  shmbuf_release(b2);
+  shmbuf_release(b3);
+  ck_assert_int_eq(shmbuf_wait(c), 0);
+  shmbuf_close(c);
+  ck_assert_int_eq(sbt_count_fds(getpid()), fds_before);
+  sbt_fake_stop(&F);
 }
 END_TEST
 
@@ -437,9 +588,6 @@ START_TEST(only_a_known_slab_retires) {
 END_TEST
 
 /* The honest fake, end to end: slabs come and go, and everything goes back. */
-static void no_tamper(unsigned n, const Shmbufwire__Request *q, fake_reply *f) {
-  (void)n, (void)q, (void)f;
-}
 
 START_TEST(an_honest_daemon_is_believed) {
   shmbuf_client *c = client_of(no_tamper);
@@ -606,6 +754,8 @@ static Suite *flight_suite(void) {
   TCase *t = tcase_create("replies");
   tcase_set_timeout(t, 30);
   tcase_add_loop_test(t, a_false_reply_fails_its_call, 0, ONE_REPLY_CASES * WAYS);
+  tcase_add_loop_test(t, a_false_batch_answer_fails_its_call, 0, 3);
+  tcase_add_test(t, a_batch_answer_retires_what_batches_released);
   tcase_add_test(t, a_slab_is_announced_once);
   tcase_add_test(t, a_slab_in_use_stays_mapped);
   tcase_add_test(t, only_a_release_retires);

@@ -441,6 +441,58 @@ START_TEST(append_bytewise_stream) {
 }
 END_TEST
 
+/* ---- batch frames -------------------------------------------------------------------------- */
+
+/* A batch frame's length word has its top bit set: the kind-aware cut reads it off, and the
+ * plain cut sees a length over any limit. */
+START_TEST(batch_frames_say_so) {
+  sb_bytes b = {0};
+  uint64_t words[] = {7, 4, 1, 16};
+  Shmbufwire__Batch batch = SHMBUFWIRE__BATCH__INIT;
+  batch.words = words;
+  batch.n_words = 4;
+  Shmbufwire__Request q = SHMBUFWIRE__REQUEST__INIT;
+  q.id = 8;
+  ck_assert_int_eq(sb_frame_append_batch(&b, &batch.base, SB_FRAME_MAX_DEFAULT), 0);
+  ck_assert_int_eq(sb_frame_append(&b, &q.base, SB_FRAME_MAX_DEFAULT), 0);
+  size_t l = shmbufwire__batch__get_packed_size(&batch);
+  ck_assert_uint_eq(sb_bytes_head(&b)[0], 0x80);
+  ck_assert_uint_eq(sb_bytes_head(&b)[3], l);
+  const uint8_t *payload;
+  uint32_t len;
+  bool batched = false;
+  ck_assert_int_eq(next(sb_bytes_head(&b), b.len, SB_FRAME_MAX_DEFAULT, &payload, &len),
+                   -EMSGSIZE);
+  for (size_t n = 0; n < SB_FRAME_HEADER + l; n++) /* whole frames only, whatever the kind */
+    ck_assert_int_eq(sb_frame_next_kind(sb_bytes_head(&b), n, SB_FRAME_MAX_DEFAULT, &payload,
+                                        &len, &batched), 0);
+  long n = sb_frame_next_kind(sb_bytes_head(&b), b.len, SB_FRAME_MAX_DEFAULT, &payload, &len,
+                              &batched);
+  ck_assert_int_eq(n, (long)(SB_FRAME_HEADER + l));
+  ck_assert(batched);
+  ck_assert_uint_eq(len, l);
+  Shmbufwire__Batch *back = shmbufwire__batch__unpack(NULL, len, payload);
+  ck_assert_ptr_nonnull(back);
+  ck_assert_uint_eq(back->n_words, 4);
+  ck_assert_mem_eq(back->words, words, sizeof words);
+  shmbufwire__batch__free_unpacked(back, NULL);
+  sb_bytes_consume(&b, (size_t)n);
+  ck_assert_int_gt(sb_frame_next_kind(sb_bytes_head(&b), b.len, SB_FRAME_MAX_DEFAULT, &payload,
+                                      &len, &batched), 0);
+  ck_assert(!batched);
+  /* the limit holds for the length without the bit */
+  sb_bytes_consume(&b, b.len);
+  ck_assert_int_eq(sb_frame_append_batch(&b, &batch.base, (uint32_t)l - 1), -EMSGSIZE);
+  ck_assert_int_eq(sb_frame_append_batch(&b, &batch.base, (uint32_t)l), 0);
+  ck_assert_int_eq(sb_frame_next_kind(sb_bytes_head(&b), b.len, (uint32_t)l - 1, &payload, &len,
+                                      &batched), -EMSGSIZE);
+  uint8_t empty[4] = {0x80, 0, 0, 0};
+  ck_assert_int_eq(sb_frame_next_kind(empty, 4, SB_FRAME_MAX_DEFAULT, &payload, &len, &batched),
+                   -EBADMSG);
+  sb_bytes_free(&b);
+}
+END_TEST
+
 static Suite *frame_suite(void) {
   Suite *s = suite_create("frame");
   TCase *tc = tcase_create("bytes");
@@ -464,6 +516,7 @@ static Suite *frame_suite(void) {
   tcase_add_test(tc, append_round_trip);
   tcase_add_test(tc, append_limit);
   tcase_add_test(tc, append_bytewise_stream);
+  tcase_add_test(tc, batch_frames_say_so);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -420,6 +420,31 @@ START_TEST(dedicated_freed_on_release) {
 }
 END_TEST
 
+/* A leased region is one dedicated buffer, counted in `leased`; even when it has a segment to
+ * itself, that segment is never the ArrayBuffer's own to share as it is (the client carves
+ * many out of it). */
+START_TEST(regions_are_counted_and_never_own_their_segment) {
+  buffer_heap h;
+  heap_init(&h, &fake_ops, F, SB_POOL_SIZE_DEFAULT, 0);
+  heap_view r, big, solo;
+  ck_assert_int_eq(heap_dedicated(&h, 64 * KIB, 64 * KIB, HEAP_REGION | HEAP_ZERO, &r), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 3 * MIB, 3 * MIB, HEAP_REGION | HEAP_ZERO, &big), 0);
+  ck_assert_int_eq(heap_dedicated(&h, 3 * MIB, 3 * MIB, 0, &solo), 0);
+  ck_assert(!r.pooled && !big.pooled);
+  ck_assert(big.seg->solo);
+  ck_assert_uint_eq(h.leased, 64 * KIB + 3 * MIB);
+  ck_assert_uint_eq(h.buffers, 3);
+  ck_assert_ptr_null(heap_own_segment(&h, big.id));
+  ck_assert_ptr_eq(heap_own_segment(&h, solo.id), solo.seg);
+  ck_assert_int_eq(heap_release(&h, big.id), 0);
+  ck_assert_uint_eq(h.leased, 64 * KIB);
+  heap_fini(&h, true);
+  ck_assert_uint_eq(h.leased, 0);
+  ck_assert_int_eq(F->charged, 0);
+  ck_assert_uint_eq(F->violations, 0);
+}
+END_TEST
+
 /* ---- ids ----------------------------------------------------------------------------------- */
 
 START_TEST(ids) {
@@ -729,6 +754,7 @@ static Suite *heap_suite(void) {
   tcase_add_test(tc, empty_takes_nothing);
   tcase_add_test(tc, pool_freed_when_unused_and_not_current);
   tcase_add_test(tc, dedicated_freed_on_release);
+  tcase_add_test(tc, regions_are_counted_and_never_own_their_segment);
   tcase_add_test(tc, ids);
   tcase_add_test(tc, ids_of_another_heap);
   tcase_add_test(tc, refused_memory);

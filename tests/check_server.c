@@ -73,6 +73,7 @@ START_TEST(welcome_says_the_rules) {
   ck_assert_uint_eq(w->welcome->max_frame, 16u << 20);
   ck_assert_uint_eq(w->welcome->max_length, 4294967296ull);
   ck_assert_str_eq(w->welcome->server, "shmbufd " PACKAGE_VERSION);
+  ck_assert(w->welcome->batches);
   shmbufwire__reply__free_unpacked(w, NULL);
   /* a second hello is an error, not the end */
   r.q.id = 8;
@@ -317,6 +318,205 @@ START_TEST(retired_slabs_are_told_once_each) {
     shmbufwire__reply__free_unpacked(rep, NULL);
   }
   ck_assert_uint_eq(told, PAIRS);
+  close(fd);
+}
+END_TEST
+
+/* ---- batches -------------------------------------------------------------------------------- */
+
+/* Sends a batch: creations of op with the sizes (ids from id), after the releases. */
+static void send_batch(int fd, uint64_t id, uint64_t op, const int64_t *sizes, size_t n,
+                       const uint64_t *releases, size_t nreleases) {
+  uint64_t words[3 + 64 + 64] = {id, op, n};
+  ck_assert_uint_le(n, 64);
+  ck_assert_uint_le(nreleases, 64);
+  for (size_t i = 0; i < n; i++)
+    words[3 + i] = (uint64_t)sizes[i];
+  for (size_t i = 0; i < nreleases; i++)
+    words[3 + n + i] = releases[i];
+  Shmbufwire__Batch b = SHMBUFWIRE__BATCH__INIT;
+  b.words = words;
+  b.n_words = 3 + n + nreleases;
+  sbt_send_batch(fd, &b);
+}
+
+/* Reads a Made frame answering n buffers from request id on. */
+static Shmbufwire__Made *recv_made(int fd, uint64_t id, size_t n, int *fds, size_t *nfds) {
+  Shmbufwire__Reply *r;
+  Shmbufwire__Made *m;
+  ck_assert(sbt_recv_frame(fd, fds, nfds, 2000, &r, &m));
+  ck_assert_msg(m != NULL, "a Reply frame where a Made was due");
+  ck_assert_uint_eq(m->n_words, 1 + 7 * n);
+  ck_assert_uint_eq(m->words[0], id);
+  return m;
+}
+
+/* The seven words that describe buffer k of a Made frame. */
+#define MADE_BUFFER(m, k) ((m)->words + 1 + 7 * (k))
+enum { W_BUFFER, W_SLAB, W_SLAB_SIZE, W_AB_OFFSET, W_BYTE_OFFSET, W_LENGTH, W_AB_LENGTH };
+
+START_TEST(batches_make_buffers_and_release_without_a_reply) {
+  int fd = greeted(), fds[4];
+  size_t nfds = 0;
+  send_batch(fd, 10, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, (int64_t[]){16, 100, 5000}, 3, NULL, 0);
+  Shmbufwire__Made *m = recv_made(fd, 10, 3, fds, &nfds);
+  const uint64_t *a = MADE_BUFFER(m, 0), *b = MADE_BUFFER(m, 1), *c = MADE_BUFFER(m, 2);
+  ck_assert_uint_eq(nfds, 1); /* one slab, announced by the first buffer in it */
+  ck_assert_uint_gt(a[W_SLAB_SIZE], 0);
+  ck_assert_uint_eq(b[W_SLAB_SIZE], 0);
+  ck_assert_uint_eq(a[W_SLAB] >> 32, 1); /* pooled */
+  ck_assert_uint_eq(a[W_LENGTH], 16);
+  ck_assert_uint_eq(a[W_AB_LENGTH], 8192);
+  ck_assert_uint_eq(b[W_BYTE_OFFSET], 16); /* Node's placement */
+  ck_assert_uint_eq(b[W_LENGTH], 100);
+  ck_assert_uint_eq(c[W_SLAB] >> 32, 0); /* 5000 bytes: dedicated */
+  ck_assert_uint_eq(c[W_AB_LENGTH], 5000);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), 3);
+  /* releases alone: no frame comes back */
+  uint64_t ids[3] = {a[W_BUFFER], b[W_BUFFER], c[W_BUFFER]};
+  send_batch(fd, 0, 0, NULL, 0, ids, 2);
+  ck_assert_ptr_null(sbt_recv_within(fd, NULL, NULL, 300));
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), 1);
+  /* releases first, then the creations: alloc is zero-filled */
+  send_batch(fd, 13, SHMBUFWIRE__REQUEST__OP_ALLOC, (int64_t[]){7}, 1, ids + 2, 1);
+  shmbufwire__made__free_unpacked(m, NULL);
+  m = recv_made(fd, 13, 1, fds, &nfds);
+  ck_assert_uint_eq(MADE_BUFFER(m, 0)[W_AB_LENGTH], 7);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), 1);
+  /* a release the connection cannot make is counted, and that is all */
+  uint64_t errors = sbt_stat(&D, "errors_total");
+  send_batch(fd, 0, 0, NULL, 0, ids, 1);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "errors_total", errors + 1, 2000), errors + 1);
+  shmbufwire__made__free_unpacked(m, NULL);
+  for (size_t i = 0; i < nfds; i++)
+    close(fds[i]);
+  close(fd);
+}
+END_TEST
+
+/* A creation that fails is answered by an error Reply in its turn, between the Made frames of
+ * the creations around it. */
+START_TEST(batch_creations_fail_one_by_one) {
+  int fd = greeted();
+  Shmbufwire__Made *m;
+  send_batch(fd, 20, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE_SLOW,
+             (int64_t[]){8, -1, 8, 3 << 20, 9}, 5, NULL, 0);
+  m = recv_made(fd, 20, 1, NULL, NULL);
+  shmbufwire__made__free_unpacked(m, NULL);
+  Shmbufwire__Reply *r = sbt_recv(fd, NULL, NULL, 2000);
+  ck_assert_uint_eq(r->id, 21);
+  assert_error(r, "ERR_OUT_OF_RANGE", -ERANGE,
+               "The value of \"size\" is out of range. It must be >= 0 && <= 4294967296. "
+               "Received -1");
+  m = recv_made(fd, 22, 1, NULL, NULL);
+  shmbufwire__made__free_unpacked(m, NULL);
+  r = sbt_recv(fd, NULL, NULL, 2000);
+  ck_assert_uint_eq(r->id, 23); /* more than a batch may make at once */
+  assert_error(r, "ERR_SHMBUF_PROTOCOL", -EPROTO, "a creation in a batch is at most 2097152 bytes");
+  m = recv_made(fd, 24, 1, NULL, NULL);
+  shmbufwire__made__free_unpacked(m, NULL);
+  close(fd);
+}
+END_TEST
+
+/* Frames that are no batch: a notice, and the connection ends. */
+START_TEST(invalid_batches_end_the_connection) {
+  int64_t sizes[65] = {0};
+  int fd = greeted();
+  send_batch(fd, 1, SHMBUFWIRE__REQUEST__OP_FROM, sizes, 1, NULL, 0); /* no batch op */
+  assert_notice_then_close(fd, -EPROTO);
+  fd = greeted();
+  uint64_t words[3 + 65] = {1, SHMBUFWIRE__REQUEST__OP_ALLOC, 65};
+  Shmbufwire__Batch b = SHMBUFWIRE__BATCH__INIT;
+  b.words = words;
+  b.n_words = 3 + 65; /* more creations than a batch holds */
+  sbt_send_batch(fd, &b);
+  assert_notice_then_close(fd, -EPROTO);
+  fd = greeted();
+  b.n_words = 3 + 2; /* fewer sizes than it says */
+  words[2] = 3;
+  sbt_send_batch(fd, &b);
+  assert_notice_then_close(fd, -EPROTO);
+  fd = greeted();
+  sbt_write(fd, (const uint8_t[]){0x80, 0, 0, 3, 0xff, 0xff, 0xff}, 7); /* no protobuf */
+  assert_notice_then_close(fd, -EPROTO);
+}
+END_TEST
+
+START_TEST(a_batch_before_hello_is_refused) {
+  int fd = sbt_connect(&D);
+  send_batch(fd, 5, SHMBUFWIRE__REQUEST__OP_ALLOC, (int64_t[]){4}, 1, NULL, 0);
+  Shmbufwire__Reply *r = sbt_recv(fd, NULL, NULL, 2000);
+  ck_assert_uint_eq(r->id, 5);
+  assert_error(r, "ERR_SHMBUF_PROTOCOL", -EPROTO, "the first request must be hello");
+  ck_assert(sbt_closed_by_peer(fd, 2000));
+  close(fd);
+  assert_serving();
+}
+END_TEST
+
+/* A lease of a size is a region the client carves itself: zero-filled even when the daemon
+ * reuses this connection's memory, counted in leased_bytes, and by a Request as well. */
+START_TEST(leased_regions_are_zero_filled) {
+  int fd = greeted(), fds[4];
+  size_t nfds = 0;
+  for (int round = 0; round < 2; round++) {
+    send_batch(fd, 30 + (uint64_t)round, SHMBUFWIRE__REQUEST__OP_LEASE, (int64_t[]){64 << 10}, 1,
+               NULL, 0);
+    Shmbufwire__Made *m = recv_made(fd, 30 + (uint64_t)round, 1, fds, &nfds);
+    const uint64_t *w = MADE_BUFFER(m, 0);
+    ck_assert_uint_eq(w[W_AB_LENGTH], 64u << 10);
+    ck_assert_uint_eq(w[W_SLAB] >> 32, 0);
+    ck_assert_uint_eq(sbt_stat(&D, "leased_bytes"), 64u << 10);
+    ck_assert_uint_eq(nfds, 1); /* the first round's slab, mapped here both rounds */
+    uint8_t *slab = mmap(NULL, 4u << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+    ck_assert_ptr_ne(slab, MAP_FAILED);
+    uint8_t *region = slab + w[W_AB_OFFSET];
+    for (size_t i = 0; i < 64u << 10; i++)
+      ck_assert_msg(region[i] == 0, "round %d: byte %zu of the region is not zero", round, i);
+    memset(region, 0x5a, 64u << 10);
+    munmap(slab, 4u << 20);
+    uint64_t id = w[W_BUFFER];
+    shmbufwire__made__free_unpacked(m, NULL);
+    send_batch(fd, 0, 0, NULL, 0, &id, 1);
+    ck_assert_uint_eq(sbt_stat_wait(&D, "leased_bytes", 0, 2000), 0);
+  }
+  /* the same by a Request */
+  Shmbufwire__Request q = SHMBUFWIRE__REQUEST__INIT;
+  Shmbufwire__Lease lease = SHMBUFWIRE__LEASE__INIT;
+  lease.size = 12288;
+  q.id = 40;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_LEASE;
+  q.lease = &lease;
+  Shmbufwire__Reply *r = sbt_call(fd, &q, NULL, NULL);
+  ck_assert_int_eq(r->result_case, SHMBUFWIRE__REPLY__RESULT_BUFFER);
+  ck_assert_uint_eq(r->buffer->ab_length, 12288);
+  ck_assert(!r->buffer->pooled);
+  ck_assert_uint_eq(sbt_stat(&D, "leased_bytes"), 12288);
+  shmbufwire__reply__free_unpacked(r, NULL);
+  for (size_t i = 0; i < nfds; i++)
+    close(fds[i]);
+  close(fd);
+}
+END_TEST
+
+/* A batch's releases destroy a slab: the Made frame that answers it says so. */
+START_TEST(slabs_released_by_a_batch_retire_with_its_answer) {
+  int fd = greeted();
+  int64_t two = 2 << 20;
+  send_batch(fd, 10, SHMBUFWIRE__REQUEST__OP_LEASE, (int64_t[]){two, two, two}, 3, NULL, 0);
+  Shmbufwire__Made *m = recv_made(fd, 10, 3, NULL, NULL);
+  uint64_t ids[3];
+  for (int k = 0; k < 3; k++)
+    ids[k] = MADE_BUFFER(m, k)[W_BUFFER];
+  uint32_t last = (uint32_t)MADE_BUFFER(m, 2)[W_SLAB];
+  ck_assert_uint_ne(last, (uint32_t)MADE_BUFFER(m, 0)[W_SLAB]); /* two regions a segment */
+  shmbufwire__made__free_unpacked(m, NULL);
+  /* both segments empty: one is kept as a spare, the other destroyed */
+  send_batch(fd, 13, SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, (int64_t[]){8}, 1, ids, 3);
+  m = recv_made(fd, 13, 1, NULL, NULL);
+  ck_assert_uint_eq(m->n_retired_slabs, 1);
+  shmbufwire__made__free_unpacked(m, NULL);
   close(fd);
 }
 END_TEST
@@ -1385,6 +1585,12 @@ static Suite *server_suite(void) {
   tcase_add_test(t, unknown_fields_are_ignored);
   tcase_add_test(t, bad_sizes);
   tcase_add_test(t, release_checks_ids);
+  tcase_add_test(t, batches_make_buffers_and_release_without_a_reply);
+  tcase_add_test(t, batch_creations_fail_one_by_one);
+  tcase_add_test(t, invalid_batches_end_the_connection);
+  tcase_add_test(t, a_batch_before_hello_is_refused);
+  tcase_add_test(t, leased_regions_are_zero_filled);
+  tcase_add_test(t, slabs_released_by_a_batch_retire_with_its_answer);
   tcase_add_test(t, slab_fd_comes_once);
   tcase_add_test(t, retired_slabs_are_told_once_each);
   tcase_add_test(t, pipelined_requests);

@@ -59,6 +59,27 @@ START_TEST(a_connection_is_charged_memory_and_bookkeeping) {
 }
 END_TEST
 
+/* A region the client carves itself is charged whole, like any buffer of its size, and the
+ * books count it among the leased bytes until it goes. */
+START_TEST(a_region_is_charged_whole_and_counted_as_leased) {
+  limits((session_limits){.conn_max_bytes = 128 * KIB + SESSION_BUFFER_COST});
+  conn_session s;
+  ck_assert_int_eq(session_init(&s, &books, 1000, 1000, 0), 0);
+  session_tally before = session_tally_of(&s);
+  heap_view v;
+  ck_assert_int_eq(session_admit_buffer(&s), 0);
+  ck_assert_int_eq(heap_dedicated(&s.heap, 128 * KIB, 128 * KIB, HEAP_REGION | HEAP_ZERO, &v), 0);
+  session_account(&s, before);
+  ck_assert_uint_eq(books.t.leased, 128 * KIB);
+  ck_assert_uint_eq(books.t.buffers, 1);
+  ck_assert_int_eq(make(&s, 1), -EDQUOT); /* the whole region counts against the limit */
+  drop(&s, (int64_t)v.id);
+  ck_assert_uint_eq(books.t.leased, 0);
+  session_fini(&s, true);
+  ck_assert_uint_eq(books.t.reserved, 0);
+}
+END_TEST
+
 START_TEST(a_user_is_charged_across_its_connections) {
   limits((session_limits){.user_max_bytes = 1 * MIB});
   conn_session a, b, other;
@@ -214,6 +235,7 @@ static Suite *session_suite(void) {
   Suite *s = suite_create("session");
   TCase *tc = tcase_create("session");
   tcase_add_test(tc, a_connection_is_charged_memory_and_bookkeeping);
+  tcase_add_test(tc, a_region_is_charged_whole_and_counted_as_leased);
   tcase_add_test(tc, a_user_is_charged_across_its_connections);
   tcase_add_test(tc, the_daemon_cap_spans_users);
   tcase_add_test(tc, connections_per_user);

@@ -669,8 +669,9 @@ START_TEST(status_follows_the_counters_unhurried) {
   char m[1024];
   start(NULL, NULL);
   double ready = now_ms();
-  shmbuf_client *c = client();
+  shmbuf_client *c;
   shmbuf_buf *b;
+  ck_assert_int_eq(shmbuf_connect_ex(W.sock, SHMBUF_THIN, &c), 0); /* the daemon makes b itself */
   ck_assert_int_eq(shmbuf_alloc(c, 100, &b), 0);
   note_wait_for("STATUS=1 connections, 1 buffers, 100 bytes in 1 slabs, ", false, m, sizeof m,
                 15000);

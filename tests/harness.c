@@ -142,6 +142,13 @@ void sbt_send(int fd, Shmbufwire__Request *q) {
   sb_bytes_free(&out);
 }
 
+void sbt_send_batch(int fd, Shmbufwire__Batch *b) {
+  sb_bytes out = {0};
+  ck_assert_int_eq(sb_frame_append_batch(&out, &b->base, UINT32_MAX), 0);
+  sbt_write(fd, sb_bytes_head(&out), out.len);
+  sb_bytes_free(&out);
+}
+
 /* Reads exactly n bytes, collecting fds (closing them when fds is NULL). Returns 1, 0 on EOF
  * before the first byte, -ETIMEDOUT when nothing comes within timeout_ms, or -EPIPE when the
  * connection ends inside. */
@@ -181,12 +188,13 @@ static int read_exact(int fd, uint8_t *p, size_t n, int *fds, size_t *nfds, int 
 /* Reads one frame of at most 1 MiB into *payload (malloc'd). Returns 1, 0 on EOF before it,
  * or a negative errno (-ETIMEDOUT, -EPIPE, -EMSGSIZE). */
 static int read_frame(int fd, int *fds, size_t *nfds, int timeout_ms, uint8_t **payload,
-                      uint32_t *len) {
+                      uint32_t *len, bool *batch) {
   uint8_t h[SB_FRAME_HEADER];
   int rc = read_exact(fd, h, sizeof h, fds, nfds, timeout_ms);
   if (rc <= 0)
     return rc;
-  *len = sb_frame_length(h);
+  *len = sb_frame_length(h) & ~SB_FRAME_BATCH;
+  *batch = sb_frame_length(h) & SB_FRAME_BATCH;
   if (*len > 1u << 20)
     return -EMSGSIZE;
   if ((*payload = malloc(*len ? *len : 1)) == NULL)
@@ -199,17 +207,31 @@ static int read_frame(int fd, int *fds, size_t *nfds, int timeout_ms, uint8_t **
   return 1;
 }
 
-Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms) {
+bool sbt_recv_frame(int fd, int *fds, size_t *nfds, int timeout_ms, Shmbufwire__Reply **r,
+                    Shmbufwire__Made **m) {
   uint8_t *p;
   uint32_t len;
-  int rc = read_frame(fd, fds, nfds, timeout_ms, &p, &len);
+  bool batch;
+  int rc = read_frame(fd, fds, nfds, timeout_ms, &p, &len, &batch);
   ck_assert_msg(rc != -ETIMEDOUT, "no reply within %d ms", scaled(timeout_ms));
   ck_assert_msg(rc >= 0, "reading a reply: %s", strerror(-rc));
+  *r = NULL;
+  *m = NULL;
   if (rc == 0)
-    return NULL;
-  Shmbufwire__Reply *r = shmbufwire__reply__unpack(NULL, len, p);
+    return false;
+  if (batch)
+    ck_assert_ptr_nonnull(*m = shmbufwire__made__unpack(NULL, len, p));
+  else
+    ck_assert_ptr_nonnull(*r = shmbufwire__reply__unpack(NULL, len, p));
   free(p);
-  ck_assert_ptr_nonnull(r);
+  return true;
+}
+
+Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms) {
+  Shmbufwire__Reply *r;
+  Shmbufwire__Made *m;
+  sbt_recv_frame(fd, fds, nfds, timeout_ms, &r, &m);
+  ck_assert_msg(m == NULL, "a Made frame where a Reply was due");
   return r;
 }
 
@@ -543,24 +565,29 @@ void sbt_fake_stop(sbt_fake *f) {
   ck_assert_msg(status == 0, "the fake daemon failed (status %d)", status);
 }
 
-Shmbufwire__Request *sbt_recv_request(int fd, int timeout_ms) {
+bool sbt_recv_request(int fd, int timeout_ms, Shmbufwire__Request **q, Shmbufwire__Batch **b) {
   uint8_t *p;
   uint32_t len;
-  int rc = read_frame(fd, NULL, NULL, timeout_ms, &p, &len);
+  bool batch;
+  int rc = read_frame(fd, NULL, NULL, timeout_ms, &p, &len, &batch);
   if (rc == 0 || rc == -EPIPE)
-    return NULL;
+    return false;
   if (rc < 0)
     fake_fail("no request came");
-  Shmbufwire__Request *q = shmbufwire__request__unpack(NULL, len, p);
+  *q = batch ? NULL : shmbufwire__request__unpack(NULL, len, p);
+  *b = batch ? shmbufwire__batch__unpack(NULL, len, p) : NULL;
   free(p);
-  if (q == NULL)
+  if (*q == NULL && *b == NULL)
     fake_fail("an undecodable request");
-  return q;
+  return true;
 }
 
-void sbt_send_reply(int fd, Shmbufwire__Reply *r, const int *fds, size_t nfds) {
+/* Sends one frame, a Reply or a Made, with the fds on its first byte. */
+static void send_frame(int fd, const ProtobufCMessage *m, bool batch, const int *fds,
+                       size_t nfds) {
   sb_bytes out = {0};
-  if (sb_frame_append(&out, &r->base, UINT32_MAX) < 0)
+  if ((batch ? sb_frame_append_batch(&out, m, UINT32_MAX)
+             : sb_frame_append(&out, m, UINT32_MAX)) < 0)
     fake_fail("cannot frame a reply");
   union {
     struct cmsghdr h;
@@ -595,6 +622,14 @@ void sbt_send_reply(int fd, Shmbufwire__Reply *r, const int *fds, size_t nfds) {
     sent += n > 0 ? (size_t)n : 0;
   }
   sb_bytes_free(&out);
+}
+
+void sbt_send_reply(int fd, Shmbufwire__Reply *r, const int *fds, size_t nfds) {
+  send_frame(fd, &r->base, false, fds, nfds);
+}
+
+void sbt_send_made(int fd, Shmbufwire__Made *m, const int *fds, size_t nfds) {
+  send_frame(fd, &m->base, true, fds, nfds);
 }
 
 int sbt_shm(size_t size) {

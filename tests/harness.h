@@ -33,12 +33,18 @@ void sbt_stop(sbt_daemon *d);
 /* A raw connection to the daemon. */
 int sbt_connect(const sbt_daemon *d);
 
-/* Writes bytes / one framed request (the id is the caller's). */
+/* Writes bytes / one framed request (the id is the caller's) / one batch frame. */
 void sbt_write(int fd, const void *p, size_t n);
 void sbt_send(int fd, Shmbufwire__Request *q);
+void sbt_send_batch(int fd, Shmbufwire__Batch *b);
 
-/* Reads one reply frame within timeout_ms; fds that arrive meanwhile are appended to fds
- * (*nfds counts them; fds may be NULL to close them). Returns NULL on EOF. */
+/* Reads one frame within timeout_ms, a Reply (*r) or a Made (*m); fds that arrive meanwhile
+ * are appended to fds (*nfds counts them; fds may be NULL to close them). Returns false (both
+ * NULL) on EOF. */
+bool sbt_recv_frame(int fd, int *fds, size_t *nfds, int timeout_ms, Shmbufwire__Reply **r,
+                    Shmbufwire__Made **m);
+
+/* sbt_recv_frame() of a Reply frame. Returns NULL on EOF. */
 Shmbufwire__Reply *sbt_recv(int fd, int *fds, size_t *nfds, int timeout_ms);
 
 /* sbt_recv(), except that no reply starting within timeout_ms gives NULL too (and a reply
@@ -122,11 +128,14 @@ void sbt_fake_start(sbt_fake *f, void (*serve)(int conn, void *arg), void *arg);
  * and removes the directory. */
 void sbt_fake_stop(sbt_fake *f);
 
-/* Reads one request frame within timeout_ms. Returns NULL on EOF. */
-Shmbufwire__Request *sbt_recv_request(int fd, int timeout_ms);
+/* Reads one request frame within timeout_ms: a Request (*q) or a Batch (*b), the other NULL.
+ * Returns false on EOF. */
+bool sbt_recv_request(int fd, int timeout_ms, Shmbufwire__Request **q, Shmbufwire__Batch **b);
 
-/* Sends one reply frame; the fds (nfds of them, may be 0) ride on its first byte. */
+/* Sends one reply frame, a Reply or a Made; the fds (nfds of them, may be 0) ride on its
+ * first byte. */
 void sbt_send_reply(int fd, Shmbufwire__Reply *r, const int *fds, size_t nfds);
+void sbt_send_made(int fd, Shmbufwire__Made *m, const int *fds, size_t nfds);
 
 /* A new POSIX shared-memory object of `size` bytes, unlinked at once, open read-write (as the
  * daemon makes them). */

@@ -6,6 +6,7 @@
  * `make fuzz`; the corpus and every crash it found are replayed by tests/check_dispatch.c. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -56,6 +57,42 @@ void fuzz_answer(dispatcher *d, conn_session *s, const uint8_t *payload, size_t 
     close(fd);
 }
 
+/* A batch's answer must be whole frames, each a Reply or a Made of whole buffers, each in its
+ * slab. Returns whether the connection goes on. */
+static bool fuzz_batch(dispatcher *d, conn_session *s, const uint8_t *payload, size_t len,
+                       sb_bytes *out) {
+  dispatch_batch_out o;
+  int rc = dispatch_batch(d, s, payload, len, out, &o);
+  for (size_t i = 0; i < o.nfds && rc == 0; i++)
+    close(o.fds[i].fd);
+  if (rc < 0)
+    return false;
+  while (out->len > 0) {
+    const uint8_t *p;
+    uint32_t l;
+    bool made;
+    long n = sb_frame_next_kind(sb_bytes_head(out), out->len, UINT32_MAX, &p, &l, &made);
+    if (n <= 0)
+      abort();
+    if (made) {
+      Shmbufwire__Made *m = shmbufwire__made__unpack(NULL, l, p);
+      if (m == NULL || m->n_words < 8 || (m->n_words - 1) % 7)
+        abort();
+      for (size_t k = 1; k < m->n_words; k += 7) /* byte_offset, length, ab_length */
+        if (m->words[k + 4] > m->words[k + 6] || m->words[k + 5] > m->words[k + 6] - m->words[k + 4])
+          abort();
+      shmbufwire__made__free_unpacked(m, NULL);
+    } else {
+      Shmbufwire__Reply *r = shmbufwire__reply__unpack(NULL, l, p);
+      if (r == NULL || r->result_case != SHMBUFWIRE__REPLY__RESULT_ERROR)
+        abort();
+      shmbufwire__reply__free_unpacked(r, NULL);
+    }
+    sb_bytes_consume(out, (size_t)n);
+  }
+  return !o.close;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static dispatch_reply r;
   static dispatcher d;
@@ -70,13 +107,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t off = 0; off < size;) {
     const uint8_t *payload;
     uint32_t len;
-    long n = sb_frame_next(data + off, size - off, FUZZ_MAX_FRAME, &payload, &len);
+    bool batch;
+    long n = sb_frame_next_kind(data + off, size - off, FUZZ_MAX_FRAME, &payload, &len, &batch);
     if (n <= 0) /* incomplete, or a violation the server answers with a notice and a close */
       break;
-    fuzz_answer(&d, &s, payload, len, &r);
-    check_reply(&r, &out);
-    if (r.close)
-      break;
+    if (batch) {
+      if (!fuzz_batch(&d, &s, payload, len, &out))
+        break;
+    } else {
+      fuzz_answer(&d, &s, payload, len, &r);
+      check_reply(&r, &out);
+      if (r.close)
+        break;
+    }
     off += (size_t)n;
   }
   share_session_gone(shares, &s);

@@ -161,6 +161,23 @@ static void by_token(Shmbufwire__Request__OpCase op, const char *token) {
   put(&q);
 }
 
+/* A batch frame: releases, then creations of op with the sizes. */
+static void batch(uint64_t op, const int64_t *sizes, size_t n, const uint64_t *releases,
+                  size_t nreleases) {
+  uint64_t words[3 + 16 + 16] = {next_id + 1, op, n};
+  Shmbufwire__Batch b;
+  shmbufwire__batch__init(&b);
+  for (size_t i = 0; i < n; i++)
+    words[3 + i] = (uint64_t)sizes[i];
+  for (size_t i = 0; i < nreleases; i++)
+    words[3 + n + i] = releases[i];
+  b.words = words;
+  b.n_words = 3 + n + nreleases;
+  next_id += n;
+  if (sb_frame_append_batch(&out, &b.base, UINT32_MAX) < 0)
+    abort();
+}
+
 static void save(const char *dir, const char *name) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -237,6 +254,19 @@ int main(int argc, char **argv) {
   simple(SHMBUFWIRE__REQUEST__OP_RELEASE, ID(1, 1));
   simple(SHMBUFWIRE__REQUEST__OP_STATS, 0);
   save(dir, "lease");
+
+  hello();
+  batch(SHMBUFWIRE__REQUEST__OP_ALLOC_UNSAFE, (int64_t[]){16, 100, 5000, -1, 3 << 20, 0}, 6,
+        NULL, 0);
+  batch(SHMBUFWIRE__REQUEST__OP_LEASE, (int64_t[]){65536, 0}, 2, NULL, 0);
+  batch(SHMBUFWIRE__REQUEST__OP_ALLOC, (int64_t[]){7}, 1, (uint64_t[]){ID(1, 1), ID(1, 9)}, 2);
+  batch(0, NULL, 0, (uint64_t[]){ID(1, 2), ID(1, 3)}, 2);
+  share_range(false, ID(1, 5), 4096, 100, 0, 100, false, false, 0, 0); /* a carve of a region */
+  batch(SHMBUFWIRE__REQUEST__OP_FROM, (int64_t[]){1}, 1, NULL, 0); /* no batch: a violation */
+  save(dir, "batch");
+
+  batch(SHMBUFWIRE__REQUEST__OP_ALLOC, (int64_t[]){4}, 1, NULL, 0);
+  save(dir, "batch-before-hello");
 
   hello();
   sized(SHMBUFWIRE__REQUEST__OP_ALLOC, 100);

@@ -11,8 +11,8 @@ int shmbufd_start(proc_server *s, const char *bin, const char *dir, const char *
   snprintf(sock, sizeof sock, "%s/%s.sock", dir, name);
   snprintf(log, sizeof log, "%s/%s.log", dir, name);
   char *argv[] = {(char *)bin, "--socket", sock, "--config", "/dev/null", "--log-level",
-                  "warning", "--max-connections", "4096", "--connection-max-buffers", "4000000",
-                  NULL};
+                  "warning", "--max-connections", "4096", "--max-connections-per-user", "4096",
+                  "--connection-max-buffers", "4000000", NULL};
   return proc_start(s, argv, sock, log);
 }
 
