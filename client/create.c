@@ -21,15 +21,10 @@ static ProtobufCBinaryData encoding_bytes(const char *name) {
 }
 
 /* flight_call() for a request that takes memory: when the daemon has none left, what this
- * client holds ahead of need (which counts against its limits too) is given back and the
- * request is made once more. */
+ * client holds ahead of need is given back and the request is made once more. */
 static int call_room(shmbuf_client *c, Shmbufwire__Request *q, Shmbufwire__Reply **out) {
   int rc = flight_call(&c->flight, q, out);
-  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && local_holds_ahead(c)) {
-    local_trim(c);
-    rc = flight_call(&c->flight, q, out);
-  }
-  return rc;
+  return local_trim_to_retry(c, rc) ? flight_call(&c->flight, q, out) : rc;
 }
 
 /* A request that makes one buffer: sends q, adopts the reply (a buffer: flight.h). */
@@ -72,11 +67,7 @@ static Shmbufwire__Request *sized_request_of(sized_request *r, Shmbufwire__Reque
 static int call_batched_room(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                              Shmbufwire__Buffer *out) {
   int rc = flight_call_batched(&c->flight, op, size, out);
-  if ((rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC) && local_holds_ahead(c)) {
-    local_trim(c);
-    rc = flight_call_batched(&c->flight, op, size, out);
-  }
-  return rc;
+  return local_trim_to_retry(c, rc) ? flight_call_batched(&c->flight, op, size, out) : rc;
 }
 
 static int sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
@@ -119,14 +110,13 @@ static int size_error(int64_t size) {
   return errors_fail_node((sb_err_size(&e, (double)size), &e));
 }
 
-#define UNSAFE_SLOW_ZEROED 64 /* V8 keeps ArrayBuffers this small on its heap, zeroed */
 
 /* A dedicated ArrayBuffer of `size` > 0 bytes, zero-filled when `zero` (allocUnsafeSlow's are
  * when V8's would be), made here when it can be: carved, or a kept one of that size. Returns
  * 0, a negative errno, or 1 when the daemon must make it. */
 static int made_here(shmbuf_client *c, int64_t size, bool zero, shmbuf_buf **out) {
   if ((uint64_t)size <= CARVE_REGION_MAX)
-    return local_carve(c, (uint64_t)size, zero || size <= UNSAFE_SLOW_ZEROED, out);
+    return local_carve(c, (uint64_t)size, zero || size <= SB_UNSAFE_SLOW_ZEROED, out);
   shmbuf_buf *b = local_cache_take(c, (uint64_t)size);
   if (b == NULL)
     return 1;
@@ -374,7 +364,8 @@ static void adopt_settled(shmbuf_client *c, Shmbufwire__Reply *r, void *arg, fli
     out->ready = NULL;
 }
 
-#define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting */
+#define SEND_BATCH (64u << 10) /* queued submissions go out once this much is waiting, or a
+                                * full batch */
 
 static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                         shmbuf_cb cb, void *arg) {
@@ -385,7 +376,9 @@ static int submit_sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_
     sized_request r;
     rc = flight_submit(&c->flight, sized_request_of(&r, op, size), adopt_settled, NULL, cb, arg);
   }
-  return rc < 0 || wire_queued(&c->wire) < SEND_BATCH ? rc : flight_flush(&c->flight);
+  if (rc < 0 || (wire_queued(&c->wire) < SEND_BATCH && !flight_batch_full(&c->flight)))
+    return rc;
+  return flight_flush(&c->flight);
 }
 
 /* What the library makes itself comes out at once and waits for its turn to be handed over. */

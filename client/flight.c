@@ -12,11 +12,11 @@
 
 #define MAX_IN_FLIGHT 4096 /* requests in flight before we stop to read replies */
 #define MAX_ERRNO 4095     /* the kernel's bound: an errnum beyond it is no errno */
-#define MADE_WORDS 7       /* per buffer in a Made: see proto/shmbuf.proto */
 #define BATCH_RELEASES 512 /* releases waiting in the batch before it goes out by itself */
+#define BATCH_RELEASED (1u << 20) /* ... or what they give back, so memory is not sat on */
 #define BATCH_FRAME(n) (32 + 8 * (size_t)(n)) /* the most a batch of n values packs to */
-#define BATCH_SIZES FLIGHT_BATCH_HEAD                       /* where the sizes start in words */
-#define BATCH_RELEASES_AT (BATCH_SIZES + FLIGHT_BATCH_MAX)  /* ... and the releases */
+#define BATCH_SIZES SB_BATCH_HEAD                           /* where the sizes start in words */
+#define BATCH_RELEASES_AT (BATCH_SIZES + SB_BATCH_MAX)  /* ... and the releases */
 
 enum { WAITING, READY, DONE };
 
@@ -258,7 +258,7 @@ static void made_buffer(const uint64_t *w, Shmbufwire__Buffer *b) {
 typedef struct made_part {
   size_t at;          /* ring position */
   flight_entry asked;
-  uint64_t words[MADE_WORDS];
+  uint64_t words[SB_MADE_WORDS];
 } made_part;
 
 /* Checks a Made frame and settles the requests it answers, each as a Buffer reply would:
@@ -267,7 +267,7 @@ typedef struct made_part {
  * fails a check fails every request it answers with the reason, and breaks the connection.
  * Returns 0 or that reason. */
 static int settle_made(flight *f, const wire_frame *fr) {
-  made_part parts[FLIGHT_BATCH_MAX];
+  made_part parts[SB_BATCH_MAX];
   size_t n = 0, answered = 0;
   int rc = 0;
   const char *why = NULL;
@@ -275,8 +275,8 @@ static int settle_made(flight *f, const wire_frame *fr) {
   wire_frame_done(f->w, fr);
   if (m == NULL)
     why = "the daemon sent an undecodable reply";
-  else if (m->n_words < 1 + MADE_WORDS || (m->n_words - 1) % MADE_WORDS ||
-           (n = (m->n_words - 1) / MADE_WORDS) > FLIGHT_BATCH_MAX)
+  else if (m->n_words < 1 + SB_MADE_WORDS || (m->n_words - 1) % SB_MADE_WORDS ||
+           (n = (m->n_words - 1) / SB_MADE_WORDS) > SB_BATCH_MAX)
     why = "a batch answer of the wrong shape";
   else if (n > f->waiting)
     why = "a reply to no request";
@@ -287,7 +287,7 @@ static int settle_made(flight *f, const wire_frame *fr) {
   for (; answered < n && rc == 0; answered++) {
     made_part *p = &parts[answered];
     p->at = answer_oldest(f, &p->asked);
-    memcpy(p->words, m->words + 1 + answered * MADE_WORDS, sizeof p->words);
+    memcpy(p->words, m->words + 1 + answered * SB_MADE_WORDS, sizeof p->words);
     if (!p->asked.batched)
       rc = wire_broken(f->w, -EPROTO, "a reply of the wrong kind");
     else if (m->words[0] + answered != p->asked.id)
@@ -423,14 +423,17 @@ static int batch_queue(flight *f) {
   m.n_words = BATCH_SIZES + b->nsizes + b->nreleases;
   int rc = wire_queue(f->w, &m.base, true);
   b->nsizes = b->nreleases = 0;
+  b->bytes = b->released = 0;
   return rc < 0 ? wire_stop(f->w, rc) : 0;
 }
 
-/* Makes room in the batch for one more word: a creation of `op`, or a release (op 0). */
-static int batch_room(flight *f, uint32_t op) {
+/* Makes room in the batch for one more word: a creation of `op` and `size`, or a release
+ * (op 0). */
+static int batch_room(flight *f, uint32_t op, uint64_t size) {
   flight_batch *b = &f->batch;
   int rc = 0;
-  if ((op && b->nsizes && b->words[1] != op) || (op && b->nsizes == FLIGHT_BATCH_MAX) ||
+  if ((op && b->nsizes && b->words[1] != op) || (op && b->nsizes == SB_BATCH_MAX) ||
+      (op && b->bytes + size > SB_BATCH_BYTES_MAX) ||
       BATCH_FRAME(b->nsizes + b->nreleases + 1) > max_frame(f))
     rc = batch_queue(f);
   size_t need = BATCH_RELEASES_AT + b->nreleases + 1;
@@ -450,8 +453,12 @@ int flight_flush(flight *f) {
   return rc < 0 ? rc : wire_flush(f->w);
 }
 
+bool flight_batch_full(const flight *f) {
+  return f->batch.nsizes == SB_BATCH_MAX || f->batch.bytes >= SB_BATCH_BYTES_MAX;
+}
+
 bool flight_batchable(const flight *f, int64_t size) {
-  return f->batches && size >= 0 && size <= FLIGHT_BATCH_SIZE_MAX &&
+  return f->batches && size >= 0 && size <= SB_BATCH_SIZE_MAX &&
          BATCH_FRAME(1) <= max_frame(f);
 }
 
@@ -463,7 +470,7 @@ int flight_submit_batched(flight *f, uint32_t op, int64_t size, flight_settle_fn
   while (f->waiting >= MAX_IN_FLIGHT)
     if ((rc = flight_settle_one(f)) < 0)
       return rc;
-  if ((rc = reserve(f)) < 0 || (rc = batch_room(f, op)) < 0)
+  if ((rc = reserve(f)) < 0 || (rc = batch_room(f, op, (uint64_t)size)) < 0)
     return rc;
   flight_batch *b = &f->batch;
   if (b->nsizes == 0) {
@@ -471,14 +478,16 @@ int flight_submit_batched(flight *f, uint32_t op, int64_t size, flight_settle_fn
     b->words[1] = op;
   }
   b->words[BATCH_SIZES + b->nsizes++] = (uint64_t)size;
+  b->bytes += (uint64_t)size;
   f->next_id++;
   push(f, (flight_entry){.id = f->next_id, .state = WAITING, .batched = true,
-                         .answer = SHMBUFWIRE__REPLY__RESULT_BUFFER, .settle = settle_fn,
-                         .arg = arg, .cb = cb, .cb_arg = cb_arg});
+                         .settle = settle_fn, .arg = arg, .cb = cb, .cb_arg = cb_arg});
   return 0;
 }
 
-int flight_release(flight *f, uint64_t id) {
+int flight_release(flight *f, uint64_t id, uint64_t bytes) {
+  if (f->w->broken || f->closing)
+    return -ENOTCONN;
   if (!f->batches) {
     Shmbufwire__Request q = SHMBUFWIRE__REQUEST__INIT;
     Shmbufwire__Release rel = SHMBUFWIRE__RELEASE__INIT;
@@ -487,14 +496,13 @@ int flight_release(flight *f, uint64_t id) {
     q.release = &rel;
     return flight_submit(f, &q, NULL, NULL, NULL, NULL);
   }
-  if (f->w->broken || f->closing)
-    return not_connected();
   flight_batch *b = &f->batch;
-  int rc = batch_room(f, 0);
+  int rc = batch_room(f, 0, 0);
   if (rc < 0)
     return rc;
   b->words[BATCH_RELEASES_AT + b->nreleases++] = id;
-  return b->nreleases < BATCH_RELEASES ? 0 : flight_flush(f);
+  b->released += bytes;
+  return b->nreleases < BATCH_RELEASES && b->released < BATCH_RELEASED ? 0 : flight_flush(f);
 }
 
 int flight_settle_one(flight *f) {

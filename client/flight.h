@@ -31,9 +31,6 @@
 #include "slabs.h"
 #include "wire.h"
 
-/* Creations in one batch frame, as the protocol allows (proto/README.md, Batches). */
-#define FLIGHT_BATCH_MAX 64
-#define FLIGHT_BATCH_SIZE_MAX (2u << 20)
 
 /* What a settled request leaves for its callback. */
 typedef struct flight_outcome {
@@ -55,11 +52,12 @@ typedef void (*flight_settle_fn)(shmbuf_client *c, Shmbufwire__Reply *r, void *a
 typedef struct flight_entry flight_entry;
 
 /* The batch being built, as its words (proto/shmbuf.proto, Batch): the id, op and count of
- * its creations, room for FLIGHT_BATCH_MAX sizes, then the releases. */
-#define FLIGHT_BATCH_HEAD 3
+ * its creations, room for SB_BATCH_MAX sizes, then the releases. */
 typedef struct flight_batch {
   uint64_t *words;
   size_t nsizes, nreleases, cap; /* cap: words allocated */
+  uint64_t bytes;                 /* what its sizes add up to */
+  uint64_t released;              /* what its releases give back */
 } flight_batch;
 
 typedef struct flight {
@@ -101,11 +99,16 @@ bool flight_batchable(const flight *f, int64_t size);
 int flight_submit_batched(flight *f, uint32_t op, int64_t size, flight_settle_fn settle,
                           void *arg, shmbuf_cb cb, void *cb_arg);
 
-/* Queues the release of daemon buffer id: in the batch when the daemon takes batches (no
- * reply; it goes out with the next request or flight_flush(), or by itself once many are
- * waiting), otherwise as a Release request whose reply is only read. Returns 0 or a negative
- * errno, recorded. */
-int flight_release(flight *f, uint64_t id);
+/* Whether the batch being built holds all the creations one batch may: it is worth sending
+ * now, so that the daemon works on it while more are queued. */
+bool flight_batch_full(const flight *f);
+
+/* Queues the release of daemon buffer id, which gives back `bytes`: in the batch when the
+ * daemon takes batches (no reply; it goes out with the next request or flight_flush(), or by
+ * itself once many are waiting or what they give back reaches 1 MiB), otherwise as a Release
+ * request whose reply is only read. Returns 0 or a negative errno, recorded (-ENOTCONN is
+ * not: the daemon lets go of everything with the connection). */
+int flight_release(flight *f, uint64_t id, uint64_t bytes);
 
 /* Queues the batch being built as a frame, then writes everything queued (wire_flush()).
  * Returns 0 or a negative errno. */

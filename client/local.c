@@ -15,11 +15,18 @@
 #include "client.h"
 #include "errors.h"
 
-void local_release(shmbuf_client *c, uint64_t id) {
-  /* A thin client's release rides with its next request; the library's own (regions, kept
-   * ArrayBuffers) are worth a write of their own, so that the memory is free for everyone now */
-  if (flight_release(&c->flight, id) == 0 && client_local(c))
+void local_release(shmbuf_client *c, uint64_t id, uint64_t bytes) {
+  /* A thin client's release rides with its next request (unless what is waiting gives back a
+   * lot); the library's own (regions, kept ArrayBuffers) are worth a write of their own, so
+   * that the memory is free for everyone now */
+  if (flight_release(&c->flight, id, bytes) == 0 && client_local(c))
     flight_flush(&c->flight);
+}
+
+/* local_release() of what backing bk stands for in the daemon: a pooled view gives back its
+ * own bytes (its pool lives on), anything else its whole ArrayBuffer. */
+static void release_backing(shmbuf_client *c, const handle_backing *bk) {
+  local_release(c, bk->id, bk->pooled ? bk->length : bk->ab_length);
 }
 
 int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out) {
@@ -29,13 +36,13 @@ int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out)
   if (rc == -EPROTO)
     return wire_broken(&c->wire, rc, why);
   if (rc < 0) {
-    local_release(c, b->buffer);
+    local_release(c, b->buffer, b->ab_length);
     return rc;
   }
   shmbuf_buf *v = handle_view(&c->handles, c, bk, bk->ab ? bk->ab + b->byte_offset : NULL,
                               b->length, b->byte_offset);
   if (v == NULL) {
-    local_release(c, b->buffer);
+    local_release(c, b->buffer, b->ab_length);
     handle_backing_free(&c->handles, &c->slabs, bk);
     return -ENOMEM;
   }
@@ -60,7 +67,7 @@ static void cache_evict_oldest(shmbuf_client *c) {
     return;
   handle_backing *bk = l->cache[i - 1];
   cache_remove(l, i - 1);
-  local_release(c, bk->id);
+  release_backing(c, bk);
   handle_backing_free(&c->handles, &c->slabs, bk);
 }
 
@@ -104,7 +111,7 @@ shmbuf_buf *local_cache_take(shmbuf_client *c, uint64_t ab_length) {
 static void region_drop(shmbuf_client *c, carve_region *r) {
   handle_backing *bk = r->owner;
   carve_region_remove(&c->local.carves, r);
-  local_release(c, bk->id);
+  release_backing(c, bk);
   handle_backing_free(&c->handles, &c->slabs, bk);
 }
 
@@ -122,6 +129,11 @@ static void regions_drop_idle(shmbuf_client *c, bool all) {
 
 static bool out_of_memory(int rc) { return rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC; }
 
+/* Whether anything is held ahead of need (kept ArrayBuffers, regions holding nothing). */
+static bool holds_ahead(const shmbuf_client *c) {
+  return c->local.cache[0] || carve_spare(&c->local.carves);
+}
+
 /* Leases a region for a carve of `size` bytes: the next size in the doubling, or what the
  * carve takes when that is more. When the daemon has no memory for it, what is held ahead
  * of need goes back and the least that holds the carve is asked for. Returns 0 or a negative
@@ -131,7 +143,7 @@ static int lease(shmbuf_client *c, uint64_t size) {
   uint64_t least = carve_region_for(size), want = least > l->next_region ? least : l->next_region;
   Shmbufwire__Buffer b;
   int rc = flight_call_batched(&c->flight, SHMBUFWIRE__REQUEST__OP_LEASE, (int64_t)want, &b);
-  if (out_of_memory(rc) && (want > least || local_holds_ahead(c))) {
+  if (out_of_memory(rc) && (want > least || holds_ahead(c))) {
     local_trim(c);
     want = least;
     rc = flight_call_batched(&c->flight, SHMBUFWIRE__REQUEST__OP_LEASE, (int64_t)want, &b);
@@ -143,7 +155,7 @@ static int lease(shmbuf_client *c, uint64_t size) {
   if ((rc = handle_backing_of(&c->handles, &c->slabs, &b, &bk, &why)) == -EPROTO)
     return wire_broken(&c->wire, rc, why);
   if (rc < 0) {
-    local_release(c, b.buffer);
+    local_release(c, b.buffer, b.ab_length);
     return rc;
   }
   carve_region *r = NULL;
@@ -152,7 +164,7 @@ static int lease(shmbuf_client *c, uint64_t size) {
   else if ((r = carve_region_add(&l->carves, bk->ab, want, bk)) == NULL)
     rc = errors_no_memory();
   if (rc < 0) {
-    local_release(c, bk->id);
+    release_backing(c, bk);
     handle_backing_free(&c->handles, &c->slabs, bk);
     return rc;
   }
@@ -229,7 +241,7 @@ void local_unref(shmbuf_client *c, handle_backing *bk) {
   if (bk->region)
     put(c, bk->region, bk->region_off, bk->ab_length);
   else if (bk->id)
-    local_release(c, bk->id);
+    release_backing(c, bk);
   handle_backing_free(&c->handles, &c->slabs, bk);
 }
 
@@ -275,8 +287,11 @@ int local_pool_commit(shmbuf_client *c, uint64_t used, shmbuf_buf **out) {
 
 /* ---- what is held ahead of need ------------------------------------------------------------------ */
 
-bool local_holds_ahead(const shmbuf_client *c) {
-  return c->local.cache[0] || carve_spare(&c->local.carves);
+bool local_trim_to_retry(shmbuf_client *c, int rc) {
+  if (!out_of_memory(rc) || !holds_ahead(c))
+    return false;
+  local_trim(c);
+  return true;
 }
 
 void local_trim(shmbuf_client *c) {

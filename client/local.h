@@ -67,11 +67,14 @@ void local_unref(shmbuf_client *c, handle_backing *bk);
  * connection). */
 int local_adopt(shmbuf_client *c, const Shmbufwire__Buffer *b, shmbuf_buf **out);
 
-/* Tells the daemon that its buffer id is no longer used, without waiting for the answer. */
-void local_release(shmbuf_client *c, uint64_t id);
+/* Tells the daemon that its buffer id, which gives back `bytes`, is no longer used, without
+ * waiting for the answer. */
+void local_release(shmbuf_client *c, uint64_t id, uint64_t bytes);
 
-/* Whether anything is held ahead of need (kept ArrayBuffers, regions holding nothing). */
-bool local_holds_ahead(const shmbuf_client *c);
+/* After a request failed with rc: when the daemon had no memory left (-ENOMEM, -EDQUOT,
+ * -ENOSPC) and this client holds some ahead of need, which counts against its limits too,
+ * gives that back (local_trim()) and returns true: the request is worth making once more. */
+bool local_trim_to_retry(shmbuf_client *c, int rc);
 
 /* Gives back the kept ArrayBuffers and the regions that hold nothing, and sends the releases
  * waiting for a request to ride with. */

@@ -85,7 +85,7 @@ static int move_to(shmbuf_buf *b, const Shmbufwire__Buffer *nb) {
   if (rc < 0) {
     if (rc == -EPROTO)
       return wire_broken(&c->wire, rc, why);
-    local_release(c, nb->buffer);
+    local_release(c, nb->buffer, nb->ab_length);
     return rc;
   }
   if (old->pooled) {

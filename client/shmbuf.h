@@ -159,7 +159,8 @@ SHMBUF_EXTERN int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list,
  * back: an ArrayBuffer the library carved (see shmbuf_trim()) to the region it was carved
  * from, one the daemon made to the daemon (one bigger than 2 MiB may be kept for reuse
  * instead). A thin client tells the daemon with its next request, shmbuf_flush() or
- * shmbuf_trim(), not at once; a release needs no answer. NULL is ignored. */
+ * shmbuf_trim(), or at once when the releases waiting give back 1 MiB or more; a release
+ * needs no answer. NULL is ignored. */
 SHMBUF_EXTERN void shmbuf_release(shmbuf_buf *buf);
 
 /* Gives back what the client holds ahead of need, and tells the daemon of the releases that
@@ -188,7 +189,8 @@ SHMBUF_EXTERN void shmbuf_trim(shmbuf_client *c);
 typedef void (*shmbuf_cb)(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg);
 
 /* Queue alloc(size), allocUnsafe(size), allocUnsafeSlow(size). Requests go out with
- * shmbuf_flush(), shmbuf_wait(), the next blocking call, or once 64 KiB of them wait. What
+ * shmbuf_flush(), shmbuf_wait(), the next blocking call, or once 64 KiB of them wait or they
+ * fill a batch frame (64 creations of up to 2 MiB, or 8 MiB of them). What
  * the library makes itself (a buffer carved out of a leased region, a kept ArrayBuffer) is
  * made at once and only its callback waits its turn. Returns 0, or a negative errno when
  * nothing was queued (the callback will not run). */

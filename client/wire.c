@@ -186,7 +186,7 @@ int wire_flush(wire *w) {
 static uint32_t reply_max(const wire *w) {
   uint64_t frame = w->max_frame ? w->max_frame : SB_FRAME_MAX_DEFAULT;
   uint64_t max = 3 * frame + REPLY_OVERHEAD;
-  return max < UINT32_MAX ? (uint32_t)max : UINT32_MAX;
+  return max < SB_FRAME_BATCH ? (uint32_t)max : SB_FRAME_BATCH - 1; /* no frame is longer */
 }
 
 int wire_next_frame(wire *w, bool wait, wire_frame *out) {

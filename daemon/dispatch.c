@@ -16,7 +16,6 @@
 #include "segment.h"
 
 #define SCRATCH_KEEP (64u << 10)
-#define UNSAFE_SLOW_ZEROED 64 /* V8 keeps ArrayBuffers this small on its heap, zeroed */
 #define RESERVE_STEP (8u << 20) /* fallocate per slice of a job's reservation */
 /* What decoding one request may take beyond the arena's block: protobuf-c keeps every
  * unknown field and a scan record per field, so a frame of tiny fields costs many times its
@@ -327,7 +326,7 @@ static int unsafe_slow(conn_session *s, uint64_t ab_length, uint64_t length, hea
     int rc = heap_empty(&s->heap, v);
     return rc < 0 ? alloc_failed(s, rc, e) : 0;
   }
-  unsigned zero = ab_length <= UNSAFE_SLOW_ZEROED ? HEAP_ZERO : 0;
+  unsigned zero = ab_length <= SB_UNSAFE_SLOW_ZEROED ? HEAP_ZERO : 0;
   if (j)
     return dedicated(s, ab_length, length, zero, v, j, e);
   int rc = heap_dedicated(&s->heap, ab_length, length, zero, v);
@@ -949,10 +948,8 @@ void dispatch_handle(dispatcher *d, conn_session *s, const uint8_t *payload, siz
 
 /* ---- batches ------------------------------------------------------------------------------ */
 
-#define MADE_WORDS 7  /* per buffer in a Made: see proto/shmbuf.proto */
-#define BATCH_HEAD 3  /* words before a Batch's sizes: id, op, n */
 
-_Static_assert(DISPATCH_BATCH_SIZE_MAX <= SLAB_RUN_MAX, "a batch creation never needs a job");
+_Static_assert(SB_BATCH_SIZE_MAX <= SLAB_RUN_MAX, "a batch creation never needs a job");
 
 /* A batch's answer as it is built: the buffers made since the last frame was packed. */
 typedef struct batch_answer {
@@ -962,7 +959,7 @@ typedef struct batch_answer {
   dispatch_batch_out *o;
   size_t unplaced;    /* o->fds from here on ride with the next Made */
   size_t nwords;      /* the Made's words: the request id of its first buffer, then theirs */
-  uint64_t words[1 + DISPATCH_BATCH_MAX * MADE_WORDS];
+  uint64_t words[1 + SB_BATCH_MAX * SB_MADE_WORDS];
   bool failed;        /* out of memory for the answer */
 } batch_answer;
 
@@ -1043,7 +1040,7 @@ static int batch_describe(batch_answer *a, uint64_t id, const heap_view *v, sb_e
   w[4] = b.byte_offset;
   w[5] = b.length;
   w[6] = b.ab_length;
-  a->nwords += MADE_WORDS;
+  a->nwords += SB_MADE_WORDS;
   if (fd >= 0)
     a->o->fds[a->o->nfds++] = (dispatch_batch_fd){0, fd, b.slab};
   return 0;
@@ -1059,9 +1056,9 @@ static int batch_create(dispatcher *d, conn_session *s, uint32_t op, int64_t siz
     return alloc_failed(s, rc, e);
   if ((rc = check_size(size, e)) < 0)
     return rc;
-  if (size > DISPATCH_BATCH_SIZE_MAX)
+  if (size > SB_BATCH_SIZE_MAX)
     return sb_err_set(e, -EPROTO, "ERR_SHMBUF_PROTOCOL",
-                      "a creation in a batch is at most %u bytes", DISPATCH_BATCH_SIZE_MAX);
+                      "a creation in a batch is at most %u bytes", SB_BATCH_SIZE_MAX);
   switch (op) {
   case SHMBUFWIRE__REQUEST__OP_ALLOC: {
     Shmbufwire__Alloc a;
@@ -1091,16 +1088,21 @@ int dispatch_batch(dispatcher *d, conn_session *s, const uint8_t *payload, size_
   sb_arena_limit(&d->arena, len * ARENA_PER_FRAME_BYTE + ARENA_SLACK);
   Shmbufwire__Batch *b = shmbufwire__batch__unpack(&d->arena.allocator, len, payload);
   const uint64_t *w = b ? b->words : NULL;
-  size_t n = b && b->n_words >= BATCH_HEAD ? w[2] : SIZE_MAX;
-  if (n > DISPATCH_BATCH_MAX || n > b->n_words - BATCH_HEAD || (n && !batch_op(w[1]))) {
+  size_t n = b && b->n_words >= SB_BATCH_HEAD ? w[2] : SIZE_MAX;
+  o->made_bytes = 0;
+  for (size_t i = 0; n <= SB_BATCH_MAX && n <= b->n_words - SB_BATCH_HEAD && i < n; i++)
+    if (w[SB_BATCH_HEAD + i] <= SB_BATCH_SIZE_MAX) /* the others fail one by one */
+      o->made_bytes += w[SB_BATCH_HEAD + i];
+  if (n > SB_BATCH_MAX || n > b->n_words - SB_BATCH_HEAD || (n && !batch_op(w[1])) ||
+      o->made_bytes > SB_BATCH_BYTES_MAX) {
     sb_arena_reset(&d->arena);
     s->books->t.requests_total++;
     s->requests++;
     s->books->t.errors_total++;
     return -EPROTO;
   }
-  const uint64_t id = w[0], *sizes = w + BATCH_HEAD, *releases = sizes + n;
-  size_t nreleases = b->n_words - BATCH_HEAD - n;
+  const uint64_t id = w[0], *sizes = w + SB_BATCH_HEAD, *releases = sizes + n;
+  size_t nreleases = b->n_words - SB_BATCH_HEAD - n;
   batch_answer a; /* (its words are written before they are read: not cleared) */
   a.d = d;
   a.s = s;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* One request in, one reply out. Validates arguments the way Node validates them, asks the
+/* One request in, one reply out; one batch frame in, its Made and Reply frames out.
+ * Validates arguments the way Node validates them, asks the
  * connection's session for memory, writes buffer contents through segment calls, and builds
  * the reply, with an fd of the peer's own for a slab it has not seen yet. Bulk work — reserving,
  * filling or copying more than a slice of memory — is not done here and now but handed back as
@@ -25,10 +26,6 @@ typedef struct dispatch_client_row {
   Shmbufwire__ClientInfo info;
   char command[16];   /* the kernel's TASK_COMM_LEN */
 } dispatch_client_row;
-/* A batch frame's limits (proto/README.md, Batches): creations in one batch, and the size of
- * each, which is small enough to be made at once (no job). */
-#define DISPATCH_BATCH_MAX 64
-#define DISPATCH_BATCH_SIZE_MAX (2u << 20)
 
 /* What every request is handled with: the books (limits and totals) and the scratch space of
  * the one request being handled. */
@@ -124,11 +121,12 @@ typedef struct dispatch_batch_fd {
 
 typedef struct dispatch_batch_out {
   size_t nfds;
-  dispatch_batch_fd fds[DISPATCH_BATCH_MAX];
+  dispatch_batch_fd fds[SB_BATCH_MAX];
   const uint32_t *retired; /* the slabs the answer says are destroyed (valid until the next
                             * frame is handled) */
   size_t nretired;
   bool close;              /* the connection ends after the answer (a batch before hello) */
+  uint64_t made_bytes;     /* what its creations asked for: the work it stands for */
 } dispatch_batch_out;
 
 /* Handles one batch frame's payload (a Batch), appending its answer to `out`. Returns 0;

@@ -26,7 +26,7 @@
 #define READ_CHUNK (64u << 10)  /* a frame's buffer grows by at most this per read */
 #define READ_ROUNDS 4           /* reads per wakeup, so one busy peer cannot starve others */
 #define TURN_FRAMES 64          /* requests answered per connection per loop turn */
-#define TURN_BYTES (4u << 20)   /* request bytes answered per connection per loop turn */
+#define TURN_BYTES (4u << 20)   /* request bytes, and bytes they make, per connection per turn */
 #define JOB_SLICE (1u << 20)    /* bytes of a bulk job done per connection per loop turn */
 #define JOB_INLINE (1u << 20)   /* a job this small is done at once */
 #define FDS_IN_FLIGHT 64        /* fds a peer may have unread before it is read no more */
@@ -425,14 +425,15 @@ static bool conn_job(server_conn *c, uint64_t budget) {
   return true;
 }
 
-_Static_assert(DISPATCH_BATCH_MAX <= MAX_FDS_PER_SEND, "one batch's fds fit in one sendmsg");
+_Static_assert(SB_BATCH_MAX <= MAX_FDS_PER_SEND, "one batch's fds fit in one sendmsg");
 
-/* Answers a batch frame: its frames go to c's output, each fd with the frame it rides with.
- * Returns false when c was dismissed or closed for it. */
-static bool conn_batch(server_conn *c, const uint8_t *payload, uint32_t len) {
+/* Answers a batch frame: its frames go to c's output, each fd with the frame it rides with;
+ * *made is what its creations asked for. Returns false when c was dismissed or closed for it. */
+static bool conn_batch(server_conn *c, const uint8_t *payload, uint32_t len, uint64_t *made) {
   server *s = c->server;
   dispatch_batch_out o;
   int rc = dispatch_batch(s->d, &c->sess, payload, len, &c->out, &o);
+  *made = o.made_bytes;
   if (rc == -EPROTO) {
     conn_dismiss(c, -EPROTO, "ERR_SHMBUF_PROTOCOL", "the frame is not a valid batch");
     return false;
@@ -488,17 +489,22 @@ static void conn_process(server_conn *c, bool all) {
     frames++;
     bytes += (size_t)n;
     if (batch) {
+      uint64_t made;
       sb_bytes_consume(&c->in, (size_t)n); /* the payload stays where it is meanwhile */
-      if (!conn_batch(c, payload, len))
+      if (!conn_batch(c, payload, len, &made))
         return;
+      bytes += made;
       continue;
     }
     dispatch_handle(s->d, &c->sess, payload, len, &s->reply);
     sb_bytes_consume(&c->in, (size_t)n);
+    if (s->reply.msg.result_case == SHMBUFWIRE__REPLY__RESULT_BUFFER)
+      bytes += s->reply.msg.buffer->length; /* what it made (and may have cleared) counts too */
     drop_retired_fds(c, s->reply.msg.retired_slabs, s->reply.msg.n_retired_slabs);
     bool job = s->reply.job.kind != DISPATCH_JOB_NONE;
-    if (conn_queue(c, &s->reply) < 0) {
-      log_err("pid %d: cannot queue a reply: out of memory; closing", (int)c->peer.pid);
+    int queued = conn_queue(c, &s->reply);
+    if (queued < 0) { /* out of memory, or a reply of 2 GiB (it quotes a huge request) */
+      log_err("pid %d: cannot queue a reply: %s; closing", (int)c->peer.pid, strerror(-queued));
       conn_close(c);
       return;
     }

@@ -40,7 +40,7 @@ long sb_frame_next_kind(const uint8_t *p, size_t n, uint32_t max, const uint8_t 
 
 static int append(sb_bytes *out, const ProtobufCMessage *msg, uint32_t max, uint32_t kind) {
   size_t l = protobuf_c_message_get_packed_size(msg);
-  if (l > max || (kind && l >= SB_FRAME_BATCH))
+  if (l > max || l >= SB_FRAME_BATCH)
     return -EMSGSIZE;
   int rc = sb_bytes_reserve(out, SB_FRAME_HEADER + l);
   if (rc < 0)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Stream framing: a 4-byte big-endian payload length, then one protobuf message of that
- * length. A zero length is not a frame. Both ends check the length against their limit
- * before buffering the payload. */
+ * length; the length word's top bit (SB_FRAME_BATCH) says which message. A zero length is not
+ * a frame. Both ends check the length against their limit before buffering the payload. */
 #ifndef SB_FRAME_H
 #define SB_FRAME_H
 
@@ -17,9 +17,20 @@
 #define SB_FRAME_MAX_DEFAULT (16u << 20)
 
 /* The top bit of a frame's length word: the frame holds a Batch (client to daemon) or a Made
- * (daemon to client) instead of a Request or a Reply. No length reaches it: frames are at
- * most 1 GiB. */
+ * (daemon to client) instead of a Request or a Reply. No length reaches it: requests are at
+ * most 1 GiB, and no frame of any kind, a reply quoting a request included, is written at
+ * 2 GiB or more. */
 #define SB_FRAME_BATCH 0x80000000u
+
+/* A batch's shape (proto/README.md, Batches): the words before its sizes (id, op, n); the
+ * creations one batch holds, the size of each, and what their sizes may add up to (so that
+ * a frame of a few hundred bytes makes, and may have the daemon clear, at most that much);
+ * and the words that describe each buffer in a Made. */
+#define SB_BATCH_HEAD 3u
+#define SB_BATCH_MAX 64u
+#define SB_BATCH_SIZE_MAX (2u << 20)
+#define SB_BATCH_BYTES_MAX (8u << 20)
+#define SB_MADE_WORDS 7u
 
 /* The payload length a frame header announces; p holds at least SB_FRAME_HEADER bytes. */
 uint32_t sb_frame_length(const uint8_t *p);
@@ -57,8 +68,8 @@ void sb_arena_reset(sb_arena *a);
  * fail and so does the unpack. Stays until changed. */
 void sb_arena_limit(sb_arena *a, size_t bytes);
 
-/* Appends msg to out as one frame. Returns 0, -EMSGSIZE when it is larger than max, or
- * -ENOMEM. */
+/* Appends msg to out as one frame. Returns 0, -EMSGSIZE when it is larger than max or
+ * reaches SB_FRAME_BATCH, or -ENOMEM. */
 int sb_frame_append(sb_bytes *out, const ProtobufCMessage *msg, uint32_t max);
 
 /* sb_frame_append() of a batch frame (a Batch or a Made): its length word has SB_FRAME_BATCH

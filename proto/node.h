@@ -15,6 +15,8 @@
 #define SB_POOL_SIZE_DEFAULT 8192u  /* Buffer.poolSize */
 #define SB_INSPECT_MAX_BYTES 50u    /* buffer.INSPECT_MAX_BYTES */
 #define SB_POOL_ALIGN 8u
+#define SB_UNSAFE_SLOW_ZEROED 64u /* allocUnsafeSlow: V8 keeps ArrayBuffers this small on its
+                                  * heap, zeroed */
 
 /* One connection's current pool, as lib/buffer.js keeps it (poolSize, poolOffset). */
 typedef struct sb_pool {

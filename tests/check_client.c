@@ -554,6 +554,64 @@ START_TEST(pipelined_requests_answer_in_order) {
 }
 END_TEST
 
+static void keep_made(shmbuf_client *c, int status, shmbuf_buf *buf, void *arg) {
+  (void)c;
+  ck_assert_int_eq(status, 0);
+  *(shmbuf_buf **)arg = buf;
+}
+
+/* A batch may make 8 MiB: pipelined creations of 2 MiB go out in as many batches as that
+ * takes, and every one is made. */
+START_TEST(pipelined_big_creations_fit_in_batches) {
+  shmbuf_client *c = client(SHMBUF_THIN);
+  shmbuf_buf *made[16] = {NULL};
+  for (int i = 0; i < 16; i++)
+    ck_assert_int_eq(shmbuf_submit_alloc(c, 2 << 20, keep_made, &made[i]), 0);
+  ck_assert_int_eq(shmbuf_wait(c), 0);
+  for (int i = 0; i < 16; i++) {
+    ck_assert_ptr_nonnull(made[i]);
+    ck_assert_uint_eq(shmbuf_length(made[i]), 2 << 20);
+    ck_assert_uint_eq(((const uint8_t *)shmbuf_data(made[i]))[(2 << 20) - 1], 0);
+    shmbuf_release(made[i]);
+  }
+  shmbuf_close(c);
+}
+END_TEST
+
+/* A thin client's releases ride with its next request, but not for long: once what they
+ * give back adds up to 1 MiB they go by themselves, so that an event-loop program that makes
+ * nothing more does not sit on memory its user is charged for. */
+START_TEST(thin_releases_of_big_buffers_go_at_once) {
+  shmbuf_client *c = client(SHMBUF_THIN);
+  shmbuf_buf *b;
+  uint64_t before = sbt_stat(&D, "bytes");
+  ck_assert_int_eq(shmbuf_alloc(c, 1 << 20, &b), 0);
+  ck_assert_uint_eq(sbt_stat(&D, "bytes"), before + (1 << 20));
+  shmbuf_release(b); /* and nothing more on c */
+  ck_assert_uint_eq(sbt_stat_wait(&D, "bytes", before, 2000), before);
+  shmbuf_close(c);
+}
+END_TEST
+
+/* Queued creations go out by themselves once they fill a batch frame, so that the daemon
+ * works on them while the program goes on queueing. */
+START_TEST(a_full_batch_goes_out_by_itself) {
+  shmbuf_client *c = client(SHMBUF_THIN);
+  shmbuf_buf *made[64] = {NULL};
+  uint64_t before = sbt_stat(&D, "buffers");
+  for (int i = 0; i < 63; i++)
+    ck_assert_int_eq(shmbuf_submit_alloc(c, 100, keep_made, &made[i]), 0);
+  usleep(100000);
+  ck_assert_uint_eq(sbt_stat(&D, "buffers"), before); /* still waiting for more */
+  ck_assert_int_eq(shmbuf_submit_alloc(c, 100, keep_made, &made[63]), 0);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", before + 64, 2000), before + 64);
+  ck_assert_int_eq(shmbuf_wait(c), 0);
+  for (int i = 0; i < 64; i++)
+    shmbuf_release(made[i]);
+  shmbuf_close(c);
+}
+END_TEST
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   shmbuf_client *c = h->data;
   (void)events;
@@ -882,6 +940,9 @@ static Suite *client_suite(void) {
   tcase_add_test(t, many_releases_do_not_stall);
   tcase_add_test(t, daemon_restart);
   tcase_add_test(t, pipelined_requests_answer_in_order);
+  tcase_add_test(t, pipelined_big_creations_fit_in_batches);
+  tcase_add_test(t, thin_releases_of_big_buffers_go_at_once);
+  tcase_add_test(t, a_full_batch_goes_out_by_itself);
   tcase_add_test(t, pipelining_in_a_libuv_loop);
   tcase_add_test(t, blocking_calls_under_a_libuv_poll);
   tcase_add_test(t, process_leaves_no_answer_behind);

@@ -404,6 +404,26 @@ START_TEST(append_limit) {
 }
 END_TEST
 
+/* No frame of any kind reaches 2 GiB, whatever limit its writer has: the length word's top
+ * bit says "batch", so a longer reply would read as one. */
+START_TEST(append_stops_below_the_batch_bit) {
+  sb_bytes b = {0};
+  static const uint8_t byte = 'x';
+  Shmbufwire__From from;
+  shmbufwire__from__init(&from);
+  from.source_case = SHMBUFWIRE__FROM__SOURCE_BYTES;
+  from.bytes.data = (uint8_t *)&byte; /* only its length is looked at: it is refused first */
+  from.bytes.len = SB_FRAME_BATCH;
+  Shmbufwire__Request q = SHMBUFWIRE__REQUEST__INIT;
+  q.op_case = SHMBUFWIRE__REQUEST__OP_FROM;
+  q.from = &from;
+  ck_assert_int_eq(sb_frame_append(&b, &q.base, UINT32_MAX), -EMSGSIZE);
+  ck_assert_int_eq(sb_frame_append_batch(&b, &q.base, UINT32_MAX), -EMSGSIZE);
+  ck_assert_uint_eq(b.len, 0);
+  sb_bytes_free(&b);
+}
+END_TEST
+
 /* Frames fed to the reader one byte at a time come out whole and in order. */
 START_TEST(append_bytewise_stream) {
   sb_bytes out = {0}, in = {0};
@@ -515,6 +535,7 @@ static Suite *frame_suite(void) {
   tc = tcase_create("append");
   tcase_add_test(tc, append_round_trip);
   tcase_add_test(tc, append_limit);
+  tcase_add_test(tc, append_stops_below_the_batch_bit);
   tcase_add_test(tc, append_bytewise_stream);
   tcase_add_test(tc, batch_frames_say_so);
   suite_add_tcase(s, tc);
