@@ -25,7 +25,7 @@ bool rp_wrong(rp_case *v, const char *fmt, ...) {
   return false;
 }
 
-static void *keep_mem(rp_case *v, void *p) {
+void *rp_keep_mem(rp_case *v, void *p) {
   ck_assert_ptr_nonnull(p);
   ck_assert_uint_lt(v->nmem, sizeof v->mem / sizeof *v->mem);
   return v->mem[v->nmem++] = p;
@@ -64,8 +64,8 @@ static long unhex(const char *h, uint8_t *out) {
 
 uint8_t *rp_hex(rp_case *v, const char *h, size_t *n) {
   long len = unhex(h, NULL);
-  ck_assert_msg(len >= 0, "bufops.txt:%u: bad hex '%s'", v->line, h);
-  uint8_t *out = keep_mem(v, malloc((size_t)len + 1));
+  ck_assert_msg(len >= 0, "%s:%u: bad hex '%s'", v->file, v->line, h);
+  uint8_t *out = rp_keep_mem(v, malloc((size_t)len + 1));
   unhex(h, out);
   *n = (size_t)len;
   return out;
@@ -94,8 +94,9 @@ rp_text rp_text_of(rp_case *v, const char *field) {
   const uint8_t *p = rp_hex(v, field + 2, &n);
   if (strncmp(field, "s:", 2) == 0)
     return (rp_text){p, n, false};
-  ck_assert_msg(strncmp(field, "u:", 2) == 0, "bufops.txt:%u: bad text '%s'", v->line, field);
-  uint16_t *u = keep_mem(v, malloc(n + 2)); /* the units are written big-endian, 4 digits each */
+  ck_assert_msg(strncmp(field, "u:", 2) == 0, "%s:%u: bad text '%s'", v->file, v->line,
+                field);
+  uint16_t *u = rp_keep_mem(v, malloc(n + 2)); /* the units are written big-endian, 4 digits each */
   for (size_t i = 0; i < n / 2; i++)
     u[i] = (uint16_t)(p[2 * i] << 8 | p[2 * i + 1]);
   return (rp_text){u, n / 2, true};
@@ -112,7 +113,7 @@ shmbuf_buf *rp_buffer(rp_case *v, const char *hex) {
 shmbuf_buf *rp_guarded(rp_case *v, const char *hex) {
   size_t n;
   const uint8_t *init = rp_hex(v, hex, &n);
-  uint8_t *all = keep_mem(v, malloc(n + 2 * GUARD));
+  uint8_t *all = rp_keep_mem(v, malloc(n + 2 * GUARD));
   memset(all, GUARD_BYTE, GUARD);
   if (n)
     memcpy(all + GUARD, init, n);
@@ -148,6 +149,7 @@ static int errno_of(const char *code) {
     int errnum;
   } MAP[] = {
       {"ERR_OUT_OF_RANGE", -ERANGE},          {"ERR_BUFFER_OUT_OF_BOUNDS", -ERANGE},
+      {"RangeError", -ERANGE},                {"ERR_INVALID_ARG_VALUE", -EINVAL},
       {"ERR_UNKNOWN_ENCODING", -EINVAL},      {"ERR_INVALID_ARG_TYPE", -EINVAL},
       {"ERR_INVALID_BUFFER_SIZE", -EINVAL},   {"U_ILLEGAL_ARGUMENT_ERROR", -EINVAL},
       {"U_INVALID_CHAR_FOUND", -EILSEQ},
@@ -159,8 +161,8 @@ static int errno_of(const char *code) {
   return 0;
 }
 
-static char *unescape(rp_case *v, const char *s) {
-  char *out = keep_mem(v, malloc(strlen(s) + 1)), *o = out;
+const char *rp_string(rp_case *v, const char *s) {
+  char *out = rp_keep_mem(v, malloc(strlen(s) + 1)), *o = out;
   for (; *s; s++) {
     if (*s == '\\' && s[1]) {
       s++;
@@ -172,15 +174,17 @@ static char *unescape(rp_case *v, const char *s) {
   return out;
 }
 
+bool rp_expects_ok(const rp_case *v) { return strcmp(v->res[0], "ok") == 0; }
+
 bool rp_outcome(rp_case *v, int64_t rc) {
-  if (strcmp(v->res[0], "ok") == 0) {
+  if (rp_expects_ok(v)) {
     if (rc < 0)
       return rp_wrong(v, "failed with %" PRId64 " (%s: %s), Node succeeds", rc,
                       shmbuf_error_code(), shmbuf_error_message());
     return true;
   }
   ck_assert_int_eq(v->nres, 3);
-  const char *code = v->res[1], *msg = unescape(v, v->res[2]);
+  const char *code = v->res[1], *msg = rp_string(v, v->res[2]);
   if (rc >= 0)
     return rp_wrong(v, "succeeded (%" PRId64 "), Node throws %s: %s", rc, code, msg);
   if (rc != errno_of(code))
@@ -223,27 +227,30 @@ typedef struct tally {
   unsigned by_op[32];
 } tally;
 
-static void run_line(tally *t, shmbuf_client *c, const rp_op *ops, size_t nops, char *line,
-                     unsigned no) {
+/* Runs one line, whose module field (if `module`) is already known to match. */
+static void run_line(tally *t, shmbuf_client *c, unsigned flags, const char *file, bool module,
+                     const rp_op *ops, size_t nops, char *line, unsigned no) {
   static rp_case v;
   memset(&v, 0, sizeof v);
+  v.file = file;
   v.line = no;
   v.c = c;
+  v.flags = flags;
   int n = 0;
-  char *s2, *tok = strtok_r(line, "\t", &s2); /* the module */
-  for (tok = strtok_r(NULL, "\t", &s2); tok; tok = strtok_r(NULL, "\t", &s2)) {
-    ck_assert_msg(n < RP_MAX_FIELDS, "bufops.txt:%u: too many fields", no);
+  char *s2, *tok = strtok_r(line, "\t", &s2);
+  for (tok = module ? strtok_r(NULL, "\t", &s2) : tok; tok; tok = strtok_r(NULL, "\t", &s2)) {
+    ck_assert_msg(n < RP_MAX_FIELDS, "%s:%u: too many fields", file, no);
     v.f[n++] = tok;
   }
   for (v.nf = 0; v.nf < n && strcmp(v.f[v.nf], "=") != 0; v.nf++)
     ;
-  ck_assert_msg(v.nf < n - 1, "bufops.txt:%u: no result", no);
+  ck_assert_msg(v.nf < n - 1, "%s:%u: no result", file, no);
   v.res = v.f + v.nf + 1;
   v.nres = n - v.nf - 1;
   size_t op = 0;
   while (op < nops && strcmp(ops[op].name, v.f[0]) != 0)
     op++;
-  ck_assert_msg(op < nops, "bufops.txt:%u: unknown operation %s", no, v.f[0]);
+  ck_assert_msg(op < nops, "%s:%u: unknown operation %s", file, no, v.f[0]);
   ops[op].run(&v);
   for (size_t i = 0; i < v.nmade; i++)
     shmbuf_release(v.made[i]);
@@ -252,7 +259,7 @@ static void run_line(tally *t, shmbuf_client *c, const rp_op *ops, size_t nops, 
   t->cases++;
   t->by_op[op]++;
   if (v.why[0] && t->failed++ < MAX_REPORTED) {
-    printf("# bufops.txt:%u: %s: %s\n", no, v.f[0], v.why);
+    printf("# %s:%u: %s: %s\n", file, no, v.f[0], v.why);
     fflush(stdout); /* a failing test ends without flushing */
   }
 }
@@ -269,18 +276,19 @@ unsigned rp_replay(const sbt_daemon *d, const char *file, const char *module, co
   ck_assert_msg(rc == 0, "connect: %s", shmbuf_strerror(rc));
   tally t = {0};
   char *line = NULL;
-  size_t cap = 0, mlen = strlen(module);
+  size_t cap = 0, mlen = module ? strlen(module) : 0;
   unsigned no = 0;
   while (getline(&line, &cap, f) > 0) {
     no++;
     line[strcspn(line, "\n")] = '\0';
-    if (strncmp(line, module, mlen) == 0 && line[mlen] == '\t')
-      run_line(&t, c, ops, nops, line, no);
+    if (module ? strncmp(line, module, mlen) == 0 && line[mlen] == '\t'
+               : line[0] != '#' && line[0] != '\0')
+      run_line(&t, c, flags, file, module != NULL, ops, nops, line, no);
   }
   free(line);
   fclose(f);
   shmbuf_close(c);
-  printf("# %s: %u Node-generated cases through the %s path\n", module, t.cases,
+  printf("# %s: %u Node-generated cases through the %s path\n", module ? module : file, t.cases,
          flags & SHMBUF_THIN ? "daemon-only" : "default");
   fflush(stdout);
   ck_assert_msg(t.failed == 0, "%u of %u cases differ from Node (the first %d are listed above)",

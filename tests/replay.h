@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Replaying Node-generated vectors (tests/vectors/bufops.txt, made by gen-bufops.js, which
- * documents the format) through libshmbuf against a real shmbufd. Each test program replays its
- * module's lines with the operations it knows, on a client of either mode. Failures abort the
- * current Check test. */
+/* Replaying Node-generated vectors (the files in tests/vectors, each made by its gen-*.js
+ * generator, which documents its format) through libshmbuf against a real shmbufd. Each test program
+ * replays its lines with the operations it knows, on a client of either mode. Failures abort
+ * the current Check test. */
 #ifndef SBT_REPLAY_H
 #define SBT_REPLAY_H
 
@@ -18,13 +18,15 @@
 /* A case being replayed: its fields, what it made (released at the end), and the first thing
  * found wrong with it. */
 typedef struct rp_case {
+  const char *file;       /* the vector file, for messages */
   unsigned line;
   char *f[RP_MAX_FIELDS]; /* the fields before "=", after the module: f[0] is the operation */
   int nf;
   char **res;             /* the fields after "=" */
   int nres;
   shmbuf_client *c;
-  shmbuf_buf *made[16];
+  unsigned flags;         /* c's */
+  shmbuf_buf *made[64];
   size_t nmade;
   void *mem[16];
   size_t nmem;
@@ -36,10 +38,11 @@ typedef struct rp_op {
   void (*run)(rp_case *v);
 } rp_op;
 
-/* Replays every case of `module` in the vector file `file` through ops, on one client of the
- * given flags (0 or SHMBUF_THIN) connected to d, then prints how many ran and fails the test if
- * any differs from Node (listing the first ones), if an operation had no case, or if the
- * client's buffers did not all go back to the daemon. Returns the number of cases. */
+/* Replays every case of `module` in the vector file `file` through ops (every case of a file
+ * whose lines have no module field when module is NULL), on one client of the given flags (0
+ * or SHMBUF_THIN) connected to d, then prints how many ran and fails the test if any differs
+ * from Node (listing the first ones), if an operation had no case, or if the client's buffers
+ * did not all go back to the daemon. Returns the number of cases. */
 unsigned rp_replay(const sbt_daemon *d, const char *file, const char *module, const rp_op *ops,
                    size_t nops, unsigned flags);
 
@@ -60,8 +63,18 @@ typedef struct rp_text {
 } rp_text;
 rp_text rp_text_of(rp_case *v, const char *field);
 
+/* A STR field with its escapes (\\n, \\t, \\s for a space, \\ before any other byte) undone,
+ * in memory the case owns. */
+const char *rp_string(rp_case *v, const char *field);
+
+/* Whether the case expects the call to succeed. */
+bool rp_expects_ok(const rp_case *v);
+
 /* Keeps a buffer the case made, to release with the case. Returns it. */
 shmbuf_buf *rp_keep(rp_case *v, shmbuf_buf *b);
+
+/* Keeps memory (not NULL) the case allocated, to free with the case. Returns it. */
+void *rp_keep_mem(rp_case *v, void *p);
 
 /* Buffer.from(HEX) on the case's client, released with the case. */
 shmbuf_buf *rp_buffer(rp_case *v, const char *hex);
