@@ -26,7 +26,7 @@ static const uint16_t class_size[CARVE_NCLASSES] = {
     16,  32,  48,  64,  80,   96,   112,  128,  160,  192,  224,  256,
     320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
-static unsigned class_of(uint64_t size) {
+unsigned carve_class(uint64_t size) {
   if (size <= 16 * SMALL_CLASSES)
     return (unsigned)(size - 1) / 16;
   unsigned k = 63 - (unsigned)__builtin_clzll(size - 1); /* 2^k < size <= 2^(k+1) */
@@ -262,20 +262,22 @@ bool carve_spare(const carve_set *s) {
 
 /* ---- carves ------------------------------------------------------------------------------------ */
 
+void carve_count(carve_set *s, uint64_t size, bool live) {
+  s->carves += live ? 1 : -1ull;
+  s->carved += live ? size : -size;
+}
+
 int carve_take(carve_set *s, uint64_t size, carve *out) {
   int rc = size <= CARVE_SMALL_MAX
-               ? chunk_take(s, class_of(size), out)
+               ? chunk_take(s, carve_class(size), out)
                : pages_take(s, (uint32_t)((size + CARVE_PAGE - 1) >> PAGE_SHIFT), out);
-  if (rc == 0) {
-    s->carves++;
-    s->carved += size;
-  }
+  if (rc == 0)
+    carve_count(s, size, true);
   return rc;
 }
 
 carve_region *carve_put(carve_set *s, carve_region *r, uint64_t off, uint64_t size) {
-  s->carves--;
-  s->carved -= size;
+  carve_count(s, size, false);
   if (size <= CARVE_SMALL_MAX)
     return chunk_put(s, r->chunks[off / CARVE_PAGE], off);
   return pages_put(s, r, (uint32_t)(off / CARVE_PAGE),

@@ -61,6 +61,16 @@ int carve_take(carve_set *s, uint64_t size, carve *out);
  * not the newest (the caller may give it back), else NULL. */
 carve_region *carve_put(carve_set *s, carve_region *r, uint64_t off, uint64_t size);
 
+/* The size class of a small carve (0 < size <= CARVE_SMALL_MAX): every carve of one class
+ * takes a chunk of the same size, so a chunk taken for one size holds any other of its class. */
+unsigned carve_class(uint64_t size);
+
+/* Counts a carve of `size` bytes among the live ones (`live`) or takes it out of them, as
+ * carve_take() and carve_put() do. A caller that keeps a carve for reuse instead of giving it
+ * back takes it out, and counts it again when it reuses it (as its new size, which must be of
+ * the same class when small). */
+void carve_count(carve_set *s, uint64_t size, bool live);
+
 /* Gives back the empty chunk pages kept for their class (carve_put() keeps one in the newest
  * region): all of them, or those a newer region took the place of. Regions may hold nothing
  * afterwards. */

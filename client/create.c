@@ -224,10 +224,11 @@ static int from_string_here(shmbuf_client *c, sb_str str, const char *encoding,
   sb_error e;
   if (encoding && encoding[0] && sb_enc_parse(encoding, strlen(encoding), &enc) < 0)
     return errors_fail_node((sb_err_encoding(&e, encoding, strlen(encoding)), &e));
-  size_t units = sb_str_units(str);
-  if (units == 0)
+  /* every unit takes at least one byte of UTF-8 or is one UTF-16 unit: only a long string
+   * needs counting */
+  if (str.n == 0)
     return handle_empty(&c->handles, c, out);
-  if (units > SB_MAX_STRING_LENGTH)
+  if (str.n > SB_MAX_STRING_LENGTH && sb_str_units(str) > SB_MAX_STRING_LENGTH)
     return errors_fail(-ERANGE, "ERR_STRING_TOO_LONG",
                        "Cannot create a string longer than 0x1fffffe8 characters");
   sb_from_string_plan plan = sb_from_string_plan_for(str, enc, c->pool_size);
@@ -290,8 +291,9 @@ int shmbuf_from_array(shmbuf_client *c, const double *values, size_t n, shmbuf_b
   int rc = shmbuf_alloc_unsafe(c, (int64_t)n, &b);
   if (rc < 0)
     return rc;
+  uint8_t *data = b->data; /* a byte store could alias b->data: read it once */
   for (size_t i = 0; i < n; i++)
-    b->data[i] = sb_to_uint8(values[i]);
+    data[i] = sb_to_uint8(values[i]);
   *out = b;
   return 0;
 }

@@ -39,7 +39,10 @@ void flight_init(flight *f, wire *w, slab_table *slabs, shmbuf_client *owner) {
   sb_arena_init(&f->arena);
 }
 
-static flight_entry *at(const flight *f, size_t i) { return &f->ring[(f->head + i) % f->cap]; }
+/* The ring's capacity is a power of two, so that a position wraps with a mask. */
+static flight_entry *at(const flight *f, size_t i) {
+  return &f->ring[(f->head + i) & (f->cap - 1)];
+}
 
 void flight_fini(flight *f) {
   for (size_t i = 0; i < f->len; i++) {
@@ -62,7 +65,7 @@ static int not_connected(void) {
 static int reserve(flight *f) {
   if (f->len < f->cap)
     return 0;
-  size_t cap = f->cap ? f->cap * 2 : 16;
+  size_t cap = f->cap ? f->cap * 2 : 16; /* a power of two: see at() */
   flight_entry *ring = malloc(cap * sizeof *ring);
   if (ring == NULL)
     return errors_no_memory();
@@ -350,7 +353,7 @@ static void fail_in_flight(flight *f) {
 /* Takes the entry at the front of the ring off it. */
 static flight_entry pop(flight *f) {
   flight_entry e = *at(f, 0);
-  f->head = (f->head + 1) % f->cap;
+  f->head = (f->head + 1) & (f->cap - 1);
   f->len--;
   if (f->waiting)
     f->next_answer--;

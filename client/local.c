@@ -115,10 +115,69 @@ static void region_drop(shmbuf_client *c, carve_region *r) {
   handle_backing_free(&c->handles, &c->slabs, bk);
 }
 
+/* Gives a carve back; its region goes back to the daemon when that empties it. */
+static void put(shmbuf_client *c, carve_region *r, uint64_t off, uint64_t size) {
+  carve_region *idle = carve_put(&c->local.carves, r, off, size);
+  if (idle)
+    region_drop(c, idle);
+}
+
+/* Keeps bk (a carve, no references left) for the next carve of its class, when it is small, in
+ * the newest region (so that keeping it never holds an older region back), and its class has
+ * room. Returns true if kept. */
+static bool kept_keep(local_state *l, handle_backing *bk) {
+  if (bk->pooled || bk->ab_length > CARVE_SMALL_MAX || bk->region != l->carves.regions)
+    return false;
+  unsigned cls = carve_class(bk->ab_length);
+  if (l->nkept[cls] == LOCAL_KEPT_PER_CLASS)
+    return false;
+  carve_count(&l->carves, bk->ab_length, false);
+  bk->next_spare = l->kept[cls];
+  l->kept[cls] = bk;
+  l->nkept[cls]++;
+  l->nkept_all++;
+  return true;
+}
+
+/* A kept carve of size's class, as a new buffer of `size` bytes (which may hold old bytes), or
+ * NULL. */
+static shmbuf_buf *kept_take(shmbuf_client *c, uint64_t size) {
+  local_state *l = &c->local;
+  unsigned cls = carve_class(size);
+  handle_backing *bk = l->kept[cls];
+  if (bk == NULL)
+    return NULL;
+  shmbuf_buf *b = handle_view(&c->handles, c, bk, bk->ab, size, 0);
+  if (b == NULL)
+    return NULL;
+  l->kept[cls] = bk->next_spare;
+  l->nkept[cls]--;
+  l->nkept_all--;
+  bk->ab_length = bk->length = size;
+  carve_count(&l->carves, size, true);
+  return b;
+}
+
+/* Gives every kept carve back to its region. */
+static void kept_drop(shmbuf_client *c) {
+  local_state *l = &c->local;
+  for (unsigned cls = 0; l->nkept_all > 0 && cls < CARVE_NCLASSES; cls++)
+    while (l->kept[cls]) {
+      handle_backing *bk = l->kept[cls];
+      l->kept[cls] = bk->next_spare;
+      l->nkept[cls]--;
+      l->nkept_all--;
+      carve_count(&l->carves, bk->ab_length, true); /* put() uncounts it */
+      put(c, bk->region, bk->region_off, bk->ab_length);
+      handle_backing_free(&c->handles, &c->slabs, bk);
+    }
+}
+
 /* Gives back the regions that hold nothing: all of them (`all`), or those a newer one took
  * the place of. */
 static void regions_drop_idle(shmbuf_client *c, bool all) {
   carve_set *s = &c->local.carves;
+  kept_drop(c);
   carve_shed(s, all);
   for (carve_region *r = s->regions, *next; r; r = next) {
     next = r->next;
@@ -131,7 +190,7 @@ static bool out_of_memory(int rc) { return rc == -ENOMEM || rc == -EDQUOT || rc 
 
 /* Whether anything is held ahead of need (kept ArrayBuffers, regions holding nothing). */
 static bool holds_ahead(const shmbuf_client *c) {
-  return c->local.cache[0] || carve_spare(&c->local.carves);
+  return c->local.cache[0] || c->local.nkept_all > 0 || carve_spare(&c->local.carves);
 }
 
 /* Leases a region for a carve of `size` bytes: the next size in the doubling, or what the
@@ -191,13 +250,6 @@ static int take(shmbuf_client *c, uint64_t size, carve *k) {
   return rc == -ENOMEM ? errors_no_memory() : rc;
 }
 
-/* Gives a carve back; its region goes back to the daemon when that empties it. */
-static void put(shmbuf_client *c, carve_region *r, uint64_t off, uint64_t size) {
-  carve_region *idle = carve_put(&c->local.carves, r, off, size);
-  if (idle)
-    region_drop(c, idle);
-}
-
 /* A backing for carve k of `size` bytes, with no reference yet, or NULL (out of memory,
  * recorded; the carve is given back). */
 static handle_backing *carved(shmbuf_client *c, const carve *k, uint64_t size, bool pooled) {
@@ -216,6 +268,13 @@ static handle_backing *carved(shmbuf_client *c, const carve *k, uint64_t size, b
 }
 
 int local_carve(shmbuf_client *c, uint64_t size, bool zero, shmbuf_buf **out) {
+  shmbuf_buf *kept = size <= CARVE_SMALL_MAX ? kept_take(c, size) : NULL;
+  if (kept) {
+    if (zero)
+      memset(kept->data, 0, size);
+    *out = kept;
+    return 0;
+  }
   carve k;
   int rc = take(c, size, &k);
   if (rc < 0)
@@ -236,7 +295,7 @@ int local_carve(shmbuf_client *c, uint64_t size, bool zero, shmbuf_buf **out) {
 }
 
 void local_unref(shmbuf_client *c, handle_backing *bk) {
-  if (--bk->refs > 0 || cache_keep(c, bk))
+  if (--bk->refs > 0 || cache_keep(c, bk) || (bk->region && kept_keep(&c->local, bk)))
     return;
   if (bk->region)
     put(c, bk->region, bk->region_off, bk->ab_length);
@@ -306,6 +365,12 @@ void local_fini(local_state *l) {
     free(l->pool);
   for (size_t i = 0; i < LOCAL_CACHE_SLOTS; i++)
     free(l->cache[i]);
+  for (unsigned cls = 0; cls < CARVE_NCLASSES; cls++)
+    while (l->kept[cls]) {
+      handle_backing *bk = l->kept[cls];
+      l->kept[cls] = bk->next_spare;
+      free(bk);
+    }
   for (carve_region *r = l->carves.regions; r; r = r->next)
     free(r->owner);
   carve_fini(&l->carves);

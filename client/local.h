@@ -5,12 +5,13 @@
  * daemon's books, charged whole against the connection's limits), and carves ArrayBuffers
  * out of them here (carve.h): dedicated ones of exactly the size asked for, and Node's pools,
  * which small allocUnsafe()/from() calls are placed in with lib/buffer.js's own rules. A
- * carve goes back to its region when its last view goes; a region goes back to the daemon
- * once it holds nothing and a newer one took its place. Regions double in size from
- * LOCAL_REGION_FIRST up to CARVE_REGION_MAX, so a connection that makes few buffers leases
- * little. Bigger dedicated ArrayBuffers come from the daemon; released ones are kept for
- * reuse, still mapped and faulted in. Everything else a released handle leaves is given back
- * to the daemon, without waiting for the answer.
+ * carve goes back to its region when its last view goes, except that a few small dedicated
+ * ones are kept, per size class, for the next carve of their class. A region goes back to the
+ * daemon once it holds nothing and a newer one took its place (the kept carves go back to it
+ * first). Regions double in size from LOCAL_REGION_FIRST up to CARVE_REGION_MAX, so a
+ * connection that makes few buffers leases little. Bigger dedicated ArrayBuffers come from
+ * the daemon; released ones are kept for reuse, still mapped and faulted in. Everything else
+ * a released handle leaves is given back to the daemon, without waiting for the answer.
  *
  * Uses requests in flight (leases, releases), handles and carves; the public calls above it
  * decide when to come here. */
@@ -32,6 +33,10 @@
 #define LOCAL_CACHE_SLOTS 4
 #define LOCAL_CACHE_BYTES (16u << 20)
 
+/* Small dedicated carves of the newest region are kept when released, with their backings,
+ * this many per size class: the next alloc() of their class takes one back at once. */
+#define LOCAL_KEPT_PER_CLASS 8
+
 typedef struct local_state {
   carve_set carves;       /* the regions and what is carved of them */
   uint64_t next_region;   /* the size of the next region to lease */
@@ -39,6 +44,9 @@ typedef struct local_state {
   sb_pool rule;           /* its poolSize and poolOffset */
   handle_backing *cache[LOCAL_CACHE_SLOTS]; /* released big ArrayBuffers, newest first */
   uint64_t cached;        /* their bytes */
+  handle_backing *kept[CARVE_NCLASSES]; /* released small carves by class, newest first */
+  uint8_t nkept[CARVE_NCLASSES];
+  uint32_t nkept_all;
 } local_state;
 
 /* Node's pooled placement in the current pool, in two steps, because Buffer.from(string)

@@ -157,8 +157,8 @@ SHMBUF_EXTERN int shmbuf_concat(shmbuf_client *c, const shmbuf_buf *const *list,
 
 /* Gives a handle back. When no handle uses its backing ArrayBuffer any more, the memory goes
  * back: an ArrayBuffer the library carved (see shmbuf_trim()) to the region it was carved
- * from, one the daemon made to the daemon (one bigger than 2 MiB may be kept for reuse
- * instead). A thin client tells the daemon with its next request, shmbuf_flush() or
+ * from (a few of 2 KiB or less are kept, per size class, for the next of their class), one
+ * the daemon made to the daemon (one bigger than 2 MiB may be kept for reuse instead). A thin client tells the daemon with its next request, shmbuf_flush() or
  * shmbuf_trim(), or at once when the releases waiting give back 1 MiB or more; a release
  * needs no answer. NULL is ignored. */
 SHMBUF_EXTERN void shmbuf_release(shmbuf_buf *buf);
@@ -171,7 +171,8 @@ SHMBUF_EXTERN void shmbuf_release(shmbuf_buf *buf);
  * and alloc() clears only memory that held bytes before. The regions that hold nothing go
  * back here, as do the released ArrayBuffers over 2 MiB it keeps for reuse (up to four, 16 MiB
  * in all, mapped and faulted in, so that the next alloc() or allocUnsafe() of the same size
- * costs a memset or nothing). The library does this by itself when the daemon runs out of
+ * costs a memset or nothing), and the small carved ones kept for their size class (eight
+ * each). The library does this by itself when the daemon runs out of
  * memory for it, and a region goes back by itself once it holds nothing and a newer one took
  * its place. */
 SHMBUF_EXTERN void shmbuf_trim(shmbuf_client *c);

@@ -96,7 +96,9 @@ static int push_fd(wire *w, int fd) {
  * was there (the read left room, and no fds cut it short), 2 after reading when more may be
  * there, 0 when nothing is there and `wait` is false, or a negative errno (broken). The socket
  * may be non-blocking whatever this library made it (uv_poll_init() sets O_NONBLOCK on the
- * open file description), so waiting is poll()'s job, never recvmsg()'s. */
+ * open file description), so a read that waits asks recvmsg() to block only as the socket
+ * does, and poll() waits when the socket will not: a blocking socket takes one system call
+ * for a reply still to come, not three. */
 static int recv_some(wire *w, size_t want, bool wait) {
   if (sb_bytes_reserve(&w->in, want < READ_MIN ? READ_MIN : want) < 0)
     return wire_broken(w, -ENOMEM, "out of memory for a reply");
@@ -108,7 +110,8 @@ static int recv_some(wire *w, size_t want, bool wait) {
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
                        .msg_controllen = sizeof ctl.buf};
   ssize_t n;
-  while ((n = recvmsg(w->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0) {
+  int flags = MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT);
+  while ((n = recvmsg(w->fd, &msg, flags)) < 0) {
     if (errno == EINTR)
       continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)

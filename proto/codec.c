@@ -52,11 +52,20 @@ static inline bool ascii_word(const uint8_t *p) {
   return (w & 0x8080808080808080ull) == 0;
 }
 
+/* Whether the 32 bytes at p are ASCII: one test for four words. */
+static inline bool ascii_block(const uint8_t *p) {
+  uint64_t w[4];
+  memcpy(w, p, sizeof w);
+  return ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) == 0;
+}
+
 /* The length of the run of ASCII bytes at the start of [p, p + n). */
 static size_t ascii_run(const uint8_t *p, size_t n) {
   size_t i = 0;
-  while (i + 16 <= n && ascii_word(p + i) && ascii_word(p + i + 8))
-    i += 16;
+  while (i + 32 <= n && ascii_block(p + i))
+    i += 32;
+  while (i + 8 <= n && ascii_word(p + i))
+    i += 8;
   while (i < n && p[i] < 0x80)
     i++;
   return i;

@@ -9,6 +9,7 @@
 #ifndef SB_CODEC_H
 #define SB_CODEC_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,7 +73,7 @@ uint8_t sb_to_uint8_big(double v);
 /* ToUint8 of a JS number, as Uint8Array element assignment does: NaN and infinities are 0,
  * others truncate towards zero and wrap modulo 256. */
 static inline uint8_t sb_to_uint8(double v) {
-  if (v > -0x1p62 && v < 0x1p62) /* the integer part fits: wrap it the way a conversion does */
+  if (fabs(v) < 0x1p62) /* the integer part fits (NaN does not): wrap it as a conversion does */
     return (uint8_t)(int64_t)v;
   return sb_to_uint8_big(v);
 }

@@ -12,7 +12,8 @@
 
 sb_from_string_plan sb_from_string_plan_for(sb_str s, sb_enc enc, uint32_t pool_size) {
   uint64_t max = pool_size >> 1;
-  uint64_t units = sb_str_units(s);
+  /* UTF-8 takes at most three bytes per UTF-16 unit: a long one needs no counting */
+  uint64_t units = !s.utf16 && s.n / 3 >= max ? max : sb_str_units(s);
   if (units >= max)
     return (sb_from_string_plan){false, sb_byte_length(s, enc)};
   uint64_t room = units * 4;

@@ -785,6 +785,54 @@ START_TEST(regions_grow_and_are_reused) {
 }
 END_TEST
 
+/* A gauge of the client's own, from shmbuf_stats_get(). */
+static uint64_t own_stat(shmbuf_client *c, const char *name) {
+  shmbuf_stats *st;
+  uint64_t v = UINT64_MAX;
+  ck_assert_int_eq(shmbuf_stats_get(c, &st), 0);
+  ck_assert_int_eq(shmbuf_stats_find(st, name, &v), 0);
+  shmbuf_stats_free(st);
+  return v;
+}
+
+/* A released small dedicated ArrayBuffer is kept for the next one of its size class, which
+ * takes it at once: exactly as long as asked, zero-filled by alloc(), and counted as carved
+ * only while it is used. A newer region, or shmbuf_trim(), gives the kept ones back. */
+START_TEST(small_carves_are_kept_for_reuse) {
+  shmbuf_client *c = client(0);
+  shmbuf_buf *a, *b, *other, *big;
+  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 100, &a), 0);
+  uint8_t *where = shmbuf_data(a);
+  memset(where, 0xff, 100);
+  shmbuf_release(a);
+  ck_assert_uint_eq(own_stat(c, "client_carves"), 0);
+  ck_assert_uint_eq(own_stat(c, "client_carved_bytes"), 0);
+  ck_assert_int_eq(shmbuf_alloc(c, 110, &b), 0); /* 97 to 112 bytes: one class */
+  ck_assert_ptr_eq(shmbuf_data(b), where);
+  ck_assert_uint_eq(shmbuf_length(b), 110);
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(b), 110);
+  ck_assert(first_nonzero(shmbuf_data(b), 110) < 0);
+  ck_assert_uint_eq(own_stat(c, "client_carves"), 1);
+  ck_assert_uint_eq(own_stat(c, "client_carved_bytes"), 110);
+  ck_assert_int_eq(shmbuf_alloc(c, 16, &other), 0); /* another class: another chunk */
+  ck_assert(shmbuf_data(other) + 16 <= where || shmbuf_data(other) >= where + 112);
+  shmbuf_release(b);
+  shmbuf_release(other);
+  ck_assert_uint_eq(sbt_stat(&D, "leased_bytes"), 64u << 10);
+  /* 64 KiB does not fit beside them: a region of 128 KiB comes, and the first one, holding
+   * nothing but kept carves, goes back */
+  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 64 << 10, &big), 0);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "leased_bytes", 128u << 10, 2000), 128u << 10);
+  shmbuf_release(big);
+  ck_assert_int_eq(shmbuf_alloc(c, 100, &a), 0);
+  shmbuf_release(a);
+  shmbuf_trim(c);
+  ck_assert_uint_eq(sbt_stat_wait(&D, "buffers", 0, 2000), 0);
+  ck_assert_uint_eq(own_stat(c, "client_regions"), 0);
+  shmbuf_close(c);
+}
+END_TEST
+
 /* Dedicated ArrayBuffers bigger than a region come from the daemon, and a released one is
  * kept, mapped, for the next of its size. */
 START_TEST(big_buffers_are_kept_for_reuse) {
@@ -949,6 +997,7 @@ static Suite *client_suite(void) {
   tcase_add_test(t, callbacks_learn_of_a_lost_daemon);
   tcase_add_test(t, small_buffers_are_carved_from_a_region);
   tcase_add_test(t, regions_grow_and_are_reused);
+  tcase_add_test(t, small_carves_are_kept_for_reuse);
   tcase_add_test(t, big_buffers_are_kept_for_reuse);
   tcase_add_test(t, callbacks_run_only_when_asked);
   tcase_add_test(t, callbacks_may_call_anything);

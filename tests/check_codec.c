@@ -380,7 +380,8 @@ START_TEST(test_long_utf8) {
   sb_str str = sb_str_utf8(s, N);
   ck_assert_uint_eq(sb_encode(str, SB_ENC_UTF8, out, N), N);
   ck_assert_mem_eq(out, s, N);
-  size_t at[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 4095, 65536, N - 17, N - 16, N - 9, N - 1};
+  size_t at[] = {0,  1,  7,  8,  9,    15,    16,     17,     31,     32,    33,
+                 39, 40, 63, 64, 4095, 65536, N - 33, N - 17, N - 16, N - 9, N - 1};
   for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
     char was = s[at[k]];
     s[at[k]] = (char)0x80;
