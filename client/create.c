@@ -67,7 +67,8 @@ static Shmbufwire__Request *sized_request_of(sized_request *r, Shmbufwire__Reque
 static int call_batched_room(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,
                              Shmbufwire__Buffer *out) {
   int rc = flight_call_batched(&c->flight, op, size, out);
-  return local_trim_to_retry(c, rc) ? flight_call_batched(&c->flight, op, size, out) : rc;
+  return rc < 0 && local_trim_to_retry(c, rc) ? flight_call_batched(&c->flight, op, size, out)
+                                              : rc;
 }
 
 static int sized(shmbuf_client *c, Shmbufwire__Request__OpCase op, int64_t size,

@@ -79,10 +79,10 @@ static int reserve(flight *f) {
 }
 
 /* Appends e; room was reserved. */
-static void push(flight *f, flight_entry e) {
-  if (e.state == WAITING && f->waiting++ == 0)
+static inline void push(flight *f, const flight_entry *e) {
+  if (e->state == WAITING && f->waiting++ == 0)
     f->next_answer = f->len;
-  *at(f, f->len++) = e;
+  *at(f, f->len++) = *e;
 }
 
 /* A failure kept for its callback: the error code and message are the thread's when the
@@ -278,8 +278,9 @@ static int settle_made(flight *f, const wire_frame *fr) {
   wire_frame_done(f->w, fr);
   if (m == NULL)
     why = "the daemon sent an undecodable reply";
-  else if (m->n_words < 1 + SB_MADE_WORDS || (m->n_words - 1) % SB_MADE_WORDS ||
-           (n = (m->n_words - 1) / SB_MADE_WORDS) > SB_BATCH_MAX)
+  else if (m->n_words < 1 + SB_MADE_WORDS ||
+           (n = (m->n_words - 1) / SB_MADE_WORDS) > SB_BATCH_MAX ||
+           1 + n * SB_MADE_WORDS != m->n_words)
     why = "a batch answer of the wrong shape";
   else if (n > f->waiting)
     why = "a reply to no request";
@@ -350,13 +351,18 @@ static void fail_in_flight(flight *f) {
     settle_oldest(f, NULL);
 }
 
-/* Takes the entry at the front of the ring off it. */
-static flight_entry pop(flight *f) {
-  flight_entry e = *at(f, 0);
+/* Moves the front of the ring past its first entry. */
+static void drop_front(flight *f) {
   f->head = (f->head + 1) & (f->cap - 1);
   f->len--;
   if (f->waiting)
     f->next_answer--;
+}
+
+/* Takes the entry at the front of the ring off it. */
+static flight_entry pop(flight *f) {
+  flight_entry e = *at(f, 0);
+  drop_front(f);
   return e;
 }
 
@@ -364,7 +370,7 @@ static flight_entry pop(flight *f) {
  * only makes blocking calls never has results delivered, and its ring must not grow. */
 static void drop_done(flight *f) {
   while (f->len > 0 && at(f, 0)->state == DONE)
-    pop(f);
+    drop_front(f);
 }
 
 /* Hands out, in order, every result at the front of the ring. Returns how many callbacks ran. */
@@ -420,7 +426,8 @@ static int batch_queue(flight *f) {
   if (b->nsizes == 0) /* releases only: no id, no op */
     w[0] = w[1] = 0;
   w[2] = b->nsizes;
-  memmove(w + BATCH_SIZES + b->nsizes, w + BATCH_RELEASES_AT, b->nreleases * sizeof *w);
+  for (size_t k = 0; k < b->nreleases; k++) /* forwards: they move down, usually a few */
+    w[BATCH_SIZES + b->nsizes + k] = w[BATCH_RELEASES_AT + k];
   Shmbufwire__Batch m = SHMBUFWIRE__BATCH__INIT;
   m.words = w;
   m.n_words = BATCH_SIZES + b->nsizes + b->nreleases;
@@ -483,8 +490,8 @@ int flight_submit_batched(flight *f, uint32_t op, int64_t size, flight_settle_fn
   b->words[BATCH_SIZES + b->nsizes++] = (uint64_t)size;
   b->bytes += (uint64_t)size;
   f->next_id++;
-  push(f, (flight_entry){.id = f->next_id, .state = WAITING, .batched = true,
-                         .settle = settle_fn, .arg = arg, .cb = cb, .cb_arg = cb_arg});
+  push(f, &(flight_entry){.id = f->next_id, .state = WAITING, .batched = true,
+                          .settle = settle_fn, .arg = arg, .cb = cb, .cb_arg = cb_arg});
   return 0;
 }
 
@@ -530,8 +537,8 @@ int flight_submit(flight *f, Shmbufwire__Request *q, flight_settle_fn settle_fn,
   if ((rc = wire_queue(f->w, &q->base, false)) < 0)
     return rc;
   f->next_id++;
-  push(f, (flight_entry){.id = q->id, .state = WAITING, .answer = answer_to(q->op_case),
-                         .settle = settle_fn, .arg = arg, .cb = cb, .cb_arg = cb_arg});
+  push(f, &(flight_entry){.id = q->id, .state = WAITING, .answer = answer_to(q->op_case),
+                          .settle = settle_fn, .arg = arg, .cb = cb, .cb_arg = cb_arg});
   return 0;
 }
 
@@ -542,7 +549,7 @@ int flight_ready(flight *f, int status, shmbuf_buf *b, shmbuf_cb cb, void *cb_ar
     return rc;
   if (status < 0)
     keep_error(&e, status);
-  push(f, e);
+  push(f, &e);
   return 0;
 }
 

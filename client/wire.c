@@ -193,10 +193,12 @@ static uint32_t reply_max(const wire *w) {
 }
 
 int wire_next_frame(wire *w, bool wait, wire_frame *out) {
+  uint32_t max = reply_max(w);
   out->payload = NULL;
   for (;;) {
-    long n = sb_frame_next_kind(sb_bytes_head(&w->in), w->in.len, reply_max(w), &out->payload,
-                                &out->len, &out->batch);
+    long n = w->in.len == 0 ? 0 /* nothing to look at */
+                            : sb_frame_next_kind(sb_bytes_head(&w->in), w->in.len, max,
+                                                 &out->payload, &out->len, &out->batch);
     if (n < 0)
       return wire_broken(w, -EPROTO, "the daemon sent a malformed frame");
     if (n > 0) {

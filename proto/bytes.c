@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sb_bytes_reserve(sb_bytes *b, size_t n) {
-  if (sb_bytes_room(b) >= n)
-    return 0;
+int sb_bytes_make_room(sb_bytes *b, size_t n) {
   if (b->off > 0) {
     memmove(b->p, b->p + b->off, b->len);
     b->off = 0;
@@ -27,18 +25,6 @@ int sb_bytes_reserve(sb_bytes *b, size_t n) {
   b->p = p;
   b->cap = cap;
   return 0;
-}
-
-void sb_bytes_consume(sb_bytes *b, size_t n) {
-  b->off += n;
-  b->len -= n;
-  if (b->len == 0)
-    b->off = 0;
-}
-
-void sb_bytes_trim(sb_bytes *b, size_t keep) {
-  if (b->len == 0 && b->cap > keep)
-    sb_bytes_free(b);
 }
 
 void sb_bytes_free(sb_bytes *b) {
