@@ -292,9 +292,7 @@ int shmbuf_from_array(shmbuf_client *c, const double *values, size_t n, shmbuf_b
   int rc = shmbuf_alloc_unsafe(c, (int64_t)n, &b);
   if (rc < 0)
     return rc;
-  uint8_t *data = b->data; /* a byte store could alias b->data: read it once */
-  for (size_t i = 0; i < n; i++)
-    data[i] = sb_to_uint8(values[i]);
+  sb_to_uint8_all(values, n, b->data);
   *out = b;
   return 0;
 }

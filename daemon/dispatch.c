@@ -473,8 +473,7 @@ static int op_from(dispatcher *d, conn_session *s, const Shmbufwire__From *f, he
     uint8_t *out = scratch(d, n ? n : 1);
     if (out == NULL)
       return alloc_failed(s, -ENOMEM, e);
-    for (size_t i = 0; i < n; i++)
-      out[i] = sb_to_uint8(f->array->values[i]);
+    sb_to_uint8_all(f->array->values, n, out);
     rc = array_like(s, n, v, NULL, e);
     return rc < 0 ? rc : put(s, v, out, n, e);
   }

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define REPLACEMENT 0xfffdu
 #define ILL_FORMED 0x110000u /* utf8_next()'s code point for a maximal invalid subpart */
@@ -609,6 +612,38 @@ size_t sb_decode_utf16(const uint8_t *b, size_t n, sb_enc enc, uint16_t *out) {
 }
 
 /* ---- numbers ------------------------------------------------------------------------------- */
+
+#ifdef __SSE2__
+/* Eight numbers at once when each fits in 32 bits: SSE2 truncates two to int32 per
+ * instruction and gives INT32_MIN for any that does not fit (NaN too), which sends the eight
+ * down the exact path; the low bytes are ToUint8's, packed without saturating. */
+static bool to_uint8_eight(const double *v, uint8_t *out) {
+  __m128i q[4];
+  for (int k = 0; k < 4; k++)
+    q[k] = _mm_cvttpd_epi32(_mm_loadu_pd(v + 2 * k)); /* two int32 in the low half */
+  __m128i lo = _mm_unpacklo_epi64(q[0], q[1]), hi = _mm_unpacklo_epi64(q[2], q[3]);
+  __m128i bad = _mm_or_si128(_mm_cmpeq_epi32(lo, _mm_set1_epi32(INT32_MIN)),
+                             _mm_cmpeq_epi32(hi, _mm_set1_epi32(INT32_MIN)));
+  if (_mm_movemask_epi8(bad))
+    return false;
+  __m128i byte = _mm_set1_epi32(0xff);
+  __m128i w = _mm_packs_epi32(_mm_and_si128(lo, byte), _mm_and_si128(hi, byte));
+  _mm_storel_epi64((__m128i *)(void *)out, _mm_packus_epi16(w, w));
+  return true;
+}
+#endif
+
+void sb_to_uint8_all(const double *v, size_t n, uint8_t *out) {
+  size_t i = 0;
+#ifdef __SSE2__
+  for (; i + 8 <= n; i += 8)
+    if (!to_uint8_eight(v + i, out + i))
+      for (size_t k = i; k < i + 8; k++)
+        out[k] = sb_to_uint8(v[k]);
+#endif
+  for (; i < n; i++)
+    out[i] = sb_to_uint8(v[i]);
+}
 
 uint8_t sb_to_uint8_big(double v) {
   if (!isfinite(v))

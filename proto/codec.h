@@ -67,6 +67,9 @@ size_t sb_decode_utf16_max(size_t n, sb_enc enc);
  * sb_decode_utf16_max(n, enc) units. Returns the number of units written. */
 size_t sb_decode_utf16(const uint8_t *b, size_t n, sb_enc enc, uint16_t *out);
 
+/* sb_to_uint8() of each of n numbers, into out: Buffer.from(array)'s bytes. */
+void sb_to_uint8_all(const double *v, size_t n, uint8_t *out);
+
 /* sb_to_uint8() of a number whose integer part may not fit in 62 bits. */
 uint8_t sb_to_uint8_big(double v);
 

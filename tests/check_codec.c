@@ -214,6 +214,19 @@ static void check_uint8(const vector *v) {
   unsigned want = (unsigned)strtoul(v->f[2], NULL, 10);
   ck_assert_msg(sb_to_uint8(d) == want, "codec.txt:%d: sb_to_uint8(%.17g) = %u, want %u",
                 v->line, d, sb_to_uint8(d), want);
+  /* and among small numbers, in every place of a block of eight and of the tail */
+  enum { N = 19 };
+  double a[N];
+  uint8_t out[N];
+  for (size_t at = 0; at < N; at++) {
+    for (size_t i = 0; i < N; i++)
+      a[i] = i == at ? d : (double)i - 3.5;
+    sb_to_uint8_all(a, N, out);
+    for (size_t i = 0; i < N; i++)
+      ck_assert_msg(out[i] == (i == at ? want : sb_to_uint8(a[i])),
+                    "codec.txt:%d: sb_to_uint8_all(), %.17g at %zu: byte %zu is %u", v->line, d,
+                    at, i, out[i]);
+  }
 }
 
 static const struct {

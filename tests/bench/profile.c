@@ -192,6 +192,10 @@ static void print_table(FILE *f, const line *l, int n, long ops) {
     fprintf(f, "\nshmbufd per operation over Redis per GET: %.2f one at a time, %.2f pipelined "
                "(an operation is two requests: allocUnsafe and release).\n",
             l[0].single / l[2].single, l[0].pipelined / l[2].pipelined);
+  if (l[1].single > 0 && l[1].pipelined > 0)
+    fprintf(f, "libshmbuf per request: %.0f one at a time, %.0f pipelined (each frame carries "
+               "the allocUnsafe and the release before it).\n",
+            l[1].single / 2, l[1].pipelined / 2);
 }
 
 int main(int argc, char **argv) {
