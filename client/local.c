@@ -122,11 +122,12 @@ static void put(shmbuf_client *c, carve_region *r, uint64_t off, uint64_t size) 
     region_drop(c, idle);
 }
 
-/* Keeps bk (a carve, no references left) for the next carve of its class, when it is small, in
- * the newest region (so that keeping it never holds an older region back), and its class has
- * room. Returns true if kept. */
+/* Keeps bk (a carve, no references left) for the next carve of its class, when it is small,
+ * plain (no pool, never shared), in the newest region (so that keeping it never holds an older
+ * region back), and its class has room. Returns true if kept. */
 static bool kept_keep(local_state *l, handle_backing *bk) {
-  if (bk->pooled || bk->ab_length > CARVE_SMALL_MAX || bk->region != l->carves.regions)
+  if (bk->pooled || bk->shared || bk->read_only || bk->sealed ||
+      bk->ab_length > CARVE_SMALL_MAX || bk->region != l->carves.regions)
     return false;
   unsigned cls = carve_class(bk->ab_length);
   if (l->nkept[cls] == LOCAL_KEPT_PER_CLASS)
