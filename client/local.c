@@ -136,7 +136,6 @@ static bool kept_keep(local_state *l, handle_backing *bk) {
   bk->next_spare = l->kept[cls];
   l->kept[cls] = bk;
   l->nkept[cls]++;
-  l->nkept_all++;
   return true;
 }
 
@@ -153,7 +152,6 @@ static shmbuf_buf *kept_take(shmbuf_client *c, uint64_t size) {
     return NULL;
   l->kept[cls] = bk->next_spare;
   l->nkept[cls]--;
-  l->nkept_all--;
   bk->ab_length = bk->length = size;
   carve_count(&l->carves, size, true);
   return b;
@@ -162,12 +160,11 @@ static shmbuf_buf *kept_take(shmbuf_client *c, uint64_t size) {
 /* Gives every kept carve back to its region. */
 static void kept_drop(shmbuf_client *c) {
   local_state *l = &c->local;
-  for (unsigned cls = 0; l->nkept_all > 0 && cls < CARVE_NCLASSES; cls++)
+  for (unsigned cls = 0; cls < CARVE_NCLASSES; cls++)
     while (l->kept[cls]) {
       handle_backing *bk = l->kept[cls];
       l->kept[cls] = bk->next_spare;
       l->nkept[cls]--;
-      l->nkept_all--;
       carve_count(&l->carves, bk->ab_length, true); /* put() uncounts it */
       put(c, bk->region, bk->region_off, bk->ab_length);
       handle_backing_free(&c->handles, &c->slabs, bk);
@@ -189,9 +186,13 @@ static void regions_drop_idle(shmbuf_client *c, bool all) {
 
 static bool out_of_memory(int rc) { return rc == -ENOMEM || rc == -EDQUOT || rc == -ENOSPC; }
 
-/* Whether anything is held ahead of need (kept ArrayBuffers, regions holding nothing). */
+/* Whether anything is held ahead of need (kept ArrayBuffers and carves, regions holding
+ * nothing). */
 static bool holds_ahead(const shmbuf_client *c) {
-  return c->local.cache[0] || c->local.nkept_all > 0 || carve_spare(&c->local.carves);
+  for (unsigned cls = 0; cls < CARVE_NCLASSES; cls++)
+    if (c->local.kept[cls])
+      return true;
+  return c->local.cache[0] || carve_spare(&c->local.carves);
 }
 
 /* Leases a region for a carve of `size` bytes: the next size in the doubling, or what the

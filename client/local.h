@@ -46,7 +46,6 @@ typedef struct local_state {
   uint64_t cached;        /* their bytes */
   handle_backing *kept[CARVE_NCLASSES]; /* released small carves by class, newest first */
   uint8_t nkept[CARVE_NCLASSES];
-  uint32_t nkept_all;
 } local_state;
 
 /* Node's pooled placement in the current pool, in two steps, because Buffer.from(string)

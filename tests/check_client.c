@@ -833,6 +833,24 @@ START_TEST(small_carves_are_kept_for_reuse) {
 }
 END_TEST
 
+/* Kept carves count as memory held ahead of need: when the daemon has no room for a region,
+ * they go back with their region, and the region asked again fits. */
+START_TEST(kept_carves_yield_to_quotas) {
+  sbt_stop(&D);
+  sbt_start(&D, (const char *const[]){"--connection-max-bytes", "256K", "--warm-bytes", "0",
+                                      NULL});
+  shmbuf_client *c = client(0);
+  shmbuf_buf *a, *big;
+  ck_assert_int_eq(shmbuf_alloc(c, 100, &a), 0); /* a region of 64 KiB */
+  shmbuf_release(a);                              /* kept there */
+  ck_assert_int_eq(shmbuf_alloc_unsafe_slow(c, 200 << 10, &big), 0);
+  ck_assert_uint_eq(shmbuf_buffer_byte_length(big), 200 << 10);
+  ck_assert_uint_eq(own_stat(c, "client_regions"), 1);
+  shmbuf_release(big);
+  shmbuf_close(c);
+}
+END_TEST
+
 /* Dedicated ArrayBuffers bigger than a region come from the daemon, and a released one is
  * kept, mapped, for the next of its size. */
 START_TEST(big_buffers_are_kept_for_reuse) {
@@ -998,6 +1016,7 @@ static Suite *client_suite(void) {
   tcase_add_test(t, small_buffers_are_carved_from_a_region);
   tcase_add_test(t, regions_grow_and_are_reused);
   tcase_add_test(t, small_carves_are_kept_for_reuse);
+  tcase_add_test(t, kept_carves_yield_to_quotas);
   tcase_add_test(t, big_buffers_are_kept_for_reuse);
   tcase_add_test(t, callbacks_run_only_when_asked);
   tcase_add_test(t, callbacks_may_call_anything);
